@@ -1,0 +1,133 @@
+#include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+
+#include "bindings/bindings.h"
+#include "bindings/spec_binder.h"
+#include "crossbar/gemm.h"
+#include "crossbar/tile.h"
+#include "devices/presets.h"
+
+namespace mho::bindings {
+
+namespace {
+
+py::dict counters_dict(const TileCounters& c) {
+  py::dict d;
+  d["cell_reads"] = c.cell_reads;
+  d["dac_conversions"] = c.dac_conversions;
+  d["adc_conversions"] = c.adc_conversions;
+  d["shift_adds"] = c.shift_adds;
+  d["samples"] = c.samples;
+  d["forward_calls"] = c.forward_calls;
+  return d;
+}
+
+// numpy (float32 or float64, 2-D, any memory order) -> the tile's call in that precision.
+template <typename Fn>
+py::object with_matrix(const char* what, py::handle obj, Fn&& fn) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(what) + ": expected a numpy array, got " +
+                         std::string(py::str(py::type::of(obj).attr("__name__"))));
+  auto arr = py::reinterpret_borrow<py::array>(obj);
+  if (arr.ndim() != 2)
+    throw py::value_error(std::string(what) + ": expected a 2-D array (batch x inputs), got " +
+                          std::to_string(arr.ndim()) + "-D");
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    auto c = py::array_t<T, py::array::c_style>::ensure(arr);
+    Eigen::Map<const RowMat<T>> x(c.data(), c.shape(0), c.shape(1));
+    return fn(Eigen::Ref<const RowMat<T>>(x));
+  };
+  if (arr.dtype().is(py::dtype::of<float>())) return run(float{});
+  if (arr.dtype().is(py::dtype::of<double>())) return run(double{});
+  throw py::type_error(std::string(what) + ": dtype " + std::string(py::str(arr.dtype())) +
+                       " is not supported; use float32 or float64");
+}
+
+template <typename S>
+SpecBinder<TileSpec>::Setter nested(S TileSpec::*pm, const char* full) {
+  return [pm, full](TileSpec& t, py::handle h) {
+    if (!py::isinstance<S>(h))
+      throw py::type_error(std::string(full) + ": expected " + py::type_id<S>() + ", got " +
+                           std::string(py::str(py::type::of(h).attr("__name__"))));
+    t.*pm = h.cast<S>();
+  };
+}
+
+}  // namespace
+
+void bind_crossbar(py::module_& m) {
+  SpecBinder<TileSpec>(m, "TileSpec", "One crossbar array and its periphery. See crossbar/tile_spec.h.")
+      .field("rows", &TileSpec::rows, "word lines (inputs)")
+      .field("cols", &TileSpec::cols, "bit lines (physical columns)")
+      .field("weight_bits", &TileSpec::weight_bits, "weight code bits (0 = analog weights)")
+      .field("bits_per_cell", &TileSpec::bits_per_cell, "bits per slice")
+      .field("weight_scale", &TileSpec::weight_scale, "'per_tensor' | 'per_column'")
+      .field("encoding", &TileSpec::encoding, "'differential' | 'offset'")
+      .field("subtract", &TileSpec::subtract, "'analog' | 'digital'")
+      .custom("cell", [](const TileSpec& t) { return py::cast(t.cell); },
+              [](TileSpec& t, py::handle h) {
+                if (py::isinstance<py::str>(h))
+                  t.cell = cell_preset(h.cast<std::string>());
+                else
+                  nested(&TileSpec::cell, "TileSpec.cell")(t, h);
+              },
+              "CellSpec, or a preset name")
+      .custom("dac", [](const TileSpec& t) { return py::cast(t.dac); }, nested(&TileSpec::dac, "TileSpec.dac"), "DacSpec")
+      .custom("adc", [](const TileSpec& t) { return py::cast(t.adc); }, nested(&TileSpec::adc, "TileSpec.adc"), "AdcSpec")
+      .field("programming_error", &TileSpec::programming_error, "apply programming error")
+      .field("read_noise", &TileSpec::read_noise, "apply per-read noise")
+      .field("drift", &TileSpec::drift, "apply conductance drift")
+      .field("stuck_at", &TileSpec::stuck_at, "apply stuck-at faults")
+      .field("nonlinear_iv", &TileSpec::nonlinear_iv, "apply the cell's I-V nonlinearity")
+      .field("drift_compensation", &TileSpec::drift_compensation, "global drift compensation")
+      .field("read_noise_method", &TileSpec::read_noise_method, "'aggregate' | 'per_cell'")
+      .field("seed", &TileSpec::seed, "seed of every random stream")
+      .finish()
+      .def_static("ideal", &TileSpec::ideal, py::arg("rows"), py::arg("cols"),
+                  "Every non-ideality off: the tile computes X @ W exactly.");
+
+  py::class_<Tile>(m, "Tile", "A crossbar tile holding one weight block. See crossbar/tile.h.")
+      .def(py::init<TileSpec, std::uint64_t>(), py::arg("spec"), py::arg("tile_id") = 0)
+      .def_property_readonly("spec", &Tile::spec)
+      .def_property_readonly("tile_id", &Tile::tile_id)
+      .def("program", [](Tile& t, const Eigen::MatrixXd& w, std::uint64_t chip) { t.program(w, chip); },
+           py::arg("weights"), py::arg("chip") = 0,
+           "Program a weight block (inputs x outputs) for simulated chip `chip`.")
+      .def("set_time", &Tile::set_time, py::arg("t_s"), "Age the array to t_s seconds after programming.")
+      .def_property_readonly("time", &Tile::time)
+      .def("calibrate", [](Tile& t, py::handle x) {
+        return with_matrix("Tile.calibrate", x, [&](auto ref) {
+          t.calibrate(ref);
+          return py::object(py::none());
+        });
+      }, py::arg("x"), "Set calibrated DAC/ADC ranges from a batch of inputs.")
+      .def("forward", [](Tile& t, py::handle x, std::int64_t offset) {
+        return with_matrix("Tile.forward", x, [&](auto ref) {
+          auto y = t.forward(ref, offset);
+          return py::object(py::cast(std::move(y)));
+        });
+      }, py::arg("x"), py::arg("sample_offset") = -1,
+         "Batch x inputs -> batch x outputs (weight * input units), same dtype as x.")
+      .def_property_readonly("programmed", &Tile::programmed)
+      .def_property_readonly("calibrated", &Tile::calibrated)
+      .def_property_readonly("num_inputs", &Tile::num_inputs)
+      .def_property_readonly("num_outputs", &Tile::num_outputs)
+      .def_property_readonly("num_slices", &Tile::num_slices)
+      .def_property_readonly("physical_columns", &Tile::physical_columns)
+      .def_property_readonly("conductances", &Tile::conductances, "at the current time, S")
+      .def_property_readonly("programmed_conductances", &Tile::programmed_conductances, "S")
+      .def_property_readonly("target_conductances", &Tile::target_conductances, "S")
+      .def_property_readonly("drift_exponents", &Tile::drift_exponents)
+      .def_property_readonly("dac_range", &Tile::dac_range)
+      .def_property_readonly("drift_scale", &Tile::drift_scale)
+      .def_property_readonly("adc_ranges", &Tile::adc_ranges, "[plane][group] full scale, A")
+      .def_property_readonly("last_counters", [](const Tile& t) { return counters_dict(t.last_counters()); })
+      .def_property_readonly("total_counters", [](const Tile& t) { return counters_dict(t.total_counters()); })
+      .def("reset_counters", &Tile::reset_counters);
+
+  m.def("set_num_threads", &set_num_threads, py::arg("n"), "Threads for BLAS and element-wise passes.");
+  m.def("get_num_threads", &get_num_threads);
+}
+
+}  // namespace mho::bindings

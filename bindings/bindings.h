@@ -1,0 +1,11 @@
+// One bind_<folder>() per C++ folder; module.cpp calls them in dependency order.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace mho::bindings {
+namespace py = pybind11;
+void bind_devices(py::module_& m);
+void bind_adc_dac(py::module_& m);
+void bind_crossbar(py::module_& m);
+}  // namespace mho::bindings

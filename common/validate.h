@@ -1,0 +1,49 @@
+// Helpers that reject bad spec values with a message naming the field, the value and what
+// is allowed. They throw std::invalid_argument, which Python sees as ValueError.
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mho {
+
+template <typename T>
+std::string to_text(const T& v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+[[noreturn]] inline void reject(const std::string& field, const std::string& value,
+                                const std::string& allowed) {
+  throw std::invalid_argument(field + " = " + value + ": " + allowed);
+}
+
+template <typename T>
+void require_in(const std::string& field, T v, T lo, T hi) {
+  if (!(v >= lo && v <= hi))
+    reject(field, to_text(v), "must be in [" + to_text(lo) + ", " + to_text(hi) + "]");
+}
+
+template <typename T>
+void require_positive(const std::string& field, T v) {
+  if (!(v > T(0))) reject(field, to_text(v), "must be > 0");
+}
+
+template <typename T>
+void require_nonnegative(const std::string& field, T v) {
+  if (!(v >= T(0))) reject(field, to_text(v), "must be >= 0");
+}
+
+inline void require_one_of(const std::string& field, const std::string& v,
+                           const std::vector<std::string>& allowed) {
+  for (const auto& a : allowed)
+    if (a == v) return;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + ("'" + a + "'");
+  reject(field, "'" + v + "'", "must be one of " + list);
+}
+
+}  // namespace mho

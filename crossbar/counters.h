@@ -1,0 +1,32 @@
+// Action counters of a tile: what the periphery did, for the energy model.
+//   cell_reads       cells biased during analog passes (active rows x used columns per pass)
+//   dac_conversions  row drives (active rows per pass)
+//   adc_conversions  column conversions (one per converted column per pass)
+//   shift_adds       additions in the digital recombination of planes, slices and signs
+//   samples          input vectors processed; forward_calls: calls of forward()
+#pragma once
+
+#include <cstdint>
+
+namespace mho {
+
+struct TileCounters {
+  std::uint64_t cell_reads = 0;
+  std::uint64_t dac_conversions = 0;
+  std::uint64_t adc_conversions = 0;
+  std::uint64_t shift_adds = 0;
+  std::uint64_t samples = 0;
+  std::uint64_t forward_calls = 0;
+
+  TileCounters& operator+=(const TileCounters& o) {
+    cell_reads += o.cell_reads;
+    dac_conversions += o.dac_conversions;
+    adc_conversions += o.adc_conversions;
+    shift_adds += o.shift_adds;
+    samples += o.samples;
+    forward_calls += o.forward_calls;
+    return *this;
+  }
+};
+
+}  // namespace mho

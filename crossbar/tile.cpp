@@ -1,0 +1,368 @@
+#include "crossbar/tile.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "adc_dac/adc.h"
+#include "adc_dac/shift_add.h"
+#include "common/percentile.h"
+#include "common/random_stream.h"
+#include "common/validate.h"
+
+namespace mho {
+
+namespace {
+// Sub-stream of one (plane, column) element: planes and columns are below 2^11 and 2^20.
+constexpr int kColBits = 20;
+std::uint32_t sub_index(int plane, int col, int component = 0) {
+  return (std::uint32_t(plane) << (kColBits + 1)) | (std::uint32_t(component) << kColBits) |
+         std::uint32_t(col);
+}
+}  // namespace
+
+Tile::Tile(TileSpec spec, std::uint64_t tile_id)
+    : spec_((spec.validate(), std::move(spec))), tile_id_(tile_id), cell_(spec_.cell),
+      dac_(spec_.dac) {
+  if (dac_.num_planes() >= (1 << 10))
+    reject("DacSpec", dac_.spec().repr(), "gives too many planes (at most 1023)");
+}
+
+void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chip) {
+  if (w.rows() == 0 || w.cols() == 0)
+    reject("weights", std::to_string(w.rows()) + "x" + std::to_string(w.cols()),
+           "must have at least one row and one column");
+  if (!w.allFinite()) reject("weights", "a matrix with NaN or infinity", "must be finite");
+  const bool analog = spec_.weight_bits == 0;
+  const bool diff = spec_.encoding == "differential";
+  const int wb = spec_.weight_bits;
+  const int bpc = analog ? 1 : std::min(spec_.bits_per_cell, wb);
+  n_in_ = int(w.rows());
+  n_out_ = int(w.cols());
+  n_slices_ = analog ? 1 : (wb + bpc - 1) / bpc;
+  n_phys_ = diff ? 2 * n_slices_ * n_out_ : n_slices_ * n_out_ + n_slices_;
+  if (n_in_ > spec_.rows || n_phys_ > spec_.cols)
+    reject("weights", std::to_string(n_in_) + "x" + std::to_string(n_out_),
+           "needs " + std::to_string(n_in_) + " rows and " + std::to_string(n_phys_) +
+               " columns (" + std::to_string(n_slices_) + " slice(s), " + spec_.encoding +
+               "), more than TileSpec rows=" + std::to_string(spec_.rows) +
+               ", cols=" + std::to_string(spec_.cols));
+  if (n_phys_ >= (1 << kColBits)) reject("weights", "too wide", "at most 2^20 physical columns");
+
+  // Quantize: codes c with |c| <= cmax (analog: c = w / max|w| in [-1, 1]).
+  level_max_ = analog ? 1 : (1 << bpc) - 1;
+  const double cmax = analog ? 1.0 : diff ? std::ldexp(1.0, wb) - 1.0 : std::ldexp(1.0, wb - 1) - 1.0;
+  Eigen::VectorXd w_lsb(n_out_);
+  if (spec_.weight_scale == "per_column") {
+    for (int j = 0; j < n_out_; ++j) w_lsb[j] = w.col(j).cwiseAbs().maxCoeff() / cmax;
+  } else {
+    w_lsb.setConstant(w.cwiseAbs().maxCoeff() / cmax);
+  }
+  for (int j = 0; j < n_out_; ++j)
+    if (w_lsb[j] == 0.0) w_lsb[j] = 1.0;  // an all-zero column: any scale represents it
+  w_unit_ = (analog && !diff) ? Eigen::VectorXd(2.0 * w_lsb) : w_lsb;
+
+  const double g_min = spec_.cell.g_min_S;
+  delta_g_ = (spec_.cell.g_max_S - g_min) / level_max_;
+  const double zero_level = analog ? 0.5 : std::ldexp(1.0, wb - 1);  // offset encoding
+  auto slice_level = [&](double m, int s) {
+    if (analog) return m;
+    return double((std::int64_t(m) >> (s * bpc)) & level_max_);
+  };
+  g_target_.resize(n_in_, n_phys_);
+  for (int i = 0; i < n_in_; ++i) {
+    for (int j = 0; j < n_out_; ++j) {
+      double c = w(i, j) / w_lsb[j];
+      if (!analog) c = std::clamp(std::nearbyint(c), -cmax, cmax);
+      for (int s = 0; s < n_slices_; ++s) {
+        if (diff) {
+          g_target_(i, (2 * s) * n_out_ + j) = g_min + slice_level(std::max(c, 0.0), s) * delta_g_;
+          g_target_(i, (2 * s + 1) * n_out_ + j) = g_min + slice_level(std::max(-c, 0.0), s) * delta_g_;
+        } else {
+          const double u = analog ? (c + 1.0) / 2.0 : c + zero_level;
+          g_target_(i, s * n_out_ + j) = g_min + slice_level(u, s) * delta_g_;
+        }
+      }
+    }
+    if (!diff)
+      for (int s = 0; s < n_slices_; ++s)
+        g_target_(i, n_slices_ * n_out_ + s) = g_min + slice_level(zero_level, s) * delta_g_;
+  }
+
+  chip_ = chip;
+  const std::uint64_t seed = spec_.seed;
+  g0_ = g_target_;
+  cell_.program(g0_, StreamKey(seed, chip, tile_id_, Purpose::kProgramming),
+                StreamKey(seed, chip, tile_id_, Purpose::kStuckAt), spec_.programming_error,
+                spec_.stuck_at);
+  nu_ = spec_.drift ? cell_.draw_nu(g0_, StreamKey(seed, chip, tile_id_, Purpose::kDrift))
+                    : Eigen::MatrixXd::Zero(n_in_, n_phys_);
+
+  // GEMM columns and conversion groups.
+  gemm_cols_.clear();
+  groups_.clear();
+  const double span_diff = spec_.cell.g_max_S - g_min, span_col = spec_.cell.g_max_S;
+  const bool bipolar = spec_.dac.signed_mode == "bipolar";
+  for (int s = 0; s < n_slices_; ++s) {
+    const double coeff = std::ldexp(1.0, s * bpc);
+    if (diff && spec_.subtract == "analog") {
+      groups_.push_back({int(gemm_cols_.size()), n_out_, -1, coeff, true, span_diff});
+      for (int j = 0; j < n_out_; ++j)
+        gemm_cols_.push_back({{(2 * s) * n_out_ + j, 1.0}, {(2 * s + 1) * n_out_ + j, -1.0}});
+    } else if (diff) {
+      for (int sign = 0; sign < 2; ++sign) {
+        groups_.push_back({int(gemm_cols_.size()), n_out_, -1, sign ? -coeff : coeff, bipolar, span_col});
+        for (int j = 0; j < n_out_; ++j) gemm_cols_.push_back({{(2 * s + sign) * n_out_ + j, 1.0}});
+      }
+    } else {
+      const bool analog_sub = spec_.subtract == "analog";
+      const int ref_col = n_slices_ * n_out_ + s;
+      groups_.push_back({s * n_out_, n_out_, analog_sub ? ref_col : -1, coeff,
+                         analog_sub || bipolar, analog_sub ? span_diff : span_col});
+      if (!analog_sub) groups_.push_back({ref_col, 1, -1, -coeff, bipolar, span_col});
+    }
+  }
+  if (!diff)
+    for (int c = 0; c < n_phys_; ++c) gemm_cols_.push_back({{c, 1.0}});
+
+  programmed_ = true;
+  calibrated_ = false;
+  samples_seen_ = 0;
+  x_max_ = spec_.dac.x_max;
+  set_time(0.0);
+  adc_range_.assign(dac_.num_planes(), std::vector<double>(groups_.size(), 0.0));
+  for (int k = 0; k < dac_.num_planes(); ++k)
+    for (std::size_t g = 0; g < groups_.size(); ++g) adc_range_[k][g] = fixed_adc_range(groups_[g]);
+}
+
+double Tile::fixed_adc_range(const Group& g) const {
+  const double v = spec_.cell.v_read_V;
+  const double f = spec_.nonlinear_iv ? std::abs(cell_.iv_voltage(v)) : v;
+  return n_in_ * f * g.span_S;
+}
+
+void Tile::set_time(double t_s) {
+  check_ready("set_time");
+  require_nonnegative("t_s", t_s);
+  t_s_ = t_s;
+  g_t_ = g0_;
+  if (spec_.drift)
+    for (Eigen::Index i = 0; i < g_t_.size(); ++i)
+      g_t_.data()[i] *= cell_.drift_factor(nu_.data()[i], t_s);
+  sig2_t_ = Eigen::MatrixXd::Zero(n_in_, n_phys_);
+  if (spec_.read_noise)
+    for (Eigen::Index i = 0; i < g_t_.size(); ++i) {
+      const double s = cell_.read_sigma(g_t_.data()[i], t_s);
+      sig2_t_.data()[i] = s * s;
+    }
+  const double sum_t = g_t_.sum();
+  alpha_ = (spec_.drift_compensation && sum_t > 0.0) ? g0_.sum() / sum_t : 1.0;
+  rebuild_gemm_operands();
+}
+
+void Tile::rebuild_gemm_operands() {
+  const int n = int(gemm_cols_.size());
+  m_d_ = RowMat<double>::Zero(n_in_, n);
+  s_d_ = RowMat<double>::Zero(n_in_, n);
+  for (int c = 0; c < n; ++c)
+    for (const Component& comp : gemm_cols_[c]) {
+      m_d_.col(c) += comp.sign * g_t_.col(comp.phys_col);
+      s_d_.col(c) += sig2_t_.col(comp.phys_col);
+    }
+  m_f_ = m_d_.cast<float>();
+  s_f_ = s_d_.cast<float>();
+}
+
+template <>
+const RowMat<float>& Tile::gemm_matrix<float>() const { return m_f_; }
+template <>
+const RowMat<double>& Tile::gemm_matrix<double>() const { return m_d_; }
+template <>
+const RowMat<float>& Tile::gemm_variance<float>() const { return s_f_; }
+template <>
+const RowMat<double>& Tile::gemm_variance<double>() const { return s_d_; }
+
+void Tile::check_ready(const char* what) const {
+  if (!programmed_)
+    throw std::logic_error(std::string("Tile.") + what + ": the tile is not programmed; call program(W) first");
+}
+
+template <typename T>
+void Tile::check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) const {
+  check_ready(what);
+  if (x.cols() != n_in_)
+    reject(std::string("Tile.") + what + " input", std::to_string(x.rows()) + "x" + std::to_string(x.cols()),
+           "must have " + std::to_string(n_in_) + " columns (the programmed block's inputs)");
+  if (!x.allFinite()) reject(std::string("Tile.") + what + " input", "an array with NaN or infinity", "must be finite");
+  if (spec_.dac.signed_mode == "unsigned" && x.size() > 0 && x.minCoeff() < T(0))
+    reject(std::string("Tile.") + what + " input", "min " + to_text(double(x.minCoeff())),
+           "must be >= 0 with DacSpec.signed_mode='unsigned' (use 'two_pass' or 'bipolar')");
+}
+
+template <typename T>
+void Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
+                           bool noise, RowMat<T>* levels, RowMat<T>* currents) const {
+  RowMat<T>& lv = *levels;
+  RowMat<T>& cur = *currents;
+  dac_.encode<T>(x, x_max_, lv);
+  const double v = spec_.cell.v_read_V;
+  if (spec_.nonlinear_iv && spec_.cell.iv != "linear") {
+    // I = G f(V): the row voltage is the cell voltage without parasitics, so the
+    // nonlinearity is a per-row transform of the drive, ahead of the product.
+    lv = lv.unaryExpr([&](T l) { return T(cell_.iv_voltage(double(l) * v) / v); });
+  }
+  const Eigen::Index B = x.rows();
+  const int P = dac_.num_planes();
+  const int ncols = int(gemm_cols_.size());
+  const StreamKey key(spec_.seed, chip_, tile_id_, Purpose::kReadNoise);
+  const bool use_noise = noise && spec_.read_noise && s_d_.maxCoeff() > 0.0;
+  if (use_noise && spec_.read_noise_method == "per_cell") {
+    // Reference path: one draw per cell per read.
+    cur.resize(P * B, ncols);
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index r = 0; r < P * B; ++r) {
+      const int k = int(r / B);
+      const std::uint64_t sample = std::uint64_t(first_sample + r % B);
+      for (int c = 0; c < ncols; ++c) {
+        double acc = 0.0;
+        for (std::size_t q = 0; q < gemm_cols_[c].size(); ++q) {
+          const Component& comp = gemm_cols_[c][q];
+          ElementEngine eng(key, sample, sub_index(k, c, int(q)) | (1u << 31));
+          double part = 0.0;
+          for (int i = 0; i < n_in_; ++i) {
+            const double gi = g_t_(i, comp.phys_col) +
+                              std::sqrt(sig2_t_(i, comp.phys_col)) * normal_draw(eng);
+            part += double(lv(r, i)) * gi;
+          }
+          acc += comp.sign * part;
+        }
+        cur(r, c) = T(acc * v);
+      }
+    }
+    return;
+  }
+  gemm<T>(lv, gemm_matrix<T>(), cur);
+  if (use_noise) {
+    // Exact aggregate: the column sum of independent Gaussians is Gaussian with variance
+    // sum_i V_i^2 sigma_ij^2 -- one product and one draw per output.
+    RowMat<T> lv2 = lv.cwiseProduct(lv);
+    RowMat<T> var;
+    gemm<T>(lv2, gemm_variance<T>(), var);
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index r = 0; r < P * B; ++r) {
+      const int k = int(r / B);
+      ElementEngine eng(key, std::uint64_t(first_sample + r % B), sub_index(k, 0));
+      for (int c = 0; c < ncols; ++c)
+        cur(r, c) += std::sqrt(std::max(var(r, c), T(0))) * T(normal_draw_f(eng));
+    }
+  }
+  cur *= T(v);
+}
+
+template <typename T>
+void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
+  check_input<T>(x, "calibrate");
+  if (x.rows() == 0) reject("Tile.calibrate input", "0 rows", "needs at least one sample");
+  if (spec_.dac.range == "calibrated") x_max_ = dac_.calibrated_range<T>(x);
+  if (spec_.adc.range == "calibrated" && spec_.adc.bits > 0) {
+    RowMat<T> lv, cur;
+    analog_currents<T>(x, 0, false, &lv, &cur);
+    const Eigen::Index B = x.rows();
+    for (int k = 0; k < dac_.num_planes(); ++k)
+      for (std::size_t g = 0; g < groups_.size(); ++g) {
+        const Group& gr = groups_[g];
+        std::vector<double> a;
+        a.reserve(std::size_t(B * gr.width));
+        for (Eigen::Index b = 0; b < B; ++b)
+          for (int j = 0; j < gr.width; ++j) {
+            double i = double(cur(k * B + b, gr.gemm_col0 + j));
+            if (gr.analog_ref >= 0) i -= double(cur(k * B + b, gr.analog_ref));
+            a.push_back(std::abs(i));
+          }
+        const double r = nearest_rank_percentile(a, spec_.adc.percentile);
+        adc_range_[k][g] = r > 0.0 ? r : fixed_adc_range(gr);
+      }
+  }
+  calibrated_ = true;
+}
+
+template <typename T>
+RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sample_offset) {
+  check_input<T>(x, "forward");
+  const bool need_dac = spec_.dac.range == "calibrated" && !dac_.is_ideal();
+  const bool need_adc = spec_.adc.range == "calibrated" && spec_.adc.bits > 0;
+  if ((need_dac || need_adc) && !calibrated_)
+    throw std::logic_error(std::string("Tile.forward: the ") + (need_dac ? "DAC" : "ADC") +
+                           " range is 'calibrated' but calibrate(X) was not called after program()");
+  const std::int64_t first = sample_offset < 0 ? samples_seen_ : sample_offset;
+  const Eigen::Index B = x.rows();
+  const int P = dac_.num_planes();
+  const int G = int(groups_.size());
+
+  RowMat<T> lv, cur;
+  analog_currents<T>(x, first, true, &lv, &cur);
+
+  std::vector<Adc> adcs;
+  std::vector<double> weight(std::size_t(P) * G);
+  for (int k = 0; k < P; ++k)
+    for (int g = 0; g < G; ++g) {
+      adcs.emplace_back(spec_.adc, adc_range_[k][g], groups_[g].is_signed);
+      weight[k * G + g] = dac_.multiplier(k, x_max_) * groups_[g].coeff;
+    }
+  const bool adc_noise = spec_.adc.bits > 0 && spec_.adc.noise_lsb > 0.0;
+  const StreamKey adc_key(spec_.seed, chip_, tile_id_, Purpose::kAdcNoise);
+  // Current -> weight * input units: I = v dG sum(level * code), then w_unit per code.
+  const double v = spec_.cell.v_read_V;
+  Eigen::VectorXd out_scale = w_unit_ * (alpha_ / (v * delta_g_));
+
+  RowMat<T> out(B, n_out_);
+#pragma omp parallel
+  {
+    Eigen::RowVectorXd acc(n_out_), conv(n_out_);
+#pragma omp for schedule(static)
+    for (Eigen::Index b = 0; b < B; ++b) {
+      acc.setZero();
+      const std::uint64_t sample = std::uint64_t(first + b);
+      for (int k = 0; k < P; ++k) {
+        const Eigen::Index r = k * B + b;
+        for (int g = 0; g < G; ++g) {
+          const Group& gr = groups_[g];
+          const Adc& adc = adcs[k * G + g];
+          ElementEngine eng(adc_key, sample, sub_index(k, g));
+          const double ref = gr.analog_ref >= 0 ? double(cur(r, gr.analog_ref)) : 0.0;
+          for (int j = 0; j < gr.width; ++j) {
+            const double z = adc_noise ? normal_draw(eng) : 0.0;
+            conv[j] = adc.convert(double(cur(r, gr.gemm_col0 + j)) - ref, z);
+          }
+          if (gr.width == n_out_)
+            shift_add_into(acc, conv, weight[k * G + g]);
+          else
+            acc.array() += conv[0] * weight[k * G + g];  // a reference column, for every output
+        }
+      }
+      out.row(b) = (acc.transpose().cwiseProduct(out_scale)).transpose().template cast<T>();
+    }
+  }
+
+  std::uint64_t converted = 0;
+  for (const Group& g : groups_) converted += std::uint64_t(g.width);
+  last_ = TileCounters();
+  const std::uint64_t passes = std::uint64_t(P) * std::uint64_t(B);
+  last_.cell_reads = passes * std::uint64_t(n_in_) * std::uint64_t(n_phys_);
+  last_.dac_conversions = passes * std::uint64_t(n_in_);
+  last_.adc_conversions = passes * converted;
+  last_.shift_adds = std::uint64_t(B) * std::uint64_t(n_out_) * (std::uint64_t(P) * G - 1);
+  last_.samples = std::uint64_t(B);
+  last_.forward_calls = 1;
+  total_ += last_;
+  samples_seen_ = first + B;
+  return out;
+}
+
+#define MHO_TILE_INSTANTIATE(T)                                                              \
+  template void Tile::calibrate<T>(const Eigen::Ref<const RowMat<T>>&);                      \
+  template RowMat<T> Tile::forward<T>(const Eigen::Ref<const RowMat<T>>&, std::int64_t);
+MHO_TILE_INSTANTIATE(float)
+MHO_TILE_INSTANTIATE(double)
+
+}  // namespace mho

@@ -1,0 +1,123 @@
+// Tile: one crossbar array holding one weight block, with its DAC, ADC and shift-and-add.
+//
+// Life cycle: Tile(spec, tile_id) -> program(W, chip) once per simulated chip (programming
+// error, stuck cells and drift exponents are drawn here, keyed by (seed, chip, tile_id)) ->
+// optionally set_time(t) to age the array -> calibrate(X) when a range is "calibrated" ->
+// forward(X) on batches. forward() returns batch x outputs in weight * input units, so an
+// ideal tile returns X * W.
+//
+// Reproducibility: read and ADC noise of sample s (the s-th input vector since program(),
+// or sample_offset + row) is keyed by s, so the same seed gives bit-identical results for
+// any thread count and any split of a batch into calls.
+//
+// Thread-safety: a Tile is not safe for concurrent calls (forward advances its sample
+// counter and action counters); it parallelises internally.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "adc_dac/dac.h"
+#include "crossbar/counters.h"
+#include "crossbar/gemm.h"
+#include "crossbar/tile_spec.h"
+#include "devices/cell_model.h"
+
+namespace mho {
+
+class Tile {
+ public:
+  explicit Tile(TileSpec spec, std::uint64_t tile_id = 0);
+
+  const TileSpec& spec() const { return spec_; }
+  std::uint64_t tile_id() const { return tile_id_; }
+
+  // W: inputs x outputs, must fit the array. Resets time to 0, counters' sample stream
+  // position to 0 and any calibration.
+  void program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chip = 0);
+  bool programmed() const { return programmed_; }
+
+  // Ages the programmed array to t_s seconds after programming (drift, 1/f read noise).
+  void set_time(double t_s);
+  double time() const { return t_s_; }
+
+  template <typename T>
+  void calibrate(const Eigen::Ref<const RowMat<T>>& x);
+  bool calibrated() const { return calibrated_; }
+
+  // sample_offset < 0: continue after the samples already processed.
+  template <typename T>
+  RowMat<T> forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sample_offset = -1);
+
+  int num_inputs() const { return n_in_; }
+  int num_outputs() const { return n_out_; }
+  int num_slices() const { return n_slices_; }
+  int physical_columns() const { return n_phys_; }
+  // Programmed conductances at the current time (rows used x physical columns used), S.
+  const Eigen::MatrixXd& conductances() const { return g_t_; }
+  const Eigen::MatrixXd& programmed_conductances() const { return g0_; }
+  const Eigen::MatrixXd& drift_exponents() const { return nu_; }
+  // Target (error-free) conductances, S.
+  const Eigen::MatrixXd& target_conductances() const { return g_target_; }
+  double dac_range() const { return x_max_; }
+  double drift_scale() const { return alpha_; }
+  // ADC full scale in amperes for each (plane, conversion group).
+  std::vector<std::vector<double>> adc_ranges() const { return adc_range_; }
+
+  const TileCounters& last_counters() const { return last_; }
+  const TileCounters& total_counters() const { return total_; }
+  void reset_counters() { last_ = total_ = TileCounters(); }
+
+ private:
+  // Columns of the GEMM and how their currents become ADC conversions.
+  struct Component {
+    int phys_col;
+    double sign;
+  };
+  struct Group {
+    int gemm_col0;      // first GEMM column
+    int width;          // n_out, or 1 for a reference column converted on its own
+    int analog_ref;     // GEMM column subtracted in analog before conversion, or -1
+    double coeff;       // digital weight: +-2^(slice * bits_per_cell)
+    bool is_signed;     // the ADC spans [-R, R]
+    double span_S;      // conductance span behind the largest current (fixed range)
+  };
+
+  void check_ready(const char* what) const;
+  template <typename T>
+  void check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) const;
+  void rebuild_gemm_operands();
+  double fixed_adc_range(const Group& g) const;
+  template <typename T>
+  void analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
+                       bool noise, RowMat<T>* levels, RowMat<T>* currents) const;
+  template <typename T>
+  const RowMat<T>& gemm_matrix() const;
+  template <typename T>
+  const RowMat<T>& gemm_variance() const;
+
+  TileSpec spec_;
+  std::uint64_t tile_id_;
+  CellModel cell_;
+  Dac dac_;
+
+  bool programmed_ = false, calibrated_ = false;
+  std::uint64_t chip_ = 0;
+  int n_in_ = 0, n_out_ = 0, n_slices_ = 1, n_phys_ = 0, level_max_ = 1;
+  double delta_g_ = 0.0;
+  Eigen::VectorXd w_unit_;  // weight per unit of level difference, per output
+  Eigen::MatrixXd g_target_, g0_, nu_, g_t_, sig2_t_;
+  std::vector<std::vector<Component>> gemm_cols_;
+  std::vector<Group> groups_;
+  RowMat<float> m_f_, s_f_;
+  RowMat<double> m_d_, s_d_;
+  double t_s_ = 0.0, alpha_ = 1.0, x_max_ = 1.0;
+  std::vector<std::vector<double>> adc_range_;  // [plane][group], amperes
+  std::int64_t samples_seen_ = 0;
+  TileCounters last_, total_;
+};
+
+}  // namespace mho

@@ -1,0 +1,52 @@
+#include "crossbar/tile_spec.h"
+
+#include <sstream>
+
+#include "common/validate.h"
+
+namespace mho {
+
+TileSpec TileSpec::ideal(int rows, int cols) {
+  TileSpec s;
+  s.rows = rows;
+  s.cols = cols;
+  s.weight_bits = 0;
+  s.dac.input_bits = 0;
+  s.adc.bits = 0;
+  s.programming_error = s.read_noise = s.drift = s.stuck_at = s.nonlinear_iv = false;
+  return s;
+}
+
+void TileSpec::validate() const {
+  require_in("TileSpec.rows", rows, 1, 65536);
+  require_in("TileSpec.cols", cols, 1, 65536);
+  require_in("TileSpec.weight_bits", weight_bits, 0, 16);
+  require_in("TileSpec.bits_per_cell", bits_per_cell, 1, 16);
+  require_one_of("TileSpec.weight_scale", weight_scale, {"per_tensor", "per_column"});
+  require_one_of("TileSpec.encoding", encoding, {"differential", "offset"});
+  require_one_of("TileSpec.subtract", subtract, {"analog", "digital"});
+  require_one_of("TileSpec.read_noise_method", read_noise_method, {"aggregate", "per_cell"});
+  cell.validate();
+  dac.validate();
+  adc.validate();
+  if (weight_bits > 0 && bits_per_cell > cell.bits)
+    reject("TileSpec.bits_per_cell", to_text(bits_per_cell),
+           "must be <= the cell's bits (" + to_text(cell.bits) + " for '" + cell.name + "')");
+  if (encoding == "offset" && weight_bits == 1)
+    reject("TileSpec.weight_bits", "1", "offset encoding needs weight_bits >= 2 (or 0)");
+}
+
+std::string TileSpec::repr() const {
+  std::ostringstream os;
+  os << std::boolalpha << "TileSpec(rows=" << rows << ", cols=" << cols << ", weight_bits=" << weight_bits
+     << ", bits_per_cell=" << bits_per_cell << ", weight_scale='" << weight_scale
+     << "', encoding='" << encoding << "', subtract='" << subtract << "', cell='" << cell.name
+     << "', dac=" << dac.repr() << ", adc=" << adc.repr()
+     << ", programming_error=" << programming_error << ", read_noise=" << read_noise
+     << ", drift=" << drift << ", stuck_at=" << stuck_at << ", nonlinear_iv=" << nonlinear_iv
+     << ", drift_compensation=" << drift_compensation << ", read_noise_method='"
+     << read_noise_method << "', seed=" << seed << ")";
+  return os.str();
+}
+
+}  // namespace mho

@@ -1,0 +1,54 @@
+// TileSpec: one crossbar array and its periphery, validated and immutable once a Tile holds it.
+//
+// Weights: a block W (inputs x outputs) is quantized to codes of `weight_bits` (0 = analog,
+// unquantized) with one scale per tensor or per output column, then encoded
+//   "differential": |code| on a G+ column for positive and a G- column for negative weights
+//                   (weight_bits magnitude bits; codes in [-(2^wb - 1), 2^wb - 1]);
+//   "offset":       code + 2^(wb-1) on one column, minus a reference column per slice holding
+//                   the level of zero (codes in [-(2^(wb-1) - 1), 2^(wb-1) - 1]).
+// The stored code is split into slices of `bits_per_cell` on separate columns, recombined by
+// shift-and-add. `subtract`: "analog" (currents subtracted before one ADC) or "digital" (each
+// column converted, subtracted after). Level l of a cell is g_min + l (g_max - g_min) /
+// (2^bits_per_cell - 1).
+// Non-idealities are switched one by one; ideal() turns every one off and is exact.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "adc_dac/adc_spec.h"
+#include "adc_dac/dac_spec.h"
+#include "devices/cell_spec.h"
+
+namespace mho {
+
+struct TileSpec {
+  int rows = 256;
+  int cols = 256;
+  int weight_bits = 8;
+  int bits_per_cell = 8;
+  std::string weight_scale = "per_tensor";  // "per_tensor" | "per_column"
+  std::string encoding = "differential";    // "differential" | "offset"
+  std::string subtract = "analog";          // "analog" | "digital"
+
+  CellSpec cell;
+  DacSpec dac;
+  AdcSpec adc;
+
+  bool programming_error = true;
+  bool read_noise = true;
+  bool drift = true;
+  bool stuck_at = true;
+  bool nonlinear_iv = true;
+  bool drift_compensation = false;
+  std::string read_noise_method = "aggregate";  // "aggregate" | "per_cell"
+  std::uint64_t seed = 0;
+
+  // Every non-ideality off: analog weights, ideal DAC and ADC, no noise, drift or faults.
+  static TileSpec ideal(int rows, int cols);
+
+  void validate() const;
+  std::string repr() const;
+};
+
+}  // namespace mho

@@ -1,0 +1,125 @@
+#include "devices/presets.h"
+
+#include <functional>
+#include <map>
+
+#include "common/validate.h"
+
+namespace mho {
+
+namespace {
+
+CellSpec rram_neurosim_22nm() {
+  CellSpec s;
+  s.name = "rram_neurosim_22nm";
+  s.source =
+      "NeuroSim V1.4 default RRAM 1T1R, 22 nm: R_on = 100 kOhm (g_max = 10 uS), on/off = 17 "
+      "(g_min = g_max/17), area 4x12 = 48 F^2. Assumptions (not in that table): 6 bits per "
+      "cell; programming error sigma = 3% of g_max, read noise sigma = 1% of g; read pulse "
+      "0.2 V, 10 ns.";
+  s.g_max_S = 1.0 / 100e3;
+  s.g_min_S = s.g_max_S / 17.0;
+  s.bits = 6;
+  s.prog_error = "constant";
+  s.prog_sigma = {0.03 * s.g_max_S};
+  s.read_noise = "proportional";
+  s.read_sigma = {0.01};
+  s.area_F2 = 48.0;
+  s.feature_size_m = 22e-9;
+  s.v_read_V = 0.2;
+  s.t_read_s = 10e-9;
+  return s;
+}
+
+CellSpec rram_intel_22nm() {
+  CellSpec s = rram_neurosim_22nm();
+  s.name = "rram_intel_22nm";
+  s.source =
+      "NeuroSim V1.4 parameters, Intel 22 nm RRAM: R_on = 6 kOhm, on/off = 17, area 5x12 = "
+      "60 F^2. Assumptions as rram_neurosim_22nm for levels, noise and read pulse.";
+  s.g_max_S = 1.0 / 6e3;
+  s.g_min_S = s.g_max_S / 17.0;
+  s.prog_sigma = {0.03 * s.g_max_S};
+  s.area_F2 = 60.0;
+  return s;
+}
+
+CellSpec pcm_joshi2020() {
+  CellSpec s;
+  s.name = "pcm_joshi2020";
+  s.source =
+      "Joshi et al., Nat. Commun. 11, 2473 (2020): doped-GST PCM, g_max = 25 uS, programming "
+      "error polynomial c = [0.26348, 1.9650, -1.1731] uS, drift nu(g) and 1/f read noise "
+      "(Q_s = min(0.0088/u^0.65, 0.2), t_read = 250 ns) from t0 = 20 s. NeuroSim V1.4 IBM PCM "
+      "(90 nm): R_on = 40 kOhm (= 25 uS), on/off = 12.5 (g_min = 2 uS), area 4x4 = 16 F^2. "
+      "Assumptions: 4 bits per cell, read pulse 0.2 V, 100 ns.";
+  s.g_max_S = 25e-6;
+  s.g_min_S = s.g_max_S / 12.5;
+  s.bits = 4;
+  s.prog_error = "polynomial";
+  s.prog_sigma = {0.26348e-6, 1.9650e-6, -1.1731e-6};
+  s.read_noise = "pcm_1f";
+  s.read_sigma = {0.0088, 0.65, 0.2, 250e-9};
+  s.drift = "pcm";
+  s.drift_t0_s = 20.0;
+  s.area_F2 = 16.0;
+  s.feature_size_m = 90e-9;
+  s.v_read_V = 0.2;
+  s.t_read_s = 100e-9;
+  return s;
+}
+
+CellSpec sram_8t_22nm() {
+  CellSpec s;
+  s.name = "sram_8t_22nm";
+  s.source =
+      "NeuroSim V1.4: 8T SRAM, 22 nm, binary cell, 360 F^2. Assumption: the read port is "
+      "modelled as a binary conductance g_on = 1/(20 kOhm), g_off = g_on/1000, no programming "
+      "error (a digital write), read pulse 0.8 V, 1 ns.";
+  s.g_max_S = 1.0 / 20e3;
+  s.g_min_S = s.g_max_S / 1000.0;
+  s.bits = 1;
+  s.area_F2 = 360.0;
+  s.feature_size_m = 22e-9;
+  s.v_read_V = 0.8;
+  s.t_read_s = 1e-9;
+  return s;
+}
+
+CellSpec ideal_cell() {
+  CellSpec s;
+  s.name = "ideal";
+  s.source = "no device: an exact linear conductance with 16-bit levels, for reference runs";
+  s.g_min_S = 0.0;
+  s.g_max_S = 10e-6;
+  s.bits = 16;
+  return s;
+}
+
+const std::map<std::string, std::function<CellSpec()>>& registry() {
+  static const std::map<std::string, std::function<CellSpec()>> r = {
+      {"rram_neurosim_22nm", rram_neurosim_22nm},
+      {"rram_intel_22nm", rram_intel_22nm},
+      {"pcm_joshi2020", pcm_joshi2020},
+      {"sram_8t_22nm", sram_8t_22nm},
+      {"ideal", ideal_cell},
+  };
+  return r;
+}
+
+}  // namespace
+
+CellSpec cell_preset(const std::string& name) {
+  const auto& r = registry();
+  auto it = r.find(name);
+  if (it == r.end()) require_one_of("cell preset", name, cell_preset_names());
+  return it->second();
+}
+
+std::vector<std::string> cell_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& kv : registry()) names.push_back(kv.first);
+  return names;
+}
+
+}  // namespace mho

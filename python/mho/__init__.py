@@ -1,0 +1,33 @@
+"""mho: a processing-in-memory crossbar simulator.
+
+The compiled core (``mho._core``) holds the physics; this package re-exports it and adds
+conveniences. Units are SI throughout (siemens, volts, amperes, seconds).
+
+    >>> import numpy as np, mho
+    >>> spec = mho.TileSpec(rows=64, cols=64, cell="rram_neurosim_22nm",
+    ...                     adc=mho.AdcSpec(bits=8), dac=mho.DacSpec(input_bits=8))
+    >>> tile = mho.Tile(spec)
+    >>> tile.program(np.random.default_rng(0).normal(size=(64, 16)))
+    >>> x = np.random.default_rng(1).normal(size=(32, 64))
+    >>> tile.calibrate(x)
+    >>> y = tile.forward(x)          # 32 x 16, close to x @ W
+"""
+from ._core import (  # noqa: F401
+    AdcSpec,
+    CellModel,
+    CellSpec,
+    DacSpec,
+    Tile,
+    TileSpec,
+    cell_preset,
+    cell_preset_names,
+    get_num_threads,
+    set_num_threads,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdcSpec", "CellModel", "CellSpec", "DacSpec", "Tile", "TileSpec",
+    "cell_preset", "cell_preset_names", "get_num_threads", "set_num_threads",
+]

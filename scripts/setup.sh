@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything mho needs on a fresh Debian bookworm machine (as root), creates the
+# virtual environment .venv and builds mho into it. Idempotent: a second run skips what is
+# already done. Used by scripts/main.sh and scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  libeigen3-dev libboost-dev libboost-random-dev libhdf5-dev libgtest-dev
+  libopenblas-dev libopenblas0-pthread
+  pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip python3-setuptools
+  python3-wheel python3-numpy python3-pytest python3-matplotlib
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "mho setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=/usr/bin/python3
+if [[ ! -x .venv/bin/python ]]; then
+  "$PY" -m venv --system-site-packages .venv
+fi
+# Rebuild (incrementally) every time: cheap when nothing changed.
+log=$(mktemp)
+.venv/bin/python -m pip install -q --no-build-isolation --no-index --no-deps -e . >"$log" 2>&1 || {
+  cat "$log" >&2; rm -f "$log"; exit 1; }
+rm -f "$log"
