@@ -1,1 +1,171 @@
 #include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tile_fixtures.h"
+
+namespace mho {
+namespace {
+
+using testing::normal_matrix;
+using testing::quantized_spec;
+using testing::RowMatD;
+
+TEST(TileIdeal, EqualsMatmulInDoubleAndFloat) {
+  const int n_in = 200, n_out = 60, B = 33;
+  RowMatD w = normal_matrix(n_in, n_out, 1), x = normal_matrix(B, n_in, 2);
+  Tile tile(TileSpec::ideal(256, 128));
+  tile.program(w);
+  RowMatD ref = x * w;
+  RowMatD y = tile.forward<double>(x);
+  EXPECT_LE((y - ref).cwiseAbs().maxCoeff(), 1e-12 * ref.cwiseAbs().maxCoeff());
+  RowMat<float> yf = tile.forward<float>(x.cast<float>());
+  EXPECT_LE((yf.cast<double>() - ref).cwiseAbs().maxCoeff(), 1e-5 * ref.cwiseAbs().maxCoeff());
+}
+
+// Brute force: codes from the conventions in tile_spec.h / dac_spec.h, integer products.
+RowMatD integer_reference(const RowMatD& x, const RowMatD& w, int wb, int ib, double x_max,
+                          bool offset) {
+  const double cmax = offset ? std::ldexp(1.0, wb - 1) - 1 : std::ldexp(1.0, wb) - 1;
+  const double w_lsb = w.cwiseAbs().maxCoeff() / cmax, x_lsb = x_max / (std::ldexp(1.0, ib) - 1);
+  RowMatD wc = w.unaryExpr([&](double v) { return std::clamp(std::nearbyint(v / w_lsb), -cmax, cmax); });
+  RowMatD xc = x.unaryExpr([&](double v) {
+    return std::copysign(std::min(std::nearbyint(std::abs(v) / x_lsb), std::ldexp(1.0, ib) - 1), v);
+  });
+  return (xc * wc) * (x_lsb * w_lsb);  // integers below 2^53: exact
+}
+
+struct Layout {
+  const char* mode;
+  int bits_per_plane;
+  int bits_per_cell;
+  const char* encoding;
+  const char* subtract;
+  const char* signed_mode;
+};
+
+class TileQuantized : public ::testing::TestWithParam<Layout> {};
+
+TEST_P(TileQuantized, PlanesAndSlicesRecombineExactly) {
+  const Layout l = GetParam();
+  const int n_in = 40, n_out = 7, B = 25, wb = 8, ib = 6;
+  const double x_max = 2.0;
+  TileSpec s = quantized_spec(64, 256, wb, ib);
+  s.bits_per_cell = l.bits_per_cell;
+  s.dac.mode = l.mode;
+  s.dac.bits_per_plane = l.bits_per_plane;
+  s.dac.signed_mode = l.signed_mode;
+  s.dac.x_max = x_max;
+  s.encoding = l.encoding;
+  s.subtract = l.subtract;
+  RowMatD w = normal_matrix(n_in, n_out, 3), x = normal_matrix(B, n_in, 4);
+  Tile tile(s);
+  tile.program(w);
+  RowMatD ref = integer_reference(x, w, wb, ib, x_max, std::string(l.encoding) == "offset");
+  RowMatD y = tile.forward<double>(x);
+  EXPECT_LE((y - ref).cwiseAbs().maxCoeff(), 1e-12 * ref.cwiseAbs().maxCoeff() + 1e-12);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Layouts, TileQuantized,
+    ::testing::Values(Layout{"multilevel", 1, 8, "differential", "analog", "two_pass"},
+                      Layout{"bitserial", 1, 8, "differential", "analog", "two_pass"},
+                      Layout{"bitserial", 2, 2, "differential", "analog", "bipolar"},
+                      Layout{"bitserial", 3, 1, "differential", "digital", "two_pass"},
+                      Layout{"multilevel", 1, 4, "differential", "digital", "bipolar"},
+                      Layout{"multilevel", 1, 8, "offset", "analog", "two_pass"},
+                      Layout{"bitserial", 2, 4, "offset", "analog", "bipolar"},
+                      Layout{"bitserial", 1, 3, "offset", "digital", "two_pass"},
+                      Layout{"multilevel", 1, 2, "offset", "digital", "bipolar"}));
+
+TEST(TileIdeal, DifferentialAndOffsetAgreeWithAnalogWeights) {
+  RowMatD w = normal_matrix(30, 5, 5), x = normal_matrix(9, 30, 6);
+  RowMatD ref = x * w;
+  for (const char* enc : {"differential", "offset"})
+    for (const char* sub : {"analog", "digital"}) {
+      TileSpec s = TileSpec::ideal(32, 32);
+      s.encoding = enc;
+      s.subtract = sub;
+      Tile t(s);
+      t.program(w);
+      EXPECT_LE((t.forward<double>(x) - ref).cwiseAbs().maxCoeff(), 1e-12 * ref.cwiseAbs().maxCoeff())
+          << enc << " " << sub;
+    }
+}
+
+TEST(TileIdeal, AdcErrorWithinItsBound) {
+  // One slice, multilevel, analog differential: per pass one conversion per output, each
+  // off by at most lsb/2; two passes (two_pass); lsb from the fixed range.
+  const int n_in = 50, n_out = 10, B = 40, wb = 6, ib = 8, ab = 7;
+  const double x_max = 3.0;
+  TileSpec s = quantized_spec(64, 64, wb, ib);
+  s.dac.x_max = x_max;
+  s.cell.g_min_S = 1e-6;
+  s.cell.g_max_S = 11e-6;
+  Tile exact(s);
+  s.adc.bits = ab;
+  s.adc.range = "fixed";
+  Tile quant(s);
+  RowMatD w = normal_matrix(n_in, n_out, 7), x = normal_matrix(B, n_in, 8);
+  exact.program(w);
+  quant.program(w);
+  RowMatD d = quant.forward<double>(x) - exact.forward<double>(x);
+  const double v = s.cell.v_read_V, span = 10e-6;
+  const double lsb_A = n_in * v * span / (std::ldexp(1.0, ab - 1) - 1);
+  const double w_lsb = w.cwiseAbs().maxCoeff() / (std::ldexp(1.0, wb) - 1);
+  const double dg = span / (std::ldexp(1.0, wb) - 1);
+  const double bound = 2 * (lsb_A / 2) * x_max * w_lsb / (v * dg);
+  EXPECT_LE(d.cwiseAbs().maxCoeff(), bound * (1 + 1e-9));
+  EXPECT_GT(d.cwiseAbs().maxCoeff(), 0.05 * bound);  // the ADC does quantize
+}
+
+TEST(TileIdeal, CountersMatchHandCount) {
+  TileSpec s = quantized_spec(16, 16, 8, 8);
+  s.bits_per_cell = 4;             // 2 slices
+  s.dac.mode = "bitserial";
+  s.dac.bits_per_plane = 2;        // 4 planes, two passes: 8
+  Tile t(s);
+  t.program(normal_matrix(10, 3, 9));
+  RowMatD x = normal_matrix(5, 10, 10);
+  t.forward<double>(x);
+  const TileCounters& c = t.last_counters();
+  EXPECT_EQ(t.physical_columns(), 12);                  // 3 outputs x 2 slices x 2 signs
+  EXPECT_EQ(c.cell_reads, 8u * 5 * 10 * 12);
+  EXPECT_EQ(c.dac_conversions, 8u * 5 * 10);
+  EXPECT_EQ(c.adc_conversions, 8u * 5 * 6);             // analog subtraction: 6 per pass
+  EXPECT_EQ(c.shift_adds, 5u * 3 * (8 * 2 - 1));
+  t.forward<double>(x);
+  EXPECT_EQ(t.total_counters().cell_reads, 2 * c.cell_reads);
+  EXPECT_EQ(t.total_counters().forward_calls, 2u);
+}
+
+TEST(TileErrors, ClearMessages) {
+  TileSpec s = quantized_spec(16, 16, 8, 8);
+  Tile t(s);
+  RowMatD x = normal_matrix(2, 4, 11);
+  EXPECT_THROW(t.forward<double>(x), std::logic_error);  // not programmed
+  EXPECT_THROW(t.program(normal_matrix(17, 2, 1)), std::invalid_argument);  // too many rows
+  EXPECT_THROW(t.program(normal_matrix(4, 9, 1)), std::invalid_argument);   // 18 columns
+  RowMatD nan = normal_matrix(4, 2, 1);
+  nan(0, 0) = std::nan("");
+  EXPECT_THROW(t.program(nan), std::invalid_argument);
+  t.program(normal_matrix(4, 2, 1));
+  EXPECT_THROW(t.forward<double>(normal_matrix(2, 5, 1)), std::invalid_argument);
+  s.dac.signed_mode = "unsigned";
+  Tile u(s);
+  u.program(normal_matrix(4, 2, 1));
+  EXPECT_THROW(u.forward<double>(x), std::invalid_argument);
+  s.dac.range = "calibrated";
+  Tile c(s);
+  c.program(normal_matrix(4, 2, 1));
+  EXPECT_THROW(c.forward<double>(x.cwiseAbs()), std::logic_error);
+  c.calibrate<double>(x.cwiseAbs());
+  EXPECT_NO_THROW(c.forward<double>(x.cwiseAbs()));
+  s = quantized_spec(16, 16, 8, 8);
+  s.cell.bits = 4;
+  s.bits_per_cell = 8;
+  EXPECT_THROW(Tile{s}, std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace mho
