@@ -61,7 +61,7 @@ void bind_crossbar(py::module_& m) {
       .field("rows", &TileSpec::rows, "word lines (inputs)")
       .field("cols", &TileSpec::cols, "bit lines (physical columns)")
       .field("weight_bits", &TileSpec::weight_bits, "weight code bits (0 = analog weights)")
-      .field("bits_per_cell", &TileSpec::bits_per_cell, "bits per slice")
+      .field("bits_per_cell", &TileSpec::bits_per_cell, "bits per slice (0 = the cell's bits)")
       .field("weight_scale", &TileSpec::weight_scale, "'per_tensor' | 'per_column'")
       .field("encoding", &TileSpec::encoding, "'differential' | 'offset'")
       .field("subtract", &TileSpec::subtract, "'analog' | 'digital'")

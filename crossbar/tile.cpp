@@ -36,7 +36,7 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
   const bool analog = spec_.weight_bits == 0;
   const bool diff = spec_.encoding == "differential";
   const int wb = spec_.weight_bits;
-  const int bpc = analog ? 1 : std::min(spec_.bits_per_cell, wb);
+  const int bpc = analog ? 1 : std::min(spec_.cell_bits_used(), wb);
   n_in_ = int(w.rows());
   n_out_ = int(w.cols());
   n_slices_ = analog ? 1 : (wb + bpc - 1) / bpc;

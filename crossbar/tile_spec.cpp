@@ -21,7 +21,7 @@ void TileSpec::validate() const {
   require_in("TileSpec.rows", rows, 1, 65536);
   require_in("TileSpec.cols", cols, 1, 65536);
   require_in("TileSpec.weight_bits", weight_bits, 0, 16);
-  require_in("TileSpec.bits_per_cell", bits_per_cell, 1, 16);
+  require_in("TileSpec.bits_per_cell", bits_per_cell, 0, 16);
   require_one_of("TileSpec.weight_scale", weight_scale, {"per_tensor", "per_column"});
   require_one_of("TileSpec.encoding", encoding, {"differential", "offset"});
   require_one_of("TileSpec.subtract", subtract, {"analog", "digital"});

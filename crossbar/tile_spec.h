@@ -26,7 +26,7 @@ struct TileSpec {
   int rows = 256;
   int cols = 256;
   int weight_bits = 8;
-  int bits_per_cell = 8;
+  int bits_per_cell = 0;  // 0: as many as the cell holds (cell.bits)
   std::string weight_scale = "per_tensor";  // "per_tensor" | "per_column"
   std::string encoding = "differential";    // "differential" | "offset"
   std::string subtract = "analog";          // "analog" | "digital"
@@ -46,6 +46,9 @@ struct TileSpec {
 
   // Every non-ideality off: analog weights, ideal DAC and ADC, no noise, drift or faults.
   static TileSpec ideal(int rows, int cols);
+
+  // bits_per_cell, with 0 resolved to the cell's bits.
+  int cell_bits_used() const { return bits_per_cell > 0 ? bits_per_cell : cell.bits; }
 
   void validate() const;
   std::string repr() const;
