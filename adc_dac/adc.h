@@ -19,7 +19,8 @@ class Adc {
   double lsb() const { return lsb_; }
   int min_code() const { return int(qmin_); }
   int max_code() const { return int(qmax_); }
-  bool needs_noise() const { return noise_ > 0.0; }
+  double inl_lsb() const { return inl_; }
+  double noise_lsb() const { return noise_; }
 
   // Converted value in amperes; z is a standard normal draw (used only if noise_lsb > 0).
   double convert(double i, double z = 0.0) const {

@@ -46,29 +46,33 @@ void Dac::encode(const Eigen::Ref<const Eigen::Matrix<T, -1, -1, Eigen::RowMajor
   const int P = num_planes();
   levels.resize(P * B, n);
   const bool bipolar = spec_.signed_mode == "bipolar";
-  const double inv_lsb = max_code_ / x_max;
-  const double inv_plane = 1.0 / plane_max_;
-#pragma omp parallel for schedule(static)
-  for (Eigen::Index b = 0; b < B; ++b) {
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const double v = double(x(b, i));
+  const bool ideal = is_ideal();
+  const T inv = ideal ? T(1.0 / x_max) : T(max_code_ / x_max);
+  const T top = T(max_code_), inv_plane = T(1.0 / plane_max_);
+#pragma omp parallel
+  {
+    // Magnitude codes of one row (continuous levels for the ideal DAC), then the planes.
+    std::vector<T> code(static_cast<std::size_t>(n));
+    T* c = code.data();
+#pragma omp for schedule(static)
+    for (Eigen::Index b = 0; b < B; ++b) {
+      const T* xr = x.row(b).data();
+      for (Eigen::Index i = 0; i < n; ++i) {
+        const T a = std::abs(xr[i]) * inv;
+        c[i] = ideal ? a : std::min(std::nearbyint(a), top);
+      }
       for (int k = 0; k < P; ++k) {
         const DacPlane& pl = planes_[k];
-        double mag, sgn = 1.0;
-        if (bipolar) {
-          mag = std::abs(v);
-          sgn = v < 0 ? -1.0 : 1.0;
-        } else {
-          mag = pl.pass == 0 ? std::max(v, 0.0) : std::max(-v, 0.0);
+        T* out = levels.row(k * B + b).data();
+        const int shift = pl.shift_bits, mask = plane_max_;
+        for (Eigen::Index i = 0; i < n; ++i) {
+          const T v = xr[i];
+          const T mag = ideal ? c[i] : T((int(c[i]) >> shift) & mask) * inv_plane;
+          // bipolar: the sign drives the voltage; two-pass: pass 0 takes x > 0, pass 1 x < 0.
+          const bool on = bipolar || (pl.pass == 0 ? v > T(0) : v < T(0));
+          const T sgn = (bipolar && v < T(0)) ? T(-1) : T(1);
+          out[i] = on ? sgn * mag : T(0);
         }
-        double level;
-        if (is_ideal()) {
-          level = mag / x_max;
-        } else {
-          const long code = std::lround(std::min(mag * inv_lsb, double(max_code_)));
-          level = double((code >> pl.shift_bits) & plane_max_) * inv_plane;
-        }
-        levels(k * B + b, i) = T(sgn * level);
       }
     }
   }

@@ -1,1 +1,164 @@
-int main(){return 0;}
+// mho_bench CASE: runs one benchmark case and prints one JSON line. Each case runs in its own
+// process (bench/run) so that peak_rss_mib is the case's own. Times are the median of
+// repeated runs after one warm-up; ratio_to_gemm divides by a plain float32 GEMM
+// (OpenBLAS sgemm) of the same logical shape, timed the same way in the same process.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "crossbar/gemm.h"
+#include "crossbar/tile.h"
+
+namespace {
+
+using mho::RowMat;
+using Clock = std::chrono::steady_clock;
+
+double median_seconds(const std::function<void()>& f, int reps) {
+  f();  // warm-up
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) {
+    auto a = Clock::now();
+    f();
+    t.push_back(std::chrono::duration<double>(Clock::now() - a).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+RowMat<float> normal(int r, int c, unsigned seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> n(0.0f, scale);
+  RowMat<float> m(r, c);
+  for (int i = 0; i < r; ++i)
+    for (int j = 0; j < c; ++j) m(i, j) = n(rng);
+  return m;
+}
+
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+double gemm_seconds(int batch, int n_in, int n_out, int reps) {
+  // Like numpy's a @ b, each call allocates its result (as Tile::forward does).
+  RowMat<float> a = normal(batch, n_in, 1), b = normal(n_in, n_out, 2);
+  return median_seconds([&] {
+    RowMat<float> c;
+    mho::gemm<float>(a, b, c);
+  }, reps);
+}
+
+mho::TileSpec realistic(int rows, int n_out) {
+  mho::TileSpec s;
+  s.rows = rows;
+  s.cols = 2 * n_out;
+  s.cell = mho::CellSpec();
+  s.cell.name = "bench_rram";
+  s.cell.bits = 8;
+  s.cell.prog_error = "proportional";
+  s.cell.prog_sigma = {0.03};
+  s.cell.read_noise = "proportional";
+  s.cell.read_sigma = {0.02};
+  s.weight_bits = 8;
+  s.bits_per_cell = 8;
+  s.dac.input_bits = 8;
+  s.dac.mode = "multilevel";
+  s.dac.signed_mode = "bipolar";  // sign-magnitude drive: one pass per plane
+  s.adc.bits = 8;
+  s.adc.range = "calibrated";
+  return s;
+}
+
+void print(const std::string& name, double sec, double ref, const std::string& extra) {
+  std::printf(
+      "{\"case\": \"%s\", \"seconds\": %.6g, \"gemm_seconds\": %.6g, \"ratio_to_gemm\": %.4g, "
+      "\"peak_rss_mib\": %.1f, \"threads\": %d%s}\n",
+      name.c_str(), sec, ref, sec / ref, peak_rss_mib(), mho::get_num_threads(), extra.c_str());
+}
+
+// One tile of `spec` holding an n_in x n_out block, batch inputs, forward timed.
+void single_tile(const std::string& name, mho::TileSpec spec, int n_in, int n_out, int batch,
+                 int reps) {
+  RowMat<float> w = normal(n_in, n_out, 3), x = normal(batch, n_in, 4);
+  mho::Tile tile(spec);
+  auto t0 = Clock::now();
+  tile.program(w.cast<double>());
+  tile.calibrate<float>(x);
+  const double setup = std::chrono::duration<double>(Clock::now() - t0).count();
+  RowMat<float> y;
+  const double sec = median_seconds([&] { y = tile.forward<float>(x, 0); }, reps);
+  const double ref = gemm_seconds(batch, n_in, n_out, reps);
+  char extra[256];
+  std::snprintf(extra, sizeof extra,
+                ", \"weights\": \"%dx%d\", \"batch\": %d, \"physical_columns\": %d, "
+                "\"analog_passes\": %d, \"program_calibrate_seconds\": %.4g",
+                n_in, n_out, batch, tile.physical_columns(),
+                int(tile.last_counters().dac_conversions / (std::uint64_t(batch) * n_in)) *
+                    tile.num_slices(),
+                setup);
+  print(name, sec, ref, extra);
+}
+
+void tiled(int reps) {
+  // A 2048 x 2048 matrix on 64 tiles holding 256 x 256 blocks; partial sums of the 8 row
+  // blocks added digitally.
+  const int N = 2048, T = 256, batch = 256, nb = N / T;
+  mho::TileSpec spec = realistic(T, T);
+  RowMat<float> x = normal(batch, N, 5);
+  std::vector<mho::Tile> tiles;
+  tiles.reserve(nb * nb);
+  for (int r = 0; r < nb; ++r)
+    for (int c = 0; c < nb; ++c) {
+      RowMat<float> w = normal(T, T, 100 + r * nb + c, 0.05f);
+      tiles.emplace_back(spec, std::uint64_t(r * nb + c));
+      tiles.back().program(w.cast<double>());
+      tiles.back().calibrate<float>(x.middleCols(r * T, T));
+    }
+  RowMat<float> y(batch, N);
+  const double sec = median_seconds(
+      [&] {
+        y.setZero();
+        for (int r = 0; r < nb; ++r)
+          for (int c = 0; c < nb; ++c)
+            y.middleCols(c * T, T) += tiles[r * nb + c].forward<float>(x.middleCols(r * T, T), 0);
+      },
+      reps);
+  const double ref = gemm_seconds(batch, N, N, reps);
+  print("tiled", sec, ref, ", \"weights\": \"2048x2048\", \"batch\": 256, \"tiles\": 64");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::map<std::string, std::function<void()>> cases = {
+      {"ideal", [] { single_tile("ideal", mho::TileSpec::ideal(256, 512), 256, 256, 1024, 21); }},
+      {"realistic", [] { single_tile("realistic", realistic(256, 256), 256, 256, 1024, 11); }},
+      {"bitserial",
+       [] {
+         mho::TileSpec s = realistic(256, 256);
+         s.cols = 2 * 4 * 256;
+         s.dac.mode = "bitserial";
+         s.dac.bits_per_plane = 1;
+         s.bits_per_cell = 2;
+         single_tile("bitserial", s, 256, 256, 1024, 5);
+       }},
+      {"tiled", [] { tiled(3); }},
+  };
+  if (argc != 2 || !cases.count(argv[1])) {
+    std::fprintf(stderr, "usage: mho_bench CASE   (cases:");
+    for (const auto& kv : cases) std::fprintf(stderr, " %s", kv.first.c_str());
+    std::fprintf(stderr, ")\n");
+    return 2;
+  }
+  cases.at(argv[1])();
+  return 0;
+}

@@ -47,3 +47,31 @@ inline void require_one_of(const std::string& field, const std::string& v,
 }
 
 }  // namespace mho
+
+#include <cstdint>
+#include <cstring>
+
+namespace mho {
+
+// True if no element is NaN or infinite. Tests the exponent bits as integers, which
+// vectorises (a floating-point test would not, without -ffast-math).
+inline bool all_finite(const float* p, std::size_t n) {
+  std::uint32_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t u;
+    std::memcpy(&u, p + i, sizeof u);
+    bad |= std::uint32_t((u & 0x7f800000u) == 0x7f800000u);
+  }
+  return bad == 0;
+}
+inline bool all_finite(const double* p, std::size_t n) {
+  std::uint64_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t u;
+    std::memcpy(&u, p + i, sizeof u);
+    bad |= std::uint64_t((u & 0x7ff0000000000000ull) == 0x7ff0000000000000ull);
+  }
+  return bad == 0;
+}
+
+}  // namespace mho

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "adc_dac/adc.h"
-#include "adc_dac/shift_add.h"
 #include "common/percentile.h"
+#include "common/normal_fill.h"
 #include "common/random_stream.h"
 #include "common/validate.h"
 
@@ -15,6 +15,8 @@ namespace mho {
 namespace {
 // Sub-stream of one (plane, column) element: planes and columns are below 2^11 and 2^20.
 constexpr int kColBits = 20;
+// Analog-pass outputs (pass rows x columns) processed per block in forward().
+constexpr Eigen::Index kBlockElements = Eigen::Index(1) << 18;
 std::uint32_t sub_index(int plane, int col, int component = 0) {
   return (std::uint32_t(plane) << (kColBits + 1)) | (std::uint32_t(component) << kColBits) |
          std::uint32_t(col);
@@ -171,6 +173,7 @@ void Tile::rebuild_gemm_operands() {
     }
   m_f_ = m_d_.cast<float>();
   s_f_ = s_d_.cast<float>();
+  has_read_noise_ = s_d_.size() > 0 && s_d_.maxCoeff() > 0.0;
 }
 
 template <>
@@ -193,34 +196,45 @@ void Tile::check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) c
   if (x.cols() != n_in_)
     reject(std::string("Tile.") + what + " input", std::to_string(x.rows()) + "x" + std::to_string(x.cols()),
            "must have " + std::to_string(n_in_) + " columns (the programmed block's inputs)");
-  if (!x.allFinite()) reject(std::string("Tile.") + what + " input", "an array with NaN or infinity", "must be finite");
+  bool finite = true;
+  for (Eigen::Index r = 0; r < x.rows() && finite; ++r) finite = all_finite(x.row(r).data(), std::size_t(x.cols()));
+  if (!finite) reject(std::string("Tile.") + what + " input", "an array with NaN or infinity", "must be finite");
   if (spec_.dac.signed_mode == "unsigned" && x.size() > 0 && x.minCoeff() < T(0))
     reject(std::string("Tile.") + what + " input", "min " + to_text(double(x.minCoeff())),
            "must be >= 0 with DacSpec.signed_mode='unsigned' (use 'two_pass' or 'bipolar')");
 }
 
 template <typename T>
-void Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
-                           bool noise, RowMat<T>* levels, RowMat<T>* currents) const {
+double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
+                             bool noise, RowMat<T>* levels, RowMat<T>* currents,
+                             RowMat<T>* variance) const {
   RowMat<T>& lv = *levels;
   RowMat<T>& cur = *currents;
-  dac_.encode<T>(x, x_max_, lv);
+  variance->resize(0, 0);
   const double v = spec_.cell.v_read_V;
-  if (spec_.nonlinear_iv && spec_.cell.iv != "linear") {
-    // I = G f(V): the row voltage is the cell voltage without parasitics, so the
+  const bool nonlinear = spec_.nonlinear_iv && spec_.cell.iv != "linear";
+  const bool use_noise = noise && spec_.read_noise && has_read_noise_;
+  // An ideal DAC with one pass drives levels x / x_max: the product can take x itself and
+  // fold 1 / x_max into the units.
+  const bool direct = dac_.is_ideal() && dac_.num_planes() == 1 && !nonlinear && !use_noise;
+  if (direct) {
+    gemm<T>(x, gemm_matrix<T>(), cur);
+    return 1.0 / x_max_;
+  }
+  dac_.encode<T>(x, x_max_, lv);
+  if (nonlinear) {
+    // I = G f(V): without wire resistance the cell voltage is the row voltage, so the
     // nonlinearity is a per-row transform of the drive, ahead of the product.
     lv = lv.unaryExpr([&](T l) { return T(cell_.iv_voltage(double(l) * v) / v); });
   }
   const Eigen::Index B = x.rows();
-  const int P = dac_.num_planes();
   const int ncols = int(gemm_cols_.size());
-  const StreamKey key(spec_.seed, chip_, tile_id_, Purpose::kReadNoise);
-  const bool use_noise = noise && spec_.read_noise && s_d_.maxCoeff() > 0.0;
   if (use_noise && spec_.read_noise_method == "per_cell") {
+    const StreamKey key(spec_.seed, chip_, tile_id_, Purpose::kReadNoise);
     // Reference path: one draw per cell per read.
-    cur.resize(P * B, ncols);
+    cur.resize(lv.rows(), ncols);
 #pragma omp parallel for schedule(static)
-    for (Eigen::Index r = 0; r < P * B; ++r) {
+    for (Eigen::Index r = 0; r < lv.rows(); ++r) {
       const int k = int(r / B);
       const std::uint64_t sample = std::uint64_t(first_sample + r % B);
       for (int c = 0; c < ncols; ++c) {
@@ -236,27 +250,19 @@ void Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t fi
           }
           acc += comp.sign * part;
         }
-        cur(r, c) = T(acc * v);
+        cur(r, c) = T(acc);
       }
     }
-    return;
+    return 1.0;
   }
   gemm<T>(lv, gemm_matrix<T>(), cur);
   if (use_noise) {
     // Exact aggregate: the column sum of independent Gaussians is Gaussian with variance
-    // sum_i V_i^2 sigma_ij^2 -- one product and one draw per output.
-    RowMat<T> lv2 = lv.cwiseProduct(lv);
-    RowMat<T> var;
-    gemm<T>(lv2, gemm_variance<T>(), var);
-#pragma omp parallel for schedule(static)
-    for (Eigen::Index r = 0; r < P * B; ++r) {
-      const int k = int(r / B);
-      ElementEngine eng(key, std::uint64_t(first_sample + r % B), sub_index(k, 0));
-      for (int c = 0; c < ncols; ++c)
-        cur(r, c) += std::sqrt(std::max(var(r, c), T(0))) * T(normal_draw_f(eng));
-    }
+    // sum_i V_i^2 sigma_ij^2 -- one more product, and one draw per output (in forward()).
+    lv = lv.cwiseAbs2();
+    gemm<T>(lv, gemm_variance<T>(), *variance);
   }
-  cur *= T(v);
+  return 1.0;
 }
 
 template <typename T>
@@ -265,8 +271,8 @@ void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
   if (x.rows() == 0) reject("Tile.calibrate input", "0 rows", "needs at least one sample");
   if (spec_.dac.range == "calibrated") x_max_ = dac_.calibrated_range<T>(x);
   if (spec_.adc.range == "calibrated" && spec_.adc.bits > 0) {
-    RowMat<T> lv, cur;
-    analog_currents<T>(x, 0, false, &lv, &cur);
+    RowMat<T> lv, cur, var;
+    const double to_amps = analog_currents<T>(x, 0, false, &lv, &cur, &var) * spec_.cell.v_read_V;
     const Eigen::Index B = x.rows();
     for (int k = 0; k < dac_.num_planes(); ++k)
       for (std::size_t g = 0; g < groups_.size(); ++g) {
@@ -277,7 +283,7 @@ void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
           for (int j = 0; j < gr.width; ++j) {
             double i = double(cur(k * B + b, gr.gemm_col0 + j));
             if (gr.analog_ref >= 0) i -= double(cur(k * B + b, gr.analog_ref));
-            a.push_back(std::abs(i));
+            a.push_back(std::abs(i) * to_amps);
           }
         const double r = nearest_rank_percentile(a, spec_.adc.percentile);
         adc_range_[k][g] = r > 0.0 ? r : fixed_adc_range(gr);
@@ -285,6 +291,33 @@ void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
   }
   calibrated_ = true;
 }
+
+namespace {
+// acc[j] += w * ADC(row[j] - ref), vectorisable: the flags are loop invariants.
+// Works in the input's precision T (float: 16 lanes); float's 24-bit significand holds every
+// ADC code exactly.
+template <typename T>
+void convert_accumulate(const T* row, T ref, int n, const Adc& adc, const float* z, double w,
+                        T* acc) {
+  if (adc.ideal()) {
+    const T wt = T(w);
+    for (int j = 0; j < n; ++j) acc[j] += wt * (row[j] - ref);
+    return;
+  }
+  const T inv = T(1.0 / adc.lsb()), lo = T(adc.min_code()), hi = T(adc.max_code());
+  const T wl = T(w * adc.lsb()), inl = T(adc.inl_lsb()), noise = T(adc.noise_lsb());
+  const T span = T(1.0 / (adc.max_code() - adc.min_code()));
+  for (int j = 0; j < n; ++j) {
+    T c = (row[j] - ref) * inv;
+    if (inl != T(0)) {
+      const T u = std::clamp((c - lo) * span, T(0), T(1));
+      c += inl * T(4) * u * (T(1) - u);
+    }
+    if (z) c += noise * T(z[j]);
+    acc[j] += wl * std::clamp(std::nearbyint(c), lo, hi);
+  }
+}
+}  // namespace
 
 template <typename T>
 RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sample_offset) {
@@ -298,49 +331,82 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
   const Eigen::Index B = x.rows();
   const int P = dac_.num_planes();
   const int G = int(groups_.size());
+  const int ncols = int(gemm_cols_.size());
+  // Normalised current -> weight * input units: sum(level * G) = dG sum(level * code).
+  const Eigen::VectorXd out_scale = w_unit_ * (alpha_ / delta_g_);
 
-  RowMat<T> lv, cur;
-  analog_currents<T>(x, first, true, &lv, &cur);
-
-  std::vector<Adc> adcs;
-  std::vector<double> weight(std::size_t(P) * G);
-  for (int k = 0; k < P; ++k)
-    for (int g = 0; g < G; ++g) {
-      adcs.emplace_back(spec_.adc, adc_range_[k][g], groups_[g].is_signed);
-      weight[k * G + g] = dac_.multiplier(k, x_max_) * groups_[g].coeff;
-    }
-  const bool adc_noise = spec_.adc.bits > 0 && spec_.adc.noise_lsb > 0.0;
-  const StreamKey adc_key(spec_.seed, chip_, tile_id_, Purpose::kAdcNoise);
-  // Current -> weight * input units: I = v dG sum(level * code), then w_unit per code.
-  const double v = spec_.cell.v_read_V;
-  Eigen::VectorXd out_scale = w_unit_ * (alpha_ / (v * delta_g_));
-
-  RowMat<T> out(B, n_out_);
-#pragma omp parallel
-  {
-    Eigen::RowVectorXd acc(n_out_), conv(n_out_);
-#pragma omp for schedule(static)
-    for (Eigen::Index b = 0; b < B; ++b) {
-      acc.setZero();
-      const std::uint64_t sample = std::uint64_t(first + b);
-      for (int k = 0; k < P; ++k) {
-        const Eigen::Index r = k * B + b;
+  RowMat<T> out;
+  const bool exact_linear = dac_.is_ideal() && P == 1 && G == 1 && spec_.adc.bits == 0 &&
+                            groups_[0].analog_ref < 0 && !(spec_.read_noise && has_read_noise_) &&
+                            !(spec_.nonlinear_iv && spec_.cell.iv != "linear");
+  if (exact_linear) {
+    // Nothing between the product and the output but scales: fold them into the matrix.
+    const double w0 = dac_.multiplier(0, x_max_) * groups_[0].coeff / x_max_;
+    const RowMat<T> m = (gemm_matrix<T>() * (out_scale * w0).template cast<T>().asDiagonal());
+    gemm<T>(x, m, out);
+  } else {
+    // Blocks of samples small enough that a block's currents stay in cache between the
+    // product and the conversion pass; results do not depend on the blocking.
+    const Eigen::Index block = std::max<Eigen::Index>(1, kBlockElements / (Eigen::Index(P) * ncols));
+    const double v = spec_.cell.v_read_V;
+    const bool adc_noise = spec_.adc.bits > 0 && spec_.adc.noise_lsb > 0.0;
+    const StreamKey read_key(spec_.seed, chip_, tile_id_, Purpose::kReadNoise);
+    const StreamKey adc_key(spec_.seed, chip_, tile_id_, Purpose::kAdcNoise);
+    out.resize(B, n_out_);
+    const Eigen::Matrix<T, Eigen::Dynamic, 1> scale_t = out_scale.cast<T>();
+    const T* scale = scale_t.data();
+    RowMat<T> lv, cur, var;
+    for (Eigen::Index b0 = 0; b0 < B; b0 += block) {
+      const Eigen::Index nb = std::min(block, B - b0);
+      const double unit = analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var);
+      const bool read_noise = var.size() > 0;
+      // The ADC sees amperes = cur * unit * v: express its range in the units of cur.
+      std::vector<Adc> adcs;
+      std::vector<double> weight(std::size_t(P) * G);
+      for (int k = 0; k < P; ++k)
         for (int g = 0; g < G; ++g) {
-          const Group& gr = groups_[g];
-          const Adc& adc = adcs[k * G + g];
-          ElementEngine eng(adc_key, sample, sub_index(k, g));
-          const double ref = gr.analog_ref >= 0 ? double(cur(r, gr.analog_ref)) : 0.0;
-          for (int j = 0; j < gr.width; ++j) {
-            const double z = adc_noise ? normal_draw(eng) : 0.0;
-            conv[j] = adc.convert(double(cur(r, gr.gemm_col0 + j)) - ref, z);
+          adcs.emplace_back(spec_.adc, adc_range_[k][g] / (unit * v), groups_[g].is_signed);
+          weight[k * G + g] = dac_.multiplier(k, x_max_) * groups_[g].coeff * unit;
+        }
+#pragma omp parallel
+      {
+        std::vector<T> acc(static_cast<std::size_t>(n_out_));
+        std::vector<float> z(static_cast<std::size_t>(std::max(ncols, n_out_)));
+        std::vector<T> noisy(static_cast<std::size_t>(ncols));
+#pragma omp for schedule(static)
+        for (Eigen::Index b = 0; b < nb; ++b) {
+          std::fill(acc.begin(), acc.end(), T(0));
+          const std::uint64_t sample = std::uint64_t(first + b0 + b);
+          for (int k = 0; k < P; ++k) {
+            const Eigen::Index r = k * nb + b;
+            const T* row = cur.row(r).data();
+            if (read_noise) {
+              fill_normals(read_key, sample, sub_index(k, 0), z.data(), ncols);
+              const T* vr = var.row(r).data();
+              for (int j = 0; j < ncols; ++j)
+                noisy[j] = row[j] + std::sqrt(std::max(vr[j], T(0))) * T(z[j]);
+              row = noisy.data();
+            }
+            for (int g = 0; g < G; ++g) {
+              const Group& gr = groups_[g];
+              const T ref = gr.analog_ref >= 0 ? row[gr.analog_ref] : T(0);
+              if (adc_noise) fill_normals(adc_key, sample, sub_index(k, g), z.data(), gr.width);
+              const float* zp = adc_noise ? z.data() : nullptr;
+              if (gr.width == n_out_) {
+                convert_accumulate(row + gr.gemm_col0, ref, n_out_, adcs[k * G + g], zp,
+                                   weight[k * G + g], acc.data());
+              } else {  // a reference column converted on its own: subtracted from every output
+                T one = T(0);
+                convert_accumulate(row + gr.gemm_col0, ref, 1, adcs[k * G + g], zp,
+                                   weight[k * G + g], &one);
+                for (T& a : acc) a += one;
+              }
+            }
           }
-          if (gr.width == n_out_)
-            shift_add_into(acc, conv, weight[k * G + g]);
-          else
-            acc.array() += conv[0] * weight[k * G + g];  // a reference column, for every output
+          T* o = out.row(b0 + b).data();
+          for (int j = 0; j < n_out_; ++j) o[j] = acc[j] * scale[j];
         }
       }
-      out.row(b) = (acc.transpose().cwiseProduct(out_scale)).transpose().template cast<T>();
     }
   }
 

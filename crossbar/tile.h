@@ -91,9 +91,15 @@ class Tile {
   void check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) const;
   void rebuild_gemm_operands();
   double fixed_adc_range(const Group& g) const;
+  // Column currents of every pass (rows: plane-major, then sample) in units such that
+  // amperes = currents * returned factor * v_read.
+  // With read noise on the aggregate path, `variance` receives the per-output read-noise
+  // variance (same units squared) and the noise is drawn by the caller; the per-cell path
+  // draws it here and leaves `variance` empty.
   template <typename T>
-  void analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
-                       bool noise, RowMat<T>* levels, RowMat<T>* currents) const;
+  double analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
+                         bool noise, RowMat<T>* levels, RowMat<T>* currents,
+                         RowMat<T>* variance) const;
   template <typename T>
   const RowMat<T>& gemm_matrix() const;
   template <typename T>
@@ -114,6 +120,7 @@ class Tile {
   std::vector<Group> groups_;
   RowMat<float> m_f_, s_f_;
   RowMat<double> m_d_, s_d_;
+  bool has_read_noise_ = false;
   double t_s_ = 0.0, alpha_ = 1.0, x_max_ = 1.0;
   std::vector<std::vector<double>> adc_range_;  // [plane][group], amperes
   std::int64_t samples_seen_ = 0;

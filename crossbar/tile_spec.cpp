@@ -13,6 +13,7 @@ TileSpec TileSpec::ideal(int rows, int cols) {
   s.weight_bits = 0;
   s.dac.input_bits = 0;
   s.adc.bits = 0;
+  s.dac.signed_mode = "bipolar";  // an ideal bipolar driver: one pass for signed inputs
   s.programming_error = s.read_noise = s.drift = s.stuck_at = s.nonlinear_iv = false;
   return s;
 }

@@ -124,6 +124,7 @@ TEST(TileIdeal, CountersMatchHandCount) {
   s.bits_per_cell = 4;             // 2 slices
   s.dac.mode = "bitserial";
   s.dac.bits_per_plane = 2;        // 4 planes, two passes: 8
+  s.dac.signed_mode = "two_pass";
   Tile t(s);
   t.program(normal_matrix(10, 3, 9));
   RowMatD x = normal_matrix(5, 10, 10);
