@@ -1,7 +1,7 @@
 // mho_bench CASE: runs one benchmark case and prints one JSON line. Each case runs in its own
-// process (bench/run) so that peak_rss_mib is the case's own. Times are the median of
-// repeated runs after one warm-up; ratio_to_gemm divides by a plain float32 GEMM
-// (OpenBLAS sgemm) of the same logical shape, timed the same way in the same process.
+// process (bench/run) so that peak_rss_mib is the case's own. `seconds` is the median of
+// repeated runs after a warm-up; ratio_to_gemm divides it by the median of a plain float32
+// GEMM (OpenBLAS sgemm) of the same logical shape, run alternately in the same process.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -21,16 +21,29 @@ namespace {
 using mho::RowMat;
 using Clock = std::chrono::steady_clock;
 
-double median_seconds(const std::function<void()>& f, int reps) {
-  f();  // warm-up
-  std::vector<double> t;
-  for (int i = 0; i < reps; ++i) {
-    auto a = Clock::now();
-    f();
-    t.push_back(std::chrono::duration<double>(Clock::now() - a).count());
-  }
+double seconds_of(const std::function<void()>& f) {
+  auto a = Clock::now();
+  f();
+  return std::chrono::duration<double>(Clock::now() - a).count();
+}
+
+double median(std::vector<double> t) {
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
+}
+
+// Medians of the case and of its reference, run alternately after one warm-up each, so that
+// a slow spell of a shared machine hits both alike.
+std::pair<double, double> paired_medians(const std::function<void()>& f,
+                                         const std::function<void()>& ref, int reps) {
+  f();
+  ref();
+  std::vector<double> a, b;
+  for (int i = 0; i < reps; ++i) {
+    a.push_back(seconds_of(f));
+    b.push_back(seconds_of(ref));
+  }
+  return {median(a), median(b)};
 }
 
 RowMat<float> normal(int r, int c, unsigned seed, float scale = 1.0f) {
@@ -48,14 +61,16 @@ double peak_rss_mib() {
   return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-double gemm_seconds(int batch, int n_in, int n_out, int reps) {
-  // Like numpy's a @ b, each call allocates its result (as Tile::forward does).
-  RowMat<float> a = normal(batch, n_in, 1), b = normal(n_in, n_out, 2);
-  return median_seconds([&] {
+// The reference: a plain float32 GEMM of the logical shape. Like numpy's a @ b, each call
+// allocates its result (as Tile::forward does).
+struct Reference {
+  RowMat<float> a, b;
+  Reference(int batch, int n_in, int n_out) : a(normal(batch, n_in, 1)), b(normal(n_in, n_out, 2)) {}
+  void operator()() const {
     RowMat<float> c;
     mho::gemm<float>(a, b, c);
-  }, reps);
-}
+  }
+};
 
 mho::TileSpec realistic(int rows, int n_out) {
   mho::TileSpec s;
@@ -95,8 +110,8 @@ void single_tile(const std::string& name, mho::TileSpec spec, int n_in, int n_ou
   tile.calibrate<float>(x);
   const double setup = std::chrono::duration<double>(Clock::now() - t0).count();
   RowMat<float> y;
-  const double sec = median_seconds([&] { y = tile.forward<float>(x, 0); }, reps);
-  const double ref = gemm_seconds(batch, n_in, n_out, reps);
+  const Reference reference(batch, n_in, n_out);
+  const auto [sec, ref] = paired_medians([&] { y = tile.forward<float>(x, 0); }, reference, reps);
   char extra[256];
   std::snprintf(extra, sizeof extra,
                 ", \"weights\": \"%dx%d\", \"batch\": %d, \"physical_columns\": %d, "
@@ -124,15 +139,15 @@ void tiled(int reps) {
       tiles.back().calibrate<float>(x.middleCols(r * T, T));
     }
   RowMat<float> y(batch, N);
-  const double sec = median_seconds(
+  const Reference reference(batch, N, N);
+  const auto [sec, ref] = paired_medians(
       [&] {
         y.setZero();
         for (int r = 0; r < nb; ++r)
           for (int c = 0; c < nb; ++c)
             y.middleCols(c * T, T) += tiles[r * nb + c].forward<float>(x.middleCols(r * T, T), 0);
       },
-      reps);
-  const double ref = gemm_seconds(batch, N, N, reps);
+      reference, reps);
   print("tiled", sec, ref, ", \"weights\": \"2048x2048\", \"batch\": 256, \"tiles\": 64");
 }
 
@@ -140,8 +155,8 @@ void tiled(int reps) {
 
 int main(int argc, char** argv) {
   const std::map<std::string, std::function<void()>> cases = {
-      {"ideal", [] { single_tile("ideal", mho::TileSpec::ideal(256, 512), 256, 256, 1024, 21); }},
-      {"realistic", [] { single_tile("realistic", realistic(256, 256), 256, 256, 1024, 11); }},
+      {"ideal", [] { single_tile("ideal", mho::TileSpec::ideal(256, 512), 256, 256, 1024, 41); }},
+      {"realistic", [] { single_tile("realistic", realistic(256, 256), 256, 256, 1024, 41); }},
       {"bitserial",
        [] {
          mho::TileSpec s = realistic(256, 256);
@@ -149,9 +164,9 @@ int main(int argc, char** argv) {
          s.dac.mode = "bitserial";
          s.dac.bits_per_plane = 1;
          s.bits_per_cell = 2;
-         single_tile("bitserial", s, 256, 256, 1024, 5);
+         single_tile("bitserial", s, 256, 256, 1024, 9);
        }},
-      {"tiled", [] { tiled(3); }},
+      {"tiled", [] { tiled(5); }},
   };
   if (argc != 2 || !cases.count(argv[1])) {
     std::fprintf(stderr, "usage: mho_bench CASE   (cases:");

@@ -16,7 +16,7 @@ namespace {
 // Sub-stream of one (plane, column) element: planes and columns are below 2^11 and 2^20.
 constexpr int kColBits = 20;
 // Analog-pass outputs (pass rows x columns) processed per block in forward().
-constexpr Eigen::Index kBlockElements = Eigen::Index(1) << 18;
+constexpr Eigen::Index kBlockElements = Eigen::Index(1) << 19;
 std::uint32_t sub_index(int plane, int col, int component = 0) {
   return (std::uint32_t(plane) << (kColBits + 1)) | (std::uint32_t(component) << kColBits) |
          std::uint32_t(col);

@@ -12,7 +12,14 @@ conveniences. Units are SI throughout (siemens, volts, amperes, seconds).
     >>> tile.calibrate(x)
     >>> y = tile.forward(x)          # 32 x 16, close to x @ W
 """
-from ._core import (  # noqa: F401
+import os as _os
+
+# mho's element-wise passes (OpenMP) and its matrix products (OpenBLAS) take turns on the
+# same cores; OpenMP workers that spin between regions would slow OpenBLAS down. This only
+# takes effect if no other module has loaded libgomp yet, and never overrides a user setting.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from ._core import (  # noqa: F401,E402
     AdcSpec,
     CellModel,
     CellSpec,

@@ -76,6 +76,9 @@ TEST(CellModel, PcmPublishedPolynomials) {
   const double q = std::min(0.0088 / std::pow(0.5, 0.65), 0.2);
   const double expect = 12.5e-6 * q * std::sqrt(std::log((1000 + 250e-9) / (2 * 250e-9)));
   EXPECT_NEAR(pcm.read_sigma(12.5e-6, 1000.0), expect, 1e-18);
+  // 1/f noise grows with time since programming; before t0 the fit is evaluated at t0.
+  EXPECT_GT(pcm.read_sigma(12.5e-6, 1e6), pcm.read_sigma(12.5e-6, 1e3));
+  EXPECT_EQ(pcm.read_sigma(12.5e-6, 1.0), pcm.read_sigma(12.5e-6, 20.0));
 }
 
 TEST(CellModel, SinhIvTendsToOhm) {

@@ -112,3 +112,20 @@ def test_pcm_drift_lowers_output_and_compensation_restores(rng):
     ref = x @ w
     err = {k: np.linalg.norm(v - ref) / np.linalg.norm(ref) for k, v in out.items()}
     assert err[True] < 0.5 * err[False]
+
+
+def test_pcm_read_noise_grows_with_time(rng):
+    spec = mho.TileSpec(rows=32, cols=8, cell="pcm_joshi2020", weight_bits=0,
+                        programming_error=False, drift=False,
+                        dac=mho.DacSpec(input_bits=0), adc=mho.AdcSpec(bits=0), seed=3)
+    w = rng.normal(size=(32, 4))
+    x = np.repeat(np.abs(rng.normal(size=(1, 32))), 4000, axis=0)
+    spread = []
+    for t in (100.0, 1e7):
+        tile = mho.Tile(spec)
+        tile.program(w)
+        tile.set_time(t)
+        spread.append(tile.forward(x).std(axis=0).mean())
+    # sigma ~ sqrt(ln((t + t_read) / (2 t_read))): ratio sqrt(ln(2e13) / ln(2e8)) = 1.38
+    expect = np.sqrt(np.log((1e7 + 250e-9) / 500e-9) / np.log((100 + 250e-9) / 500e-9))
+    assert spread[1] / spread[0] == pytest.approx(expect, rel=0.05)
