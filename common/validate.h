@@ -50,26 +50,22 @@ inline void require_one_of(const std::string& field, const std::string& v,
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace mho {
 
 // True if no element is NaN or infinite. Tests the exponent bits as integers, which
 // vectorises (a floating-point test would not, without -ffast-math).
-inline bool all_finite(const float* p, std::size_t n) {
-  std::uint32_t bad = 0;
+template <typename T>
+bool all_finite(const T* p, std::size_t n) {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "float or double");
+  using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  constexpr U kExp = sizeof(T) == 4 ? U(0x7f800000u) : U(0x7ff0000000000000ull);
+  U bad = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t u;
+    U u;
     std::memcpy(&u, p + i, sizeof u);
-    bad |= std::uint32_t((u & 0x7f800000u) == 0x7f800000u);
-  }
-  return bad == 0;
-}
-inline bool all_finite(const double* p, std::size_t n) {
-  std::uint64_t bad = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint64_t u;
-    std::memcpy(&u, p + i, sizeof u);
-    bad |= std::uint64_t((u & 0x7ff0000000000000ull) == 0x7ff0000000000000ull);
+    bad |= U((u & kExp) == kExp);
   }
   return bad == 0;
 }

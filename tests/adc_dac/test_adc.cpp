@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "tests/expect_rejects.h"
+
 #include <cmath>
 
 #include "adc_dac/adc.h"
@@ -72,16 +74,7 @@ TEST(Adc, NoiseStandardDeviation) {
 }
 
 TEST(AdcSpec, BadFieldsAreNamed) {
-  auto bad = [](auto f, const char* field) {
-    AdcSpec s;
-    f(s);
-    try {
-      s.validate();
-      ADD_FAILURE() << field;
-    } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
-    }
-  };
+  auto bad = [](auto f, const char* field) { testing::expect_rejects<AdcSpec>(f, field); };
   bad([](AdcSpec& s) { s.bits = -1; }, "bits");
   bad([](AdcSpec& s) { s.bits = 25; }, "bits");
   bad([](AdcSpec& s) { s.range = "auto"; }, "range");

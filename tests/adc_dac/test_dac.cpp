@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "tests/expect_rejects.h"
+
 #include <cmath>
 
 #include "adc_dac/dac.h"
@@ -103,16 +105,7 @@ TEST(Dac, CalibratedRangeIsPercentile) {
 }
 
 TEST(DacSpec, BadFieldsAreNamed) {
-  auto bad = [](auto f, const char* field) {
-    DacSpec s;
-    f(s);
-    try {
-      s.validate();
-      ADD_FAILURE() << field;
-    } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
-    }
-  };
+  auto bad = [](auto f, const char* field) { testing::expect_rejects<DacSpec>(f, field); };
   bad([](DacSpec& s) { s.input_bits = -1; }, "input_bits");
   bad([](DacSpec& s) { s.input_bits = 17; }, "input_bits");
   bad([](DacSpec& s) { s.mode = "serial"; }, "mode");

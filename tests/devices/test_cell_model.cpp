@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "tests/expect_rejects.h"
+
 #include <cmath>
 
 #include "common/random_stream.h"
@@ -15,14 +17,6 @@ void moments(const Eigen::MatrixXd& m, double* mean, double* sd) {
   *sd = std::sqrt((m.array() - *mean).square().sum() / double(m.size() - 1));
 }
 
-void expect_rejects(const CellSpec& s, const std::string& field) {
-  try {
-    s.validate();
-    FAIL() << "no error for " << field;
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
-  }
-}
 
 TEST(CellSpec, PresetsValidateAndCite) {
   for (const auto& name : cell_preset_names()) {
@@ -40,24 +34,24 @@ TEST(CellSpec, PresetsValidateAndCite) {
 }
 
 TEST(CellSpec, BadFieldsAreNamed) {
-  auto with = [](auto f) { CellSpec s; f(s); return s; };
-  expect_rejects(with([](CellSpec& s) { s.g_min_S = -1; }), "g_min_S");
-  expect_rejects(with([](CellSpec& s) { s.g_max_S = 0; }), "g_max_S");
-  expect_rejects(with([](CellSpec& s) { s.g_max_S = 0.5e-6; }), "g_max_S");
-  expect_rejects(with([](CellSpec& s) { s.bits = 0; }), "bits");
-  expect_rejects(with([](CellSpec& s) { s.prog_error = "gaussian"; }), "prog_error");
-  expect_rejects(with([](CellSpec& s) { s.prog_error = "constant"; }), "prog_sigma");
-  expect_rejects(with([](CellSpec& s) { s.prog_error = "constant"; s.prog_sigma = {-1}; }), "prog_sigma");
-  expect_rejects(with([](CellSpec& s) { s.read_noise = "pcm_1f"; s.read_sigma = {1, 2}; }), "read_sigma");
-  expect_rejects(with([](CellSpec& s) { s.drift = "constant"; }), "drift_params");
-  expect_rejects(with([](CellSpec& s) { s.drift_t0_s = 0; }), "drift_t0_s");
-  expect_rejects(with([](CellSpec& s) { s.iv = "cubic"; }), "iv");
-  expect_rejects(with([](CellSpec& s) { s.iv_v0_V = 0; }), "iv_v0_V");
-  expect_rejects(with([](CellSpec& s) { s.stuck_at_min_prob = 1.5; }), "stuck_at_min_prob");
-  expect_rejects(with([](CellSpec& s) { s.stuck_at_min_prob = 0.6; s.stuck_at_max_prob = 0.6; }), "stuck_at_max_prob");
-  expect_rejects(with([](CellSpec& s) { s.area_F2 = 0; }), "area_F2");
-  expect_rejects(with([](CellSpec& s) { s.v_read_V = -0.1; }), "v_read_V");
-  expect_rejects(with([](CellSpec& s) { s.t_read_s = 0; }), "t_read_s");
+  auto expect_rejects = [](auto f, const char* field) { testing::expect_rejects<CellSpec>(f, field); };
+  expect_rejects([](CellSpec& s) { s.g_min_S = -1; }, "g_min_S");
+  expect_rejects([](CellSpec& s) { s.g_max_S = 0; }, "g_max_S");
+  expect_rejects([](CellSpec& s) { s.g_max_S = 0.5e-6; }, "g_max_S");
+  expect_rejects([](CellSpec& s) { s.bits = 0; }, "bits");
+  expect_rejects([](CellSpec& s) { s.prog_error = "gaussian"; }, "prog_error");
+  expect_rejects([](CellSpec& s) { s.prog_error = "constant"; }, "prog_sigma");
+  expect_rejects([](CellSpec& s) { s.prog_error = "constant"; s.prog_sigma = {-1}; }, "prog_sigma");
+  expect_rejects([](CellSpec& s) { s.read_noise = "pcm_1f"; s.read_sigma = {1, 2}; }, "read_sigma");
+  expect_rejects([](CellSpec& s) { s.drift = "constant"; }, "drift_params");
+  expect_rejects([](CellSpec& s) { s.drift_t0_s = 0; }, "drift_t0_s");
+  expect_rejects([](CellSpec& s) { s.iv = "cubic"; }, "iv");
+  expect_rejects([](CellSpec& s) { s.iv_v0_V = 0; }, "iv_v0_V");
+  expect_rejects([](CellSpec& s) { s.stuck_at_min_prob = 1.5; }, "stuck_at_min_prob");
+  expect_rejects([](CellSpec& s) { s.stuck_at_min_prob = 0.6; s.stuck_at_max_prob = 0.6; }, "stuck_at_max_prob");
+  expect_rejects([](CellSpec& s) { s.area_F2 = 0; }, "area_F2");
+  expect_rejects([](CellSpec& s) { s.v_read_V = -0.1; }, "v_read_V");
+  expect_rejects([](CellSpec& s) { s.t_read_s = 0; }, "t_read_s");
 }
 
 TEST(CellModel, PcmPublishedPolynomials) {
