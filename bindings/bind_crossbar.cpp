@@ -4,6 +4,7 @@
 #include "bindings/bindings.h"
 #include "bindings/spec_binder.h"
 #include "crossbar/gemm.h"
+#include "crossbar/resistive_array.h"
 #include "crossbar/tile.h"
 #include "devices/presets.h"
 
@@ -57,6 +58,13 @@ SpecBinder<TileSpec>::Setter nested(S TileSpec::*pm, const char* full) {
 }  // namespace
 
 void bind_crossbar(py::module_& m) {
+  SpecBinder<WireSpec>(m, "WireSpec", "Wire parasitics of an array, ohms. See crossbar/wire_spec.h.")
+      .field("r_row_ohm", &WireSpec::r_row_ohm, "row (word-line) segment resistance")
+      .field("r_col_ohm", &WireSpec::r_col_ohm, "column (bit-line) segment resistance")
+      .field("r_driver_ohm", &WireSpec::r_driver_ohm, "driver resistance (-1: one row segment)")
+      .field("r_sense_ohm", &WireSpec::r_sense_ohm, "sense resistance (-1: one column segment)")
+      .finish();
+
   SpecBinder<TileSpec>(m, "TileSpec", "One crossbar array and its periphery. See crossbar/tile_spec.h.")
       .field("rows", &TileSpec::rows, "word lines (inputs)")
       .field("cols", &TileSpec::cols, "bit lines (physical columns)")
@@ -75,6 +83,7 @@ void bind_crossbar(py::module_& m) {
               "CellSpec, or a preset name")
       .custom("dac", [](const TileSpec& t) { return py::cast(t.dac); }, nested(&TileSpec::dac, "TileSpec.dac"), "DacSpec")
       .custom("adc", [](const TileSpec& t) { return py::cast(t.adc); }, nested(&TileSpec::adc, "TileSpec.adc"), "AdcSpec")
+      .custom("wires", [](const TileSpec& t) { return py::cast(t.wires); }, nested(&TileSpec::wires, "TileSpec.wires"), "WireSpec (wire parasitics)")
       .field("programming_error", &TileSpec::programming_error, "apply programming error")
       .field("read_noise", &TileSpec::read_noise, "apply per-read noise")
       .field("drift", &TileSpec::drift, "apply conductance drift")
@@ -120,11 +129,21 @@ void bind_crossbar(py::module_& m) {
       .def_property_readonly("target_conductances", &Tile::target_conductances, "S")
       .def_property_readonly("drift_exponents", &Tile::drift_exponents)
       .def_property_readonly("dac_range", &Tile::dac_range)
+      .def_property_readonly("wire_factor_seconds", &Tile::wire_factor_seconds)
       .def_property_readonly("drift_scale", &Tile::drift_scale)
       .def_property_readonly("adc_ranges", &Tile::adc_ranges, "[plane][group] full scale, A")
       .def_property_readonly("last_counters", [](const Tile& t) { return counters_dict(t.last_counters()); })
       .def_property_readonly("total_counters", [](const Tile& t) { return counters_dict(t.total_counters()); })
       .def("reset_counters", &Tile::reset_counters);
+
+
+  m.def("_ir_drop", [](const Eigen::MatrixXd& g, const RowMat<double>& v, const WireSpec& w, bool nodes) {
+        ResistiveArray arr(g, w);
+        RowMat<double> rn, cn;
+        if (nodes) arr.node_voltages(v, &rn, &cn);
+        return py::make_tuple(arr.currents(v), rn, cn, arr.factor_seconds(), arr.unknowns());
+      }, py::arg("g_S"), py::arg("v_V"), py::arg("wires"), py::arg("nodes") = false,
+      "Column currents (batch x cols) of a crossbar with wire resistance; see mho.ir_drop.");
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Threads for BLAS and element-wise passes.");
   m.def("get_num_threads", &get_num_threads);

@@ -9,6 +9,7 @@
 #include "common/normal_fill.h"
 #include "common/random_stream.h"
 #include "common/validate.h"
+#include "crossbar/resistive_array.h"
 
 namespace mho {
 
@@ -166,9 +167,19 @@ void Tile::rebuild_gemm_operands() {
   const int n = int(gemm_cols_.size());
   m_d_ = RowMat<double>::Zero(n_in_, n);
   s_d_ = RowMat<double>::Zero(n_in_, n);
+  // The analog product maps row voltages to column currents: I = V G without wires, and
+  // I = V T^T with them (T exact, from the resistive network of the programmed array).
+  Eigen::MatrixXd g_eff;
+  wire_factor_seconds_ = 0.0;
+  if (spec_.wires.active()) {
+    ResistiveArray net(g_t_, spec_.wires);
+    g_eff = net.transfer().transpose();
+    wire_factor_seconds_ = net.factor_seconds();
+  }
+  const Eigen::MatrixXd& g = spec_.wires.active() ? g_eff : g_t_;
   for (int c = 0; c < n; ++c)
     for (const Component& comp : gemm_cols_[c]) {
-      m_d_.col(c) += comp.sign * g_t_.col(comp.phys_col);
+      m_d_.col(c) += comp.sign * g.col(comp.phys_col);
       s_d_.col(c) += sig2_t_.col(comp.phys_col);
     }
   m_f_ = m_d_.cast<float>();

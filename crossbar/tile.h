@@ -63,6 +63,8 @@ class Tile {
   // Target (error-free) conductances, S.
   const Eigen::MatrixXd& target_conductances() const { return g_target_; }
   double dac_range() const { return x_max_; }
+  // Seconds spent solving the wire network at the last program()/set_time() (0 without wires).
+  double wire_factor_seconds() const { return wire_factor_seconds_; }
   double drift_scale() const { return alpha_; }
   // ADC full scale in amperes for each (plane, conversion group).
   std::vector<std::vector<double>> adc_ranges() const { return adc_range_; }
@@ -121,6 +123,7 @@ class Tile {
   RowMat<float> m_f_, s_f_;
   RowMat<double> m_d_, s_d_;
   bool has_read_noise_ = false;
+  double wire_factor_seconds_ = 0.0;
   double t_s_ = 0.0, alpha_ = 1.0, x_max_ = 1.0;
   std::vector<std::vector<double>> adc_range_;  // [plane][group], amperes
   std::int64_t samples_seen_ = 0;

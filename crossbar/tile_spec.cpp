@@ -33,6 +33,14 @@ void TileSpec::validate() const {
   if (weight_bits > 0 && bits_per_cell > cell.bits)
     reject("TileSpec.bits_per_cell", to_text(bits_per_cell),
            "must be <= the cell's bits (" + to_text(cell.bits) + " for '" + cell.name + "')");
+  wires.validate();
+  if (wires.active() && nonlinear_iv && cell.iv != "linear")
+    reject("TileSpec.nonlinear_iv", "true",
+           "a nonlinear ('" + cell.iv + "') cell with wire resistance is not supported; set "
+           "nonlinear_iv=False or zero wire resistance");
+  if (wires.active() && read_noise && read_noise_method == "per_cell")
+    reject("TileSpec.read_noise_method", "'per_cell'",
+           "the per-cell reference path does not model wire resistance; use 'aggregate'");
   if (encoding == "offset" && weight_bits == 1)
     reject("TileSpec.weight_bits", "1", "offset encoding needs weight_bits >= 2 (or 0)");
 }
@@ -45,7 +53,7 @@ std::string TileSpec::repr() const {
      << "', dac=" << dac.repr() << ", adc=" << adc.repr()
      << ", programming_error=" << programming_error << ", read_noise=" << read_noise
      << ", drift=" << drift << ", stuck_at=" << stuck_at << ", nonlinear_iv=" << nonlinear_iv
-     << ", drift_compensation=" << drift_compensation << ", read_noise_method='"
+     << ", wires=" << wires.repr() << ", drift_compensation=" << drift_compensation << ", read_noise_method='"
      << read_noise_method << "', seed=" << seed << ")";
   return os.str();
 }

@@ -11,6 +11,8 @@
 // column converted, subtracted after). Level l of a cell is g_min + l (g_max - g_min) /
 // (2^bits_per_cell - 1).
 // Non-idealities are switched one by one; ideal() turns every one off and is exact.
+// With wire resistance, the sinh I-V and the per-cell read-noise path are rejected (the
+// network would be nonlinear, resp. the reference path ignores the wires).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +20,7 @@
 
 #include "adc_dac/adc_spec.h"
 #include "adc_dac/dac_spec.h"
+#include "crossbar/wire_spec.h"
 #include "devices/cell_spec.h"
 
 namespace mho {
@@ -34,6 +37,11 @@ struct TileSpec {
   CellSpec cell;
   DacSpec dac;
   AdcSpec adc;
+  // Wire parasitics, solved exactly (crossbar/resistive_array.h) over the whole physical
+  // array: all slice and sign columns share the word lines. Read noise is then applied at the
+  // outputs to first order: its variance sum_i V_i^2 sigma_ij^2 uses the driven row voltages,
+  // not the (lower) voltages the cells actually see.
+  WireSpec wires;
 
   bool programming_error = true;
   bool read_noise = true;

@@ -26,15 +26,19 @@ from ._core import (  # noqa: F401,E402
     DacSpec,
     Tile,
     TileSpec,
+    WireSpec,
     cell_preset,
     cell_preset_names,
     get_num_threads,
     set_num_threads,
 )
 
+from .parasitics import IRDropResult, ir_drop  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
-    "AdcSpec", "CellModel", "CellSpec", "DacSpec", "Tile", "TileSpec",
+    "AdcSpec", "CellModel", "CellSpec", "DacSpec", "IRDropResult", "Tile", "TileSpec",
+    "WireSpec", "ir_drop",
     "cell_preset", "cell_preset_names", "get_num_threads", "set_num_threads",
 ]
