@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "crossbar/gemm.h"
+#include "crossbar/resistive_array.h"
 #include "crossbar/tile.h"
 
 namespace {
@@ -151,6 +152,39 @@ void tiled(int reps) {
   print("tiled", sec, ref, ", \"weights\": \"2048x2048\", \"batch\": 256, \"tiles\": 64");
 }
 
+// Wire parasitics: an n x n array of conductances uniform in [1 uS, 1 mS], 64 multi-level
+// (8-bit) input vectors; the time includes building and factoring the network.
+void parasitics(const std::string& name, int n, double r_ohm) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> u(1e-6, 1e-3), lvl(0.0, 1.0);
+  Eigen::MatrixXd g(n, n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) g(i, j) = u(rng);
+  const int batch = 64;
+  RowMat<double> v(batch, n);
+  for (int b = 0; b < batch; ++b)
+    for (int i = 0; i < n; ++i) v(b, i) = 0.2 * std::round(255 * lvl(rng)) / 255;
+  mho::WireSpec w;
+  w.r_row_ohm = w.r_col_ohm = r_ohm;
+  double factor = 0.0, drop = 0.0;
+  const int reps = n > 512 ? 1 : 3;
+  const Reference reference(batch, n, n);
+  const auto [sec, ref] = paired_medians(
+      [&] {
+        mho::ResistiveArray net(g, w);
+        RowMat<double> i = net.currents(v);
+        factor = net.factor_seconds();
+        drop = 1.0 - i.sum() / (v * g).sum();
+      },
+      reference, reps);
+  char extra[256];
+  std::snprintf(extra, sizeof extra,
+                ", \"array\": \"%dx%d\", \"r_ohm\": %g, \"batch\": %d, \"ms_per_vector\": %.4g, "
+                "\"factor_seconds\": %.4g, \"mean_current_drop\": %.3f",
+                n, n, r_ohm, batch, 1e3 * sec / batch, factor, drop);
+  print(name, sec, ref, extra);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,6 +201,9 @@ int main(int argc, char** argv) {
          single_tile("bitserial", s, 256, 256, 1024, 9);
        }},
       {"tiled", [] { tiled(5); }},
+      {"parasitics", [] { parasitics("parasitics", 256, 0.1); }},
+      {"parasitics_1ohm", [] { parasitics("parasitics_1ohm", 256, 1.0); }},
+      {"parasitics_1024", [] { parasitics("parasitics_1024", 1024, 0.1); }},
   };
   if (argc != 2 || !cases.count(argv[1])) {
     std::fprintf(stderr, "usage: mho_bench CASE   (cases:");

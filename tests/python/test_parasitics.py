@@ -184,3 +184,17 @@ def test_errors():
         mho.TileSpec(wires=wires, read_noise_method="per_cell")
     with pytest.raises(ValueError, match="r_driver_ohm"):
         mho.WireSpec(r_driver_ohm=-2.0)
+
+
+def test_example_script_writes_its_png(tmp_path):
+    import runpy
+    import sys
+    out = tmp_path / "ir.png"
+    argv = sys.argv
+    sys.argv = ["ir_drop_maps.py", "--out", str(out)]
+    try:
+        runpy.run_path(str(__import__("pathlib").Path(__file__).parents[2] / "examples" / "ir_drop_maps.py"),
+                       run_name="__main__")
+    finally:
+        sys.argv = argv
+    assert out.stat().st_size > 10_000 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
