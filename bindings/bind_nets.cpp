@@ -1,0 +1,77 @@
+#include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include "bindings/bindings.h"
+#include "nets/model_file.h"
+
+namespace mho::bindings {
+
+namespace {
+py::dict layer_dict(const Network& n, int i) {
+  const Layer& l = n.layers()[std::size_t(i)];
+  const Shape& s = n.output_shape(i);
+  py::dict d;
+  d["name"] = l.name;
+  d["type"] = kind_name(l.kind);
+  d["inputs"] = l.inputs;
+  d["output_shape"] = py::make_tuple(s.c, s.h, s.w);
+  d["macs"] = n.macs(i);
+  d["weights"] = n.weights(i);
+  if (l.has_weights()) {
+    d["in"] = l.in_ch;
+    d["out"] = l.out_ch;
+    d["kernel"] = py::make_tuple(l.kh, l.kw);
+    d["stride"] = py::make_tuple(l.stride_h, l.stride_w);
+    d["padding"] = py::make_tuple(l.pad_h, l.pad_w);
+    d["dilation"] = py::make_tuple(l.dil_h, l.dil_w);
+    d["groups"] = l.groups;
+    d["matrix"] = py::make_tuple(l.matrix_rows(), l.matrix_cols());
+  }
+  return d;
+}
+}  // namespace
+
+void bind_nets(py::module_& m) {
+  py::register_exception<FileNotFound>(m, "ModelFileNotFound", PyExc_FileNotFoundError);
+
+  py::class_<ModelInfo>(m, "ModelInfo")
+      .def(py::init<>())
+      .def_readwrite("dataset", &ModelInfo::dataset)
+      .def_readwrite("source", &ModelInfo::source)
+      .def_readwrite("float_test_accuracy", &ModelInfo::float_test_accuracy);
+
+  py::class_<Network>(m, "Network", "A graph of layers. See nets/network.h.")
+      .def_property_readonly("name", &Network::name)
+      .def_property_readonly("input_shape", [](const Network& n) {
+        const Shape& s = n.input_shape();
+        return py::make_tuple(s.c, s.h, s.w);
+      })
+      .def_property_readonly("num_layers", [](const Network& n) { return n.layers().size(); })
+      .def("layer", &layer_dict, py::arg("index"), "A dict describing one layer.")
+      .def("layers", [](const Network& n) {
+        py::list l;
+        for (int i = 0; i < int(n.layers().size()); ++i) l.append(layer_dict(n, i));
+        return l;
+      })
+      .def("weight_matrix", &Network::weight_matrix, py::arg("layer"), py::arg("group") = 0,
+           "One group's weight matrix: (in/groups*kh*kw) x (out/groups).")
+      .def("fold_batchnorm", &Network::fold_batchnorm)
+      .def("forward", [](const Network& n, py::array_t<float, py::array::c_style | py::array::forcecast> x) {
+        if (x.ndim() < 2) throw py::value_error("Network.forward: expected a batch (batch, ...), got a " + std::to_string(x.ndim()) + "-D array");
+        const Eigen::Index b = x.shape(0), per = x.size() / std::max<Eigen::Index>(b, 1);
+        Eigen::Map<const RowMat<float>> m(x.data(), b, per);
+        return n.forward(m);
+      }, py::arg("x"), "Float reference inference: (batch, C, H, W) or (batch, C*H*W) -> (batch, outputs).")
+      .def_property_readonly("total_macs", &Network::total_macs)
+      .def_property_readonly("total_weights", &Network::total_weights);
+
+  m.def("load_model", [](const std::string& path) {
+    ModelInfo info;
+    Network n = load_model(path, &info);
+    return py::make_tuple(n, info);
+  }, py::arg("path"), "Load an mho model file: (Network, ModelInfo).");
+  m.def("save_model", &save_model, py::arg("network"), py::arg("path"), py::arg("info") = ModelInfo());
+}
+
+}  // namespace mho::bindings

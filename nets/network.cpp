@@ -1,0 +1,301 @@
+#include "nets/network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/validate.h"
+
+namespace mho {
+
+namespace {
+
+int out_extent(int in, int k, int stride, int pad, int dil) {
+  return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+}
+
+std::string where(const Layer& l, int i) {
+  return "layer " + std::to_string(i) + " ('" + l.name + "', " + kind_name(l.kind) + ")";
+}
+
+// im2col of one group: rows (b, oh, ow), columns (c, r, s) over the group's channels.
+void im2col(const float* x, int B, const Shape& in, const Layer& l, int group, const Shape& out,
+            RowMat<float>* p) {
+  const int cg = l.in_ch / l.groups, c0 = group * cg;
+  p->resize(Eigen::Index(B) * out.h * out.w, Eigen::Index(cg) * l.kh * l.kw);
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index row = 0; row < p->rows(); ++row) {
+    const int b = int(row / (out.h * out.w)), oh = int(row / out.w % out.h), ow = int(row % out.w);
+    float* dst = p->row(row).data();
+    const float* src = x + std::size_t(b) * in.size();
+    for (int c = 0; c < cg; ++c)
+      for (int r = 0; r < l.kh; ++r) {
+        const int ih = oh * l.stride_h - l.pad_h + r * l.dil_h;
+        for (int s = 0; s < l.kw; ++s) {
+          const int iw = ow * l.stride_w - l.pad_w + s * l.dil_w;
+          const bool inside = ih >= 0 && ih < in.h && iw >= 0 && iw < in.w;
+          *dst++ = inside ? src[(std::size_t(c0 + c) * in.h + ih) * in.w + iw] : 0.0f;
+        }
+      }
+  }
+}
+
+}  // namespace
+
+Network::Network(std::string name, Shape input, std::vector<Layer> layers)
+    : name_(std::move(name)), input_(input), layers_(std::move(layers)) {
+  if (input_.c < 1 || input_.h < 1 || input_.w < 1)
+    reject("network input shape", input_.text(), "every extent must be >= 1");
+  if (layers_.empty()) reject("network layers", "none", "a network needs at least one layer");
+  infer_shapes();
+}
+
+void Network::infer_shapes() {
+  shapes_.clear();
+  for (int i = 0; i < int(layers_.size()); ++i) {
+    const Layer& l = layers_[i];
+    const std::size_t need = l.kind == LayerKind::kAdd ? 2 : 1;
+    if (l.inputs.size() != need)
+      reject(where(l, i) + " inputs", std::to_string(l.inputs.size()) + " inputs",
+             "needs exactly " + std::to_string(need));
+    for (int src : l.inputs)
+      if (src < -1 || src >= i) reject(where(l, i) + " input", std::to_string(src), "must be -1 or an earlier layer");
+    auto shape_of = [&](int src) { return src < 0 ? input_ : shapes_[std::size_t(src)]; };
+    const Shape in = shape_of(l.inputs[0]);
+    Shape out = in;
+    switch (l.kind) {
+      case LayerKind::kConv2d: {
+        if (l.in_ch != in.c) reject(where(l, i) + " in_ch", std::to_string(l.in_ch), "input has " + std::to_string(in.c) + " channels");
+        if (l.groups < 1 || l.in_ch % l.groups || l.out_ch % l.groups)
+          reject(where(l, i) + " groups", std::to_string(l.groups), "must divide in_ch and out_ch");
+        if (l.kh < 1 || l.kw < 1 || l.stride_h < 1 || l.stride_w < 1 || l.dil_h < 1 || l.dil_w < 1 || l.pad_h < 0 || l.pad_w < 0)
+          reject(where(l, i) + " geometry", "kernel/stride/dilation/padding", "kernel, stride, dilation >= 1, padding >= 0");
+        out = {l.out_ch, out_extent(in.h, l.kh, l.stride_h, l.pad_h, l.dil_h), out_extent(in.w, l.kw, l.stride_w, l.pad_w, l.dil_w)};
+        if (out.h < 1 || out.w < 1) reject(where(l, i) + " output", out.text(), "the kernel does not fit the input " + in.text());
+        const std::size_t nw = std::size_t(l.out_ch) * (l.in_ch / l.groups) * l.kh * l.kw;
+        if (l.weight.size() != nw) reject(where(l, i) + " weight", std::to_string(l.weight.size()) + " values", "needs " + std::to_string(nw));
+        if (!l.bias.empty() && l.bias.size() != std::size_t(l.out_ch))
+          reject(where(l, i) + " bias", std::to_string(l.bias.size()) + " values", "needs " + std::to_string(l.out_ch));
+        break;
+      }
+      case LayerKind::kLinear:
+        if (l.in_ch != in.size()) reject(where(l, i) + " in_features", std::to_string(l.in_ch), "input has " + std::to_string(in.size()) + " values");
+        if (l.weight.size() != std::size_t(l.in_ch) * l.out_ch)
+          reject(where(l, i) + " weight", std::to_string(l.weight.size()) + " values", "needs " + std::to_string(long(l.in_ch) * l.out_ch));
+        if (!l.bias.empty() && l.bias.size() != std::size_t(l.out_ch))
+          reject(where(l, i) + " bias", std::to_string(l.bias.size()) + " values", "needs " + std::to_string(l.out_ch));
+        out = {l.out_ch, 1, 1};
+        break;
+      case LayerKind::kMaxPool:
+      case LayerKind::kAvgPool:
+        if (l.kh < 1 || l.kw < 1 || l.stride_h < 1 || l.stride_w < 1 || l.pad_h < 0 || l.pad_w < 0)
+          reject(where(l, i) + " geometry", "kernel/stride/padding", "kernel, stride >= 1, padding >= 0");
+        out = {in.c, out_extent(in.h, l.kh, l.stride_h, l.pad_h, 1), out_extent(in.w, l.kw, l.stride_w, l.pad_w, 1)};
+        if (out.h < 1 || out.w < 1) reject(where(l, i) + " output", out.text(), "the window does not fit the input " + in.text());
+        break;
+      case LayerKind::kGlobalAvgPool:
+        out = {in.c, 1, 1};
+        break;
+      case LayerKind::kFlatten:
+        out = {int(in.size()), 1, 1};
+        break;
+      case LayerKind::kBatchNorm:
+        for (const auto* v : {&l.gamma, &l.beta, &l.mean, &l.var})
+          if (v->size() != std::size_t(in.c))
+            reject(where(l, i) + " parameters", std::to_string(v->size()) + " values", "needs one per channel (" + std::to_string(in.c) + ")");
+        break;
+      case LayerKind::kAdd:
+        if (!(shape_of(l.inputs[1]) == in))
+          reject(where(l, i) + " inputs", in.text() + " and " + shape_of(l.inputs[1]).text(), "must have the same shape");
+        break;
+      case LayerKind::kReLU:
+        break;
+    }
+    shapes_.push_back(out);
+  }
+}
+
+RowMat<float> Network::weight_matrix(int li, int group) const {
+  const Layer& l = layers_.at(std::size_t(li));
+  if (!l.has_weights()) reject(where(l, li), "no weights", "weight_matrix needs a conv2d or linear layer");
+  const int rows = l.matrix_rows(), cols = l.matrix_cols();
+  RowMat<float> m(rows, cols);
+  for (int o = 0; o < cols; ++o)
+    for (int r = 0; r < rows; ++r) m(r, o) = l.weight[std::size_t(group * cols + o) * rows + r];
+  return m;
+}
+
+int Network::fold_batchnorm() {
+  std::vector<int> readers(layers_.size() + 1, 0);
+  for (const Layer& l : layers_)
+    for (int s : l.inputs) readers[std::size_t(s + 1)]++;
+  int folded = 0;
+  std::vector<Layer> kept;
+  std::vector<int> remap(layers_.size(), -1);
+  for (int i = 0; i < int(layers_.size()); ++i) {
+    Layer l = layers_[i];
+    for (int& s : l.inputs) s = s < 0 ? -1 : remap[std::size_t(s)];
+    const int src = layers_[i].inputs[0];
+    if (l.kind == LayerKind::kBatchNorm && src >= 0 && layers_[src].has_weights() && readers[std::size_t(src + 1)] == 1) {
+      Layer& p = kept[std::size_t(remap[std::size_t(src)])];
+      const int per = int(p.weight.size() / std::size_t(p.out_ch));
+      if (p.bias.empty()) p.bias.assign(std::size_t(p.out_ch), 0.0f);
+      for (int o = 0; o < p.out_ch; ++o) {
+        const double scale = l.gamma[o] / std::sqrt(double(l.var[o]) + l.eps);
+        for (int k = 0; k < per; ++k) p.weight[std::size_t(o) * per + k] = float(p.weight[std::size_t(o) * per + k] * scale);
+        p.bias[o] = float((p.bias[o] - l.mean[o]) * scale + l.beta[o]);
+      }
+      remap[std::size_t(i)] = remap[std::size_t(src)];
+      ++folded;
+      continue;
+    }
+    remap[std::size_t(i)] = int(kept.size());
+    kept.push_back(std::move(l));
+  }
+  layers_ = std::move(kept);
+  infer_shapes();
+  return folded;
+}
+
+RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const MatMul& mm) const {
+  if (x.cols() != input_.size())
+    reject("network input", std::to_string(x.rows()) + "x" + std::to_string(x.cols()),
+           "must have " + std::to_string(input_.size()) + " columns (" + input_.text() + " per sample)");
+  const int B = int(x.rows()), n = int(layers_.size());
+  std::vector<int> readers(static_cast<std::size_t>(n), 0);
+  for (const Layer& l : layers_)
+    for (int s : l.inputs)
+      if (s >= 0) readers[std::size_t(s)]++;
+  readers[std::size_t(n - 1)]++;  // the output is kept
+  std::vector<RowMat<float>> act(static_cast<std::size_t>(n));
+  auto input_of = [&](int s) -> const RowMat<float>& { return act[std::size_t(s)]; };
+  RowMat<float> x_copy;
+  for (int i = 0; i < n; ++i) {
+    const Layer& l = layers_[std::size_t(i)];
+    const int s0 = l.inputs[0];
+    if (s0 < 0 && x_copy.size() == 0) x_copy = x;
+    const RowMat<float>& in = s0 < 0 ? x_copy : input_of(s0);
+    const Shape is = s0 < 0 ? input_ : shapes_[std::size_t(s0)], os = shapes_[std::size_t(i)];
+    RowMat<float>& out = act[std::size_t(i)];
+    switch (l.kind) {
+      case LayerKind::kConv2d: {
+        out.resize(B, os.size());
+        const int mg = l.out_ch / l.groups, hw = os.h * os.w;
+        RowMat<float> p, y;
+        for (int g = 0; g < l.groups; ++g) {
+          im2col(in.data(), B, is, l, g, os, &p);
+          if (mm) {
+            y = mm(i, g, p);
+          } else {
+            const RowMat<float> w = weight_matrix(i, g);
+            gemm<float>(p, w, y);
+          }
+#pragma omp parallel for schedule(static)
+          for (int b = 0; b < B; ++b)
+            for (int o = 0; o < mg; ++o) {
+              const int ch = g * mg + o;
+              const float bias = l.bias.empty() ? 0.0f : l.bias[std::size_t(ch)];
+              float* dst = out.row(b).data() + std::size_t(ch) * hw;
+              for (int k = 0; k < hw; ++k) dst[k] = y(Eigen::Index(b) * hw + k, o) + bias;
+            }
+        }
+        break;
+      }
+      case LayerKind::kLinear: {
+        if (mm) {
+          out = mm(i, 0, in);
+        } else {
+          const RowMat<float> w = weight_matrix(i, 0);
+          gemm<float>(in, w, out);
+        }
+        if (!l.bias.empty())
+          out.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(l.bias.data(), l.out_ch);
+        break;
+      }
+      case LayerKind::kReLU:
+        out = in.cwiseMax(0.0f);
+        break;
+      case LayerKind::kMaxPool:
+      case LayerKind::kAvgPool: {
+        out.resize(B, os.size());
+        const bool is_max = l.kind == LayerKind::kMaxPool;
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < B; ++b)
+          for (int c = 0; c < os.c; ++c)
+            for (int oh = 0; oh < os.h; ++oh)
+              for (int ow = 0; ow < os.w; ++ow) {
+                float acc = is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
+                for (int r = 0; r < l.kh; ++r)
+                  for (int s = 0; s < l.kw; ++s) {
+                    const int ih = oh * l.stride_h - l.pad_h + r, iw = ow * l.stride_w - l.pad_w + s;
+                    const bool inside = ih >= 0 && ih < is.h && iw >= 0 && iw < is.w;
+                    const float v = inside ? in(b, (Eigen::Index(c) * is.h + ih) * is.w + iw) : 0.0f;
+                    if (is_max) {
+                      if (inside) acc = std::max(acc, v);
+                    } else {
+                      acc += v;  // padding counts as zeros (PyTorch's count_include_pad)
+                    }
+                  }
+                out(b, (Eigen::Index(c) * os.h + oh) * os.w + ow) = is_max ? acc : acc / float(l.kh * l.kw);
+              }
+        break;
+      }
+      case LayerKind::kGlobalAvgPool: {
+        out.resize(B, os.c);
+        const int hw = is.h * is.w;
+        for (int b = 0; b < B; ++b)
+          for (int c = 0; c < is.c; ++c)
+            out(b, c) = in.row(b).segment(Eigen::Index(c) * hw, hw).sum() / float(hw);
+        break;
+      }
+      case LayerKind::kFlatten:
+        out = in;
+        break;
+      case LayerKind::kBatchNorm: {
+        out = in;
+        const int hw = is.h * is.w;
+        for (int c = 0; c < is.c; ++c) {
+          const float scale = float(l.gamma[c] / std::sqrt(double(l.var[c]) + l.eps));
+          const float shift = l.beta[c] - l.mean[c] * scale;
+          out.middleCols(Eigen::Index(c) * hw, hw).array() = out.middleCols(Eigen::Index(c) * hw, hw).array() * scale + shift;
+        }
+        break;
+      }
+      case LayerKind::kAdd:
+        out = in + (l.inputs[1] < 0 ? x_copy : input_of(l.inputs[1]));
+        break;
+    }
+    for (int s : l.inputs)
+      if (s >= 0 && --readers[std::size_t(s)] == 0) act[std::size_t(s)].resize(0, 0);
+  }
+  return act[std::size_t(n - 1)];
+}
+
+long long Network::macs(int i) const {
+  const Layer& l = layers_.at(std::size_t(i));
+  const Shape& o = shapes_.at(std::size_t(i));
+  if (l.kind == LayerKind::kConv2d) return (long long)o.h * o.w * l.out_ch * (l.in_ch / l.groups) * l.kh * l.kw;
+  if (l.kind == LayerKind::kLinear) return (long long)l.in_ch * l.out_ch;
+  return 0;
+}
+
+long long Network::total_macs() const {
+  long long s = 0;
+  for (int i = 0; i < int(layers_.size()); ++i) s += macs(i);
+  return s;
+}
+
+long long Network::weights(int i) const {
+  const Layer& l = layers_.at(std::size_t(i));
+  if (l.kind == LayerKind::kConv2d) return (long long)l.out_ch * (l.in_ch / l.groups) * l.kh * l.kw;
+  if (l.kind == LayerKind::kLinear) return (long long)l.in_ch * l.out_ch;
+  return 0;
+}
+
+long long Network::total_weights() const {
+  long long s = 0;
+  for (int i = 0; i < int(layers_.size()); ++i) s += weights(i);
+  return s;
+}
+
+}  // namespace mho

@@ -1,0 +1,159 @@
+"""Export a torch.nn.Module to an mho model file (format in nets/model_file.h).
+
+    mho.export.export_torch(model, "lenet.h5", input_shape=(1, 28, 28), dataset="mnist")
+
+The module is traced with torch.fx, so sequential and residual networks work. Supported:
+Conv2d (stride, padding, dilation, groups), Linear, ReLU, MaxPool2d, AvgPool2d
+(count_include_pad=True), AdaptiveAvgPool2d(1), BatchNorm1d/2d (exported as layers; mho folds
+them into the preceding conv/linear when it loads the file), Flatten / torch.flatten / view
+to (batch, -1), residual additions (+, torch.add), and Identity / Dropout (no-ops at
+inference). Anything else raises ValueError naming the module.
+"""
+import operator
+import os
+import tempfile
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+def _pair(v):
+    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _layers(model):
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torch import fx
+
+    gm = fx.symbolic_trace(model)
+    layers, index = [], {}
+
+    def src(arg):
+        if not isinstance(arg, fx.Node) or arg.name not in index:
+            raise ValueError(f"unsupported graph input {arg!r}")
+        return index[arg.name]
+
+    def add(node, kind, inputs, **kw):
+        layers.append(dict(type=kind, name=node.name, inputs=inputs, **kw))
+        index[node.name] = len(layers) - 1
+
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            if -1 in index.values():
+                raise ValueError("only models with one input tensor are supported")
+            index[node.name] = -1
+        elif node.op == "call_module":
+            m = gm.get_submodule(node.target)
+            x = src(node.args[0])
+            if isinstance(m, nn.Conv2d):
+                if m.padding_mode != "zeros" or isinstance(m.padding, str):
+                    raise ValueError(f"{node.target}: only numeric zero padding is supported")
+                add(node, "conv2d", [x], in_channels=m.in_channels, out_channels=m.out_channels,
+                    kernel=_pair(m.kernel_size), stride=_pair(m.stride), padding=_pair(m.padding),
+                    dilation=_pair(m.dilation), groups=m.groups,
+                    weight=m.weight.detach().cpu().numpy(),
+                    bias=None if m.bias is None else m.bias.detach().cpu().numpy())
+            elif isinstance(m, nn.Linear):
+                add(node, "linear", [x], in_features=m.in_features, out_features=m.out_features,
+                    weight=m.weight.detach().cpu().numpy(),
+                    bias=None if m.bias is None else m.bias.detach().cpu().numpy())
+            elif isinstance(m, nn.ReLU):
+                add(node, "relu", [x])
+            elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+                if m.ceil_mode:
+                    raise ValueError(f"{node.target}: ceil_mode=True is not supported")
+                if isinstance(m, nn.MaxPool2d) and _pair(m.dilation) != (1, 1):
+                    raise ValueError(f"{node.target}: pooling dilation is not supported")
+                if isinstance(m, nn.AvgPool2d) and not m.count_include_pad:
+                    raise ValueError(f"{node.target}: count_include_pad=False is not supported")
+                kind = "maxpool" if isinstance(m, nn.MaxPool2d) else "avgpool"
+                add(node, kind, [x], kernel=_pair(m.kernel_size),
+                    stride=_pair(m.stride if m.stride is not None else m.kernel_size),
+                    padding=_pair(m.padding))
+            elif isinstance(m, nn.AdaptiveAvgPool2d) and _pair(m.output_size) == (1, 1):
+                add(node, "global_avgpool", [x])
+            elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+                add(node, "batchnorm", [x], eps=float(m.eps), num_features=m.num_features,
+                    weight=m.weight.detach().cpu().numpy(), bias=m.bias.detach().cpu().numpy(),
+                    running_mean=m.running_mean.detach().cpu().numpy(),
+                    running_var=m.running_var.detach().cpu().numpy())
+            elif isinstance(m, nn.Flatten):
+                if m.start_dim != 1 or m.end_dim != -1:
+                    raise ValueError(f"{node.target}: only Flatten(start_dim=1) is supported")
+                add(node, "flatten", [x])
+            elif isinstance(m, (nn.Identity, nn.Dropout)):
+                index[node.name] = x
+            else:
+                raise ValueError(f"{node.target}: module type {type(m).__name__} is not supported")
+        elif node.op in ("call_function", "call_method"):
+            t = node.target
+            if t in (operator.add, torch.add, "add"):
+                add(node, "add", [src(node.args[0]), src(node.args[1])])
+            elif t in (F.relu, torch.relu, "relu"):
+                add(node, "relu", [src(node.args[0])])
+            elif t in (torch.flatten, "flatten"):
+                start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0 if t == "flatten" else 0)
+                if start != 1:
+                    raise ValueError(f"{node.name}: only flatten from dimension 1 is supported")
+                add(node, "flatten", [src(node.args[0])])
+            elif t in ("view", "reshape") and len(node.args) == 3 and node.args[2] == -1:
+                add(node, "flatten", [src(node.args[0])])
+            elif t == "size" or t == getattr:
+                index[node.name] = None  # only as a view argument
+            else:
+                raise ValueError(f"{node.name}: operation {t} is not supported")
+        elif node.op == "output":
+            out = src(node.args[0])
+            if out != len(layers) - 1:
+                raise ValueError("the model's output must be its last operation")
+        else:
+            raise ValueError(f"{node.name}: graph node kind {node.op} is not supported")
+    return layers
+
+
+def export_torch(model, path, input_shape, name=None, dataset=None, float_test_accuracy=None,
+                 source=None):
+    """Write `model` (in eval mode) to `path`, atomically. input_shape: (C, H, W)."""
+    import h5py
+    if len(input_shape) != 3 or min(input_shape) < 1:
+        raise ValueError(f"input_shape = {input_shape}: must be (C, H, W) with positive extents")
+    model = model.eval()
+    layers = _layers(model)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".h5", dir=folder)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = "mho-model"
+            f.attrs["version"] = FORMAT_VERSION
+            f.attrs["name"] = name or type(model).__name__
+            f.attrs["input_shape"] = np.asarray(input_shape, dtype=np.int64)
+            if dataset is not None:
+                f.attrs["dataset"] = dataset
+            if float_test_accuracy is not None:
+                f.attrs["float_test_accuracy"] = float(float_test_accuracy)
+            if source is not None:
+                f.attrs["source"] = source
+            g = f.create_group("layers")
+            g.attrs["count"] = len(layers)
+            for k, layer in enumerate(layers):
+                lg = g.create_group(str(k))
+                for key, value in layer.items():
+                    if isinstance(value, np.ndarray):
+                        lg.create_dataset(key, data=value.astype(np.float32))
+                    elif value is None:
+                        continue
+                    elif isinstance(value, (list, tuple)):
+                        lg.attrs[key] = np.asarray(value, dtype=np.int64)
+                    else:
+                        lg.attrs[key] = value
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
