@@ -4,6 +4,7 @@
 
 #include "bindings/bindings.h"
 #include "nets/model_file.h"
+#include "nets/zoo.h"
 
 namespace mho::bindings {
 
@@ -71,6 +72,8 @@ void bind_nets(py::module_& m) {
     Network n = load_model(path, &info);
     return py::make_tuple(n, info);
   }, py::arg("path"), "Load an mho model file: (Network, ModelInfo).");
+  m.def("zoo_network", &zoo_network, py::arg("name"), "A zoo network's layer shapes (no weights).");
+  m.def("zoo_names", &zoo_names);
   m.def("save_model", &save_model, py::arg("network"), py::arg("path"), py::arg("info") = ModelInfo());
 }
 

@@ -8,7 +8,7 @@
 namespace mho {
 
 namespace {
-const std::array<std::pair<LayerKind, const char*>, 9> kKinds = {{
+const std::array<std::pair<LayerKind, const char*>, 10> kKinds = {{
     {LayerKind::kConv2d, "conv2d"},
     {LayerKind::kLinear, "linear"},
     {LayerKind::kReLU, "relu"},
@@ -18,6 +18,7 @@ const std::array<std::pair<LayerKind, const char*>, 9> kKinds = {{
     {LayerKind::kBatchNorm, "batchnorm"},
     {LayerKind::kAdd, "add"},
     {LayerKind::kFlatten, "flatten"},
+    {LayerKind::kConcat, "concat"},
 }};
 }  // namespace
 

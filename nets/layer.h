@@ -20,7 +20,7 @@ struct Shape {
   std::string text() const;
 };
 
-enum class LayerKind { kConv2d, kLinear, kReLU, kMaxPool, kAvgPool, kGlobalAvgPool, kBatchNorm, kAdd, kFlatten };
+enum class LayerKind { kConv2d, kLinear, kReLU, kMaxPool, kAvgPool, kGlobalAvgPool, kBatchNorm, kAdd, kFlatten, kConcat };
 
 std::string kind_name(LayerKind k);
 // Throws std::invalid_argument naming the allowed kinds.
@@ -35,12 +35,13 @@ struct Layer {
   int in_ch = 0, out_ch = 0;
   int kh = 1, kw = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
   int groups = 1;
-  std::vector<float> weight, bias;  // bias may be empty
+  std::vector<float> weight, bias;  // bias may be empty; weight empty: a shape-only layer (zoo)
 
   // BatchNorm (per channel); also the folded form of a standalone BatchNorm
   std::vector<float> gamma, beta, mean, var;
   double eps = 1e-5;
 
+  bool shape_only() const { return has_weights() && weight.empty(); }
   bool has_weights() const { return kind == LayerKind::kConv2d || kind == LayerKind::kLinear; }
   // Rows and columns of one group's weight matrix.
   int matrix_rows() const { return (in_ch / groups) * kh * kw; }

@@ -55,9 +55,9 @@ void Network::infer_shapes() {
   for (int i = 0; i < int(layers_.size()); ++i) {
     const Layer& l = layers_[i];
     const std::size_t need = l.kind == LayerKind::kAdd ? 2 : 1;
-    if (l.inputs.size() != need)
+    if (l.kind == LayerKind::kConcat ? l.inputs.size() < 2 : l.inputs.size() != need)
       reject(where(l, i) + " inputs", std::to_string(l.inputs.size()) + " inputs",
-             "needs exactly " + std::to_string(need));
+             l.kind == LayerKind::kConcat ? "needs at least 2" : "needs exactly " + std::to_string(need));
     for (int src : l.inputs)
       if (src < -1 || src >= i) reject(where(l, i) + " input", std::to_string(src), "must be -1 or an earlier layer");
     auto shape_of = [&](int src) { return src < 0 ? input_ : shapes_[std::size_t(src)]; };
@@ -73,14 +73,14 @@ void Network::infer_shapes() {
         out = {l.out_ch, out_extent(in.h, l.kh, l.stride_h, l.pad_h, l.dil_h), out_extent(in.w, l.kw, l.stride_w, l.pad_w, l.dil_w)};
         if (out.h < 1 || out.w < 1) reject(where(l, i) + " output", out.text(), "the kernel does not fit the input " + in.text());
         const std::size_t nw = std::size_t(l.out_ch) * (l.in_ch / l.groups) * l.kh * l.kw;
-        if (l.weight.size() != nw) reject(where(l, i) + " weight", std::to_string(l.weight.size()) + " values", "needs " + std::to_string(nw));
+        if (!l.weight.empty() && l.weight.size() != nw) reject(where(l, i) + " weight", std::to_string(l.weight.size()) + " values", "needs " + std::to_string(nw));
         if (!l.bias.empty() && l.bias.size() != std::size_t(l.out_ch))
           reject(where(l, i) + " bias", std::to_string(l.bias.size()) + " values", "needs " + std::to_string(l.out_ch));
         break;
       }
       case LayerKind::kLinear:
         if (l.in_ch != in.size()) reject(where(l, i) + " in_features", std::to_string(l.in_ch), "input has " + std::to_string(in.size()) + " values");
-        if (l.weight.size() != std::size_t(l.in_ch) * l.out_ch)
+        if (!l.weight.empty() && l.weight.size() != std::size_t(l.in_ch) * l.out_ch)
           reject(where(l, i) + " weight", std::to_string(l.weight.size()) + " values", "needs " + std::to_string(long(l.in_ch) * l.out_ch));
         if (!l.bias.empty() && l.bias.size() != std::size_t(l.out_ch))
           reject(where(l, i) + " bias", std::to_string(l.bias.size()) + " values", "needs " + std::to_string(l.out_ch));
@@ -108,6 +108,15 @@ void Network::infer_shapes() {
         if (!(shape_of(l.inputs[1]) == in))
           reject(where(l, i) + " inputs", in.text() + " and " + shape_of(l.inputs[1]).text(), "must have the same shape");
         break;
+      case LayerKind::kConcat:
+        out.c = 0;
+        for (int src : l.inputs) {
+          const Shape s = shape_of(src);
+          if (s.h != in.h || s.w != in.w)
+            reject(where(l, i) + " inputs", in.text() + " and " + s.text(), "must have the same height and width");
+          out.c += s.c;
+        }
+        break;
       case LayerKind::kReLU:
         break;
     }
@@ -118,6 +127,7 @@ void Network::infer_shapes() {
 RowMat<float> Network::weight_matrix(int li, int group) const {
   const Layer& l = layers_.at(std::size_t(li));
   if (!l.has_weights()) reject(where(l, li), "no weights", "weight_matrix needs a conv2d or linear layer");
+  if (l.shape_only()) reject(where(l, li), "a shape-only layer", "has no weight values (a zoo network)");
   const int rows = l.matrix_rows(), cols = l.matrix_cols();
   RowMat<float> m(rows, cols);
   for (int o = 0; o < cols; ++o)
@@ -161,6 +171,9 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
   if (x.cols() != input_.size())
     reject("network input", std::to_string(x.rows()) + "x" + std::to_string(x.cols()),
            "must have " + std::to_string(input_.size()) + " columns (" + input_.text() + " per sample)");
+  for (const Layer& l : layers_)
+    if (l.shape_only())
+      reject("network '" + name_ + "'", "shape-only layers", "has no weights to run (a zoo network: use it for counts and mapping)");
   const int B = int(x.rows()), n = int(layers_.size());
   std::vector<int> readers(static_cast<std::size_t>(n), 0);
   for (const Layer& l : layers_)
@@ -264,6 +277,17 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
       case LayerKind::kAdd:
         out = in + (l.inputs[1] < 0 ? x_copy : input_of(l.inputs[1]));
         break;
+      case LayerKind::kConcat: {
+        out.resize(B, os.size());
+        Eigen::Index at = 0;
+        for (int src : l.inputs) {
+          const RowMat<float>& part = src < 0 ? x_copy : input_of(src);
+          const long n = (src < 0 ? input_ : shapes_[std::size_t(src)]).size();
+          for (int b = 0; b < B; ++b) out.row(b).segment(at, n) = part.row(b);
+          at += n;
+        }
+        break;
+      }
     }
     for (int s : l.inputs)
       if (s >= 0 && --readers[std::size_t(s)] == 0) act[std::size_t(s)].resize(0, 0);
