@@ -4,6 +4,7 @@
 
 #include "bindings/bindings.h"
 #include "nets/model_file.h"
+#include "nets/pim_network.h"
 #include "nets/zoo.h"
 
 namespace mho::bindings {
@@ -72,6 +73,38 @@ void bind_nets(py::module_& m) {
     Network n = load_model(path, &info);
     return py::make_tuple(n, info);
   }, py::arg("path"), "Load an mho model file: (Network, ModelInfo).");
+  m.def("map_network", [](const Network& n, const TileSpec& spec, const std::map<int, int>& rep) {
+    return Mapping(matrix_layers(n), spec, rep);
+  }, py::arg("network"), py::arg("spec"), py::arg("replication") = std::map<int, int>(),
+     "Place a network's conv/linear layers on arrays of `spec`.");
+
+  py::class_<PimNetwork>(m, "PimNetwork", "A network running on mapped crossbar tiles. See nets/pim_network.h.")
+      .def(py::init<Network, const TileSpec&, const std::map<int, int>&>(), py::arg("network"), py::arg("spec"),
+           py::arg("replication") = std::map<int, int>())
+      .def_property_readonly("mapping", &PimNetwork::mapping, py::return_value_policy::reference_internal)
+      .def_property_readonly("network", &PimNetwork::network, py::return_value_policy::reference_internal)
+      .def("program", &PimNetwork::program, py::arg("chip"))
+      .def("set_time", &PimNetwork::set_time, py::arg("t_s"))
+      .def("calibrate", [](PimNetwork& p, py::array_t<float, py::array::c_style | py::array::forcecast> x) {
+        if (x.ndim() < 2) throw py::value_error("PimNetwork.calibrate: expected a batch (batch, ...)");
+        Eigen::Map<const RowMat<float>> m(x.data(), x.shape(0), x.size() / std::max<py::ssize_t>(x.shape(0), 1));
+        p.calibrate(m);
+      }, py::arg("x"), "Calibrate DAC/ADC ranges on training inputs.")
+      .def("forward", [](PimNetwork& p, py::array_t<float, py::array::c_style | py::array::forcecast> x) {
+        if (x.ndim() < 2) throw py::value_error("PimNetwork.forward: expected a batch (batch, ...)");
+        Eigen::Map<const RowMat<float>> m(x.data(), x.shape(0), x.size() / std::max<py::ssize_t>(x.shape(0), 1));
+        return p.forward(m);
+      }, py::arg("x"))
+      .def_property_readonly("counters", [](const PimNetwork& p) {
+        const TileCounters c = p.counters();
+        py::dict d;
+        d["cell_reads"] = c.cell_reads;
+        d["dac_conversions"] = c.dac_conversions;
+        d["adc_conversions"] = c.adc_conversions;
+        d["shift_adds"] = c.shift_adds;
+        return d;
+      });
+
   m.def("zoo_network", &zoo_network, py::arg("name"), "A zoo network's layer shapes (no weights).");
   m.def("zoo_names", &zoo_names);
   m.def("save_model", &save_model, py::arg("network"), py::arg("path"), py::arg("info") = ModelInfo());

@@ -8,5 +8,6 @@ namespace py = pybind11;
 void bind_devices(py::module_& m);
 void bind_adc_dac(py::module_& m);
 void bind_crossbar(py::module_& m);
+void bind_mapping(py::module_& m);
 void bind_nets(py::module_& m);
 }  // namespace mho::bindings

@@ -5,5 +5,6 @@ PYBIND11_MODULE(_core, m) {
   mho::bindings::bind_devices(m);
   mho::bindings::bind_adc_dac(m);
   mho::bindings::bind_crossbar(m);
+  mho::bindings::bind_mapping(m);
   mho::bindings::bind_nets(m);
 }

@@ -39,11 +39,11 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
   const bool analog = spec_.weight_bits == 0;
   const bool diff = spec_.encoding == "differential";
   const int wb = spec_.weight_bits;
-  const int bpc = analog ? 1 : std::min(spec_.cell_bits_used(), wb);
+  const int bpc = spec_.slice_bits();
   n_in_ = int(w.rows());
   n_out_ = int(w.cols());
-  n_slices_ = analog ? 1 : (wb + bpc - 1) / bpc;
-  n_phys_ = diff ? 2 * n_slices_ * n_out_ : n_slices_ * n_out_ + n_slices_;
+  n_slices_ = spec_.slices();
+  n_phys_ = spec_.physical_columns(n_out_);
   if (n_in_ > spec_.rows || n_phys_ > spec_.cols)
     reject("weights", std::to_string(n_in_) + "x" + std::to_string(n_out_),
            "needs " + std::to_string(n_in_) + " rows and " + std::to_string(n_phys_) +

@@ -15,6 +15,7 @@
 // network would be nonlinear, resp. the reference path ignores the wires).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -57,6 +58,19 @@ struct TileSpec {
 
   // bits_per_cell, with 0 resolved to the cell's bits.
   int cell_bits_used() const { return bits_per_cell > 0 ? bits_per_cell : cell.bits; }
+  // Bits per slice actually stored (never more than weight_bits; 1 for analog weights).
+  int slice_bits() const { return weight_bits == 0 ? 1 : std::min(cell_bits_used(), weight_bits); }
+  // Slices per weight (1 for analog weights).
+  int slices() const { return weight_bits == 0 ? 1 : (weight_bits + slice_bits() - 1) / slice_bits(); }
+  // Physical columns for n_out outputs: slices x (2 for differential) per output, plus one
+  // reference column per slice for offset encoding.
+  int physical_columns(int n_out) const {
+    return encoding == "differential" ? 2 * slices() * n_out : slices() * n_out + slices();
+  }
+  // The most outputs one array holds.
+  int max_outputs() const {
+    return encoding == "differential" ? cols / (2 * slices()) : (cols - slices()) / slices();
+  }
 
   void validate() const;
   std::string repr() const;

@@ -1,0 +1,133 @@
+"""Train the models shipped in data/models/ (seeded, Debian's torch on CPU).
+
+    /usr/bin/python3 data/train_models.py [--only lenet5_mnist|rescnn_fmnist]
+
+lenet5_mnist:  LeNet-5 (conv 6@5x5 pad 2, maxpool, conv 16@5x5, maxpool, FC 120, 84, 10) on
+               mho's MNIST split (8,004 train / 1,996 test).
+rescnn_fmnist: a small residual CNN with BatchNorm on Fashion-MNIST (60,000 / 10,000):
+               conv 16 + BN + ReLU + maxpool, a residual block of 16, a strided conv to 32,
+               a residual block of 32, global average pooling, FC 10.
+Each model is written with mho.export (BatchNorm layers kept; mho folds them on load) with
+its float test accuracy measured here, and checked: mho's float inference must give the
+same predictions as PyTorch on the test set.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+import mho  # noqa: E402
+
+
+def lenet5():
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                         nn.Linear(84, 10))
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.b1 = nn.BatchNorm2d(c)
+        self.c2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.b2 = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        y = F.relu(self.b1(self.c1(x)))
+        return F.relu(x + self.b2(self.c2(y)))
+
+
+class ResCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        self.pool = nn.MaxPool2d(2)
+        self.block1 = Block(16)
+        self.down = nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False)
+        self.bn_down = nn.BatchNorm2d(32)
+        self.block2 = Block(32)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.bn(self.stem(x))))
+        x = self.block1(x)
+        x = F.relu(self.bn_down(self.down(x)))
+        x = self.block2(x)
+        return self.fc(torch.flatten(self.gap(x), 1))
+
+
+MODELS = {
+    "lenet5_mnist": dict(make=lenet5, dataset="mnist", epochs=20, lr=2e-3, batch=64),
+    "rescnn_fmnist": dict(make=ResCNN, dataset="fashion_mnist", epochs=6, lr=3e-3, batch=128),
+}
+
+
+def accuracy(model, x, y):
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([model(x[i:i + 1000]).argmax(1) for i in range(0, len(x), 1000)])
+    return (pred == y).float().mean().item(), pred.numpy()
+
+
+def train(name, seed=0):
+    cfg = MODELS[name]
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    torch.set_num_threads(2)
+    xtr, ytr = (torch.from_numpy(a) for a in mho.datasets.load(cfg["dataset"], "train"))
+    xte, yte = (torch.from_numpy(a) for a in mho.datasets.load(cfg["dataset"], "test"))
+    model = cfg["make"]()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
+    steps = cfg["epochs"] * ((len(xtr) + cfg["batch"] - 1) // cfg["batch"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], total_steps=steps)
+    gen = torch.Generator().manual_seed(seed)
+    t0 = time.time()
+    for epoch in range(cfg["epochs"]):
+        model.train()
+        order = torch.randperm(len(xtr), generator=gen)
+        for i in range(0, len(xtr), cfg["batch"]):
+            idx = order[i:i + cfg["batch"]]
+            loss = F.cross_entropy(model(xtr[idx]), ytr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        acc, _ = accuracy(model, xte, yte)
+        print(f"{name} epoch {epoch + 1}/{cfg['epochs']}: test accuracy {acc:.4f} "
+              f"({time.time() - t0:.0f} s)", flush=True)
+    acc, pred = accuracy(model, xte, yte)
+    path = os.path.join(HERE, "models", f"{name}.h5")
+    src = (f"data/train_models.py --only {name} (seed {seed}, {cfg['epochs']} epochs, Adam "
+           f"one-cycle lr {cfg['lr']}, batch {cfg['batch']}, torch {torch.__version__} CPU)")
+    mho.export.export_torch(model, path, (1, 28, 28), name=name, dataset=cfg["dataset"],
+                            float_test_accuracy=acc, source=src)
+    net, info = mho.nets.load(path)
+    mine = np.concatenate([net.forward(xte[i:i + 500].numpy()).argmax(1) for i in range(0, len(xte), 500)])
+    agree = float(np.mean(mine == pred))
+    print(f"{name}: float test accuracy {acc:.4f}; mho float inference agrees on {agree:.4%} of "
+          f"predictions; written {path}", flush=True)
+    if agree < 0.999:
+        raise SystemExit(f"{name}: mho and PyTorch disagree on {1 - agree:.2%} of test predictions")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=sorted(MODELS), action="append")
+    a = ap.parse_args(argv)
+    for name in a.only or sorted(MODELS):
+        train(name)
+
+
+if __name__ == "__main__":
+    main()

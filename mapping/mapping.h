@@ -1,0 +1,68 @@
+// Mapping: each conv/linear layer of a Network onto crossbar tiles of one TileSpec.
+//
+// A layer's weight matrix per group, (in/groups * kh * kw) rows x (out/groups) columns
+// (im2col order), is cut into row blocks of at most `rows` (their partial sums are added
+// digitally after the ADCs) and column blocks of at most TileSpec::max_outputs() outputs
+// (slices and sign or reference columns count as physical columns). Groups whose whole
+// matrix fits one array (depthwise convolutions) are packed block-diagonally, as many per
+// array as fit in rows and columns; each packed group is driven in its own pass (the other
+// groups' rows at 0 V), so it computes exactly as if alone. replication[layer] = r
+// allocates r copies of a layer's arrays (throughput; every copy holds the same weights).
+// Utilization = cells holding weight data (each weight's slice and sign cells) / cells of
+// all allocated arrays (rows x cols each).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "crossbar/tile_spec.h"
+
+namespace mho {
+
+// One layer's weight matrices, as nets/ describes them: `groups` matrices of rows x cols.
+struct MatrixLayer {
+  int layer;
+  std::string name;
+  int groups, rows, cols;
+};
+
+struct Placement {
+  int layer, group;
+  int row0, rows;  // block of the group's weight matrix
+  int col0, cols;
+  int array;       // physical array index (packed groups share one)
+};
+
+struct LayerMapping {
+  int layer;
+  std::string name;
+  int groups, matrix_rows, matrix_cols;  // per group
+  int row_blocks, col_blocks, groups_per_array, replication;
+  int arrays;                            // including replicas
+  long long weight_cells, allocated_cells;
+  double utilization() const { return allocated_cells ? double(weight_cells) / allocated_cells : 0.0; }
+};
+
+class Mapping {
+ public:
+  Mapping(const std::vector<MatrixLayer>& layers, const TileSpec& spec,
+          const std::map<int, int>& replication = {});
+
+  const std::vector<Placement>& placements() const { return placements_; }
+  const std::vector<LayerMapping>& layers() const { return layers_; }
+  const TileSpec& spec() const { return spec_; }
+  int arrays() const { return arrays_; }
+  long long weight_cells() const;
+  long long allocated_cells() const;
+  double utilization() const;
+  std::string summary() const;
+
+ private:
+  TileSpec spec_;
+  std::vector<Placement> placements_;
+  std::vector<LayerMapping> layers_;
+  int arrays_ = 0;
+};
+
+}  // namespace mho

@@ -1,0 +1,92 @@
+#include "nets/pim_network.h"
+
+#include "common/validate.h"
+
+namespace mho {
+
+namespace {
+// Calibration reads use a disjoint part of each tile's noise stream.
+constexpr std::int64_t kCalibrationStream = std::int64_t(1) << 50;
+}  // namespace
+
+std::vector<MatrixLayer> matrix_layers(const Network& net) {
+  std::vector<MatrixLayer> out;
+  for (int i = 0; i < int(net.layers().size()); ++i) {
+    const Layer& l = net.layers()[i];
+    if (l.has_weights()) out.push_back({i, l.name, l.groups, l.matrix_rows(), l.matrix_cols()});
+  }
+  return out;
+}
+
+PimNetwork::PimNetwork(Network net, const TileSpec& spec, const std::map<int, int>& replication)
+    : net_(std::move(net)), mapping_(matrix_layers(net_), spec, replication) {
+  for (const Layer& l : net_.layers())
+    if (l.shape_only())
+      reject("network '" + net_.name() + "'", "shape-only layers", "PIM inference needs weights (a zoo network is for cost studies)");
+  const auto& pl = mapping_.placements();
+  tiles_.reserve(pl.size());
+  for (std::size_t k = 0; k < pl.size(); ++k) {
+    TileSpec s = spec;
+    tiles_.emplace_back(s, std::uint64_t(k));
+    by_group_[{pl[k].layer, pl[k].group}].push_back(int(k));
+  }
+  for (const auto& lm : mapping_.layers()) {
+    const Shape& o = net_.output_shape(lm.layer);
+    rows_per_sample_[lm.layer] = net_.layers()[lm.layer].kind == LayerKind::kConv2d ? (long long)o.h * o.w : 1;
+  }
+}
+
+void PimNetwork::program(std::uint64_t chip) {
+  const auto& pl = mapping_.placements();
+  std::map<std::pair<int, int>, RowMat<float>> mats;
+  for (std::size_t k = 0; k < pl.size(); ++k) {
+    const Placement& p = pl[k];
+    auto key = std::make_pair(p.layer, p.group);
+    if (!mats.count(key)) mats[key] = net_.weight_matrix(p.layer, p.group);
+    const RowMat<float>& w = mats[key];
+    tiles_[k].program(w.block(p.row0, p.col0, p.rows, p.cols).cast<double>(), chip);
+  }
+  programmed_ = true;
+  samples_ = 0;
+  counted_ = TileCounters();
+}
+
+void PimNetwork::set_time(double t_s) {
+  if (!programmed_) throw std::logic_error("PimNetwork.set_time: call program(chip) first");
+  for (Tile& t : tiles_) t.set_time(t_s);
+}
+
+void PimNetwork::calibrate(const Eigen::Ref<const RowMat<float>>& x) {
+  if (!programmed_) throw std::logic_error("PimNetwork.calibrate: call program(chip) first");
+  run(x, true);
+}
+
+RowMat<float> PimNetwork::forward(const Eigen::Ref<const RowMat<float>>& x) {
+  if (!programmed_) throw std::logic_error("PimNetwork.forward: call program(chip) first");
+  RowMat<float> y = run(x, false);
+  samples_ += x.rows();
+  return y;
+}
+
+RowMat<float> PimNetwork::run(const Eigen::Ref<const RowMat<float>>& x, bool calibrating) {
+  MatMul mm = [&](int layer, int group, const Eigen::Ref<const RowMat<float>>& p) {
+    const Layer& l = net_.layers()[layer];
+    RowMat<float> y = RowMat<float>::Zero(p.rows(), l.matrix_cols());
+    const std::int64_t offset =
+        (calibrating ? kCalibrationStream : 0) + samples_ * rows_per_sample_[layer];
+    for (int k : by_group_[{layer, group}]) {
+      const Placement& pl = mapping_.placements()[k];
+      Tile& t = tiles_[k];
+      const auto block = p.middleCols(pl.row0, pl.rows);
+      if (calibrating) t.calibrate<float>(block);
+      y.middleCols(pl.col0, pl.cols) += t.forward<float>(block, offset);
+      if (!calibrating) counted_ += t.last_counters();
+    }
+    return y;
+  };
+  return net_.forward(x, mm);
+}
+
+TileCounters PimNetwork::counters() const { return counted_; }
+
+}  // namespace mho
