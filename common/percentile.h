@@ -7,12 +7,13 @@
 
 namespace mho {
 
-inline double nearest_rank_percentile(std::vector<double>& a, double pct) {
+template <typename T>
+double nearest_rank_percentile(std::vector<T>& a, double pct) {
   if (a.empty()) return 0.0;
   std::size_t rank = std::size_t(std::ceil(pct / 100.0 * double(a.size())));
   rank = std::clamp<std::size_t>(rank, 1, a.size()) - 1;
   std::nth_element(a.begin(), a.begin() + std::ptrdiff_t(rank), a.end());
-  return a[rank];
+  return double(a[rank]);
 }
 
 }  // namespace mho

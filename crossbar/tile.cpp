@@ -282,22 +282,34 @@ void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
   if (x.rows() == 0) reject("Tile.calibrate input", "0 rows", "needs at least one sample");
   if (spec_.dac.range == "calibrated") x_max_ = dac_.calibrated_range<T>(x);
   if (spec_.adc.range == "calibrated" && spec_.adc.bits > 0) {
+    // |current| samples per (plane, group), gathered block by block (memory bounded like
+    // forward()); single precision suffices for a percentile.
+    const int P = dac_.num_planes(), G = int(groups_.size());
+    std::vector<std::vector<float>> samples(std::size_t(P) * G);
+    const Eigen::Index block =
+        std::max<Eigen::Index>(1, kBlockElements / (Eigen::Index(P) * Eigen::Index(gemm_cols_.size())));
     RowMat<T> lv, cur, var;
-    const double to_amps = analog_currents<T>(x, 0, false, &lv, &cur, &var) * spec_.cell.v_read_V;
-    const Eigen::Index B = x.rows();
-    for (int k = 0; k < dac_.num_planes(); ++k)
-      for (std::size_t g = 0; g < groups_.size(); ++g) {
-        const Group& gr = groups_[g];
-        std::vector<double> a;
-        a.reserve(std::size_t(B * gr.width));
-        for (Eigen::Index b = 0; b < B; ++b)
-          for (int j = 0; j < gr.width; ++j) {
-            double i = double(cur(k * B + b, gr.gemm_col0 + j));
-            if (gr.analog_ref >= 0) i -= double(cur(k * B + b, gr.analog_ref));
-            a.push_back(std::abs(i) * to_amps);
-          }
+    for (Eigen::Index b0 = 0; b0 < x.rows(); b0 += block) {
+      const Eigen::Index nb = std::min(block, x.rows() - b0);
+      const double to_amps = analog_currents<T>(x.middleRows(b0, nb), 0, false, &lv, &cur, &var) * spec_.cell.v_read_V;
+      for (int k = 0; k < P; ++k)
+        for (int g = 0; g < G; ++g) {
+          const Group& gr = groups_[std::size_t(g)];
+          std::vector<float>& a = samples[std::size_t(k) * G + g];
+          for (Eigen::Index b = 0; b < nb; ++b)
+            for (int j = 0; j < gr.width; ++j) {
+              double i = double(cur(k * nb + b, gr.gemm_col0 + j));
+              if (gr.analog_ref >= 0) i -= double(cur(k * nb + b, gr.analog_ref));
+              a.push_back(float(std::abs(i) * to_amps));
+            }
+        }
+    }
+    for (int k = 0; k < P; ++k)
+      for (int g = 0; g < G; ++g) {
+        std::vector<float>& a = samples[std::size_t(k) * G + g];
         const double r = nearest_rank_percentile(a, spec_.adc.percentile);
-        adc_range_[k][g] = r > 0.0 ? r : fixed_adc_range(gr);
+        std::vector<float>().swap(a);
+        adc_range_[k][g] = r > 0.0 ? r : fixed_adc_range(groups_[std::size_t(g)]);
       }
   }
   calibrated_ = true;

@@ -33,7 +33,7 @@ from ._core import (  # noqa: F401,E402
     set_num_threads,
 )
 
-from . import datasets, export, nets  # noqa: E402,F401
+from . import datasets, export, nets, study  # noqa: E402,F401
 from .parasitics import IRDropResult, ir_drop  # noqa: E402
 
 __version__ = "0.1.0"

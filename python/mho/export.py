@@ -37,7 +37,9 @@ def _layers(model):
         return index[arg.name]
 
     def add(node, kind, inputs, **kw):
-        layers.append(dict(type=kind, name=node.name, inputs=inputs, **kw))
+        # Module paths ("block1.c1", "0") name layers as the model does; functions by node.
+        name = f"{kind}:{node.target}" if node.op == "call_module" else node.name
+        layers.append(dict(type=kind, name=name, inputs=inputs, **kw))
         index[node.name] = len(layers) - 1
 
     for node in gm.graph.nodes:

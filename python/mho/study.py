@@ -1,0 +1,268 @@
+"""Accuracy of a network on PIM hardware, over Monte Carlo chips.
+
+    r = mho.study.evaluate("data/models/lenet5_mnist.h5", spec=spec, chips=10)
+    print(r.report())
+    rs = mho.study.sweep("data/models/lenet5_mnist.h5", "adc.bits", [4, 5, 6, 8], spec=spec)
+    mho.study.plot_sweep(rs, "adc_bits.png")
+
+Each chip is one seeded programming draw (errors, faults, drift exponents); the test set is
+streamed in batches (memory bounded by the batch); DAC/ADC ranges are calibrated on training
+images, never on the test set. Accuracy is reported as the mean over chips with a 95 %
+confidence interval (Student t) and the drop from float accuracy.
+
+    python -m mho.study            # the README's main job: LeNet-5 on MNIST
+"""
+import argparse
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+
+from . import _core, datasets, nets
+from .tile_study import mean_ci95
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.join(HERE, "..", "..", "data", "models")
+
+
+def default_spec():
+    """An RRAM design (NeuroSim 22 nm cell, 6-bit weights on differential pairs, 8-bit
+    unsigned inputs for ReLU networks, 8-bit calibrated ADCs, 256x256 arrays)."""
+    return _core.TileSpec(rows=256, cols=256, cell="rram_neurosim_22nm", weight_bits=6,
+                          dac=_core.DacSpec(input_bits=8, signed_mode="unsigned"),
+                          adc=_core.AdcSpec(bits=8), seed=1)
+
+
+@dataclass
+class StudyResult:
+    model: str
+    dataset: str
+    chips: int
+    test_samples: int
+    float_accuracy: float
+    pim_accuracies: List[float]
+    arrays: int
+    utilization: float
+    mapping: str
+    counters_per_inference: dict
+    seconds: float
+    spec: str
+    parameter: dict = field(default_factory=dict)
+
+    @property
+    def mean(self):
+        return mean_ci95(self.pim_accuracies)[0]
+
+    @property
+    def ci95(self):
+        return mean_ci95(self.pim_accuracies)[1]
+
+    @property
+    def drop(self):
+        return self.float_accuracy - self.mean
+
+    def report(self):
+        lines = [
+            f"mho study: {self.model} on {self.dataset} ({self.test_samples} test images), "
+            f"{self.chips} simulated chips",
+            f"  float accuracy        {100 * self.float_accuracy:6.2f} %",
+            f"  PIM accuracy          {100 * self.mean:6.2f} % ± {100 * self.ci95:.2f} (95 % CI over chips)",
+            f"  accuracy drop         {100 * self.drop:6.2f} points",
+            "  per chip              " + " ".join(f"{100 * a:.2f}" for a in self.pim_accuracies),
+            f"  arrays                {self.arrays}, utilization {100 * self.utilization:.1f} %",
+            "  actions / inference   " + ", ".join(f"{k} {v:,.0f}" for k, v in self.counters_per_inference.items()),
+            f"  hardware              {self.spec}",
+            f"  time                  {self.seconds:.1f} s",
+            "",
+            self.mapping.rstrip(),
+        ]
+        return "\n".join(lines)
+
+
+def _progress(total, desc, enabled):
+    try:
+        from tqdm import tqdm
+        return tqdm(total=total, desc=desc, unit="batch", file=sys.stderr,
+                    disable=not (enabled and sys.stderr.isatty()), leave=False)
+    except ImportError:
+        class _Null:
+            def update(self, n=1):
+                pass
+
+            def close(self):
+                pass
+        return _Null()
+
+
+def _load(model):
+    if isinstance(model, (str, os.PathLike)):
+        net, info = nets.load(model)
+        return net, info, os.path.basename(os.fspath(model))
+    raise TypeError(f"model: expected a model file path, got {type(model).__name__}")
+
+
+def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=512, limit=None,
+             time_s=None, replication=None, progress=True, float_accuracy=None):
+    """Float and PIM accuracy of `model` (an mho model file) on `spec` over `chips` chips."""
+    if chips < 1:
+        raise ValueError(f"chips = {chips}: must be >= 1")
+    if batch < 1:
+        raise ValueError(f"batch = {batch}: must be >= 1")
+    if calib_samples < 1:
+        raise ValueError(f"calib_samples = {calib_samples}: must be >= 1")
+    if time_s is not None and time_s < 0:
+        raise ValueError(f"time_s = {time_s}: must be >= 0")
+    t0 = time.time()
+    net, info, name = _load(model)
+    dataset = dataset or info.dataset
+    if not dataset:
+        raise ValueError("dataset: the model file names none; pass dataset=")
+    spec = spec if spec is not None else default_spec()
+    x, y = datasets.load(dataset, "test", limit=limit)
+    calib, _ = datasets.load(dataset, "train", limit=calib_samples)
+    starts = range(0, len(x), batch)
+    if float_accuracy is None:
+        pred = np.concatenate([net.forward(x[s:s + batch]).argmax(1) for s in starts])
+        float_accuracy = float(np.mean(pred == y))
+    pim = _core.PimNetwork(net, spec, replication or {})
+    bar = _progress(chips * len(starts), name, progress)
+    accs = []
+    for chip in range(chips):
+        pim.program(chip)
+        if time_s is not None:
+            pim.set_time(time_s)
+        pim.calibrate(calib)
+        correct = 0
+        for s in starts:
+            correct += int(np.sum(pim.forward(x[s:s + batch]).argmax(1) == y[s:s + batch]))
+            bar.update()
+        accs.append(correct / len(x))
+    bar.close()
+    per = {k: v / (chips * len(x)) for k, v in pim.counters.items()}
+    m = pim.mapping
+    return StudyResult(name, dataset, chips, len(x), float_accuracy, accs, m.arrays, m.utilization,
+                       m.summary(), per, time.time() - t0, repr(spec))
+
+
+def with_parameter(spec, param, value):
+    """A copy of `spec` with one parameter changed. param: a TileSpec field ('weight_bits'),
+    'adc.<field>', 'dac.<field>', 'cell.<field>', 'wires.<field>', 'array' (rows = cols =
+    value), or 'read_noise_scale' (multiplies the cell's read-noise parameters)."""
+    if param == "array":
+        return spec.replace(rows=int(value), cols=int(value))
+    if param == "read_noise_scale":
+        c = spec.cell
+        if c.read_noise == "none":
+            raise ValueError("read_noise_scale: the cell has no read noise to scale")
+        if c.read_noise == "pcm_1f":
+            q0, ex, qmax, tr = c.read_sigma or [0.0088, 0.65, 0.2, 250e-9]
+            sigma = [q0 * value, ex, qmax * value, tr]
+        else:
+            sigma = [s * value for s in c.read_sigma]
+        return spec.replace(cell=c.replace(read_sigma=sigma))
+    if "." in param:
+        part, fld = param.split(".", 1)
+        if part not in ("adc", "dac", "cell", "wires"):
+            raise ValueError(f"param = {param!r}: the part before '.' must be adc, dac, cell or wires")
+        sub = getattr(spec, part)
+        if fld not in sub.fields():
+            raise ValueError(f"param = {param!r}: {type(sub).__name__} has no field {fld!r}")
+        return spec.replace(**{part: sub.replace(**{fld: value})})
+    if param not in spec.fields():
+        raise ValueError(f"param = {param!r}: not a TileSpec field nor one of array, "
+                         f"read_noise_scale, adc.*, dac.*, cell.*, wires.*, time_s")
+    return spec.replace(**{param: value})
+
+
+def sweep(model, param, values, spec=None, chips=5, **kw):
+    """evaluate() for each value of one parameter ('time_s' ages the chips instead)."""
+    spec = spec if spec is not None else default_spec()
+    if not values:
+        raise ValueError("values: give at least one value to sweep")
+    results, float_acc = [], kw.pop("float_accuracy", None)
+    for v in values:
+        if param == "time_s":
+            r = evaluate(model, spec=spec, chips=chips, time_s=v, float_accuracy=float_acc, **kw)
+        else:
+            r = evaluate(model, spec=with_parameter(spec, param, v), chips=chips,
+                         float_accuracy=float_acc, **kw)
+        float_acc = r.float_accuracy
+        r.parameter = {param: v}
+        results.append(r)
+    return results
+
+
+def sweep_table(results):
+    param = next(iter(results[0].parameter))
+    lines = [f"{param:>18s} | PIM accuracy (95% CI) | drop   | arrays | util",
+             "-" * 64]
+    for r in results:
+        lines.append(f"{str(r.parameter[param]):>18s} | {100 * r.mean:6.2f} % ± {100 * r.ci95:5.2f} "
+                     f"| {100 * r.drop:5.2f} | {r.arrays:6d} | {100 * r.utilization:4.1f} %")
+    lines.append(f"float accuracy {100 * results[0].float_accuracy:.2f} % ({results[0].model}, "
+                 f"{results[0].dataset}, {results[0].chips} chips per point)")
+    return "\n".join(lines)
+
+
+def plot_sweep(results, path, log_x=False):
+    """Accuracy vs the swept parameter, with 95 % CI bands and the float accuracy (PNG,
+    written atomically)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    param = next(iter(results[0].parameter))
+    xs = [r.parameter[param] for r in results]
+    m = np.array([100 * r.mean for r in results])
+    ci = np.nan_to_num(np.array([100 * r.ci95 for r in results]))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(xs, m, marker="o", label="PIM (mean over chips)")
+    ax.fill_between(xs, m - ci, m + ci, alpha=0.25, label="95 % CI")
+    ax.axhline(100 * results[0].float_accuracy, color="k", ls="--", lw=1, label="float")
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(param)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{results[0].model} on {results[0].dataset}")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    out = os.path.abspath(os.fspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=os.path.dirname(out))
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    plt.close(fig)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m mho.study", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=os.path.join(MODELS, "lenet5_mnist.h5"))
+    ap.add_argument("--chips", type=int, default=10)
+    ap.add_argument("--sweep-chips", type=int, default=5)
+    ap.add_argument("--plot", metavar="PNG", help="draw the ADC-bits sweep to this file")
+    a = ap.parse_args(argv)
+    spec = default_spec()
+    r = evaluate(a.model, spec=spec, chips=a.chips)
+    print(r.report())
+    print()
+    rs = sweep(a.model, "adc.bits", [3, 4, 5, 6, 8], spec=spec, chips=a.sweep_chips,
+               float_accuracy=r.float_accuracy)
+    print("ADC resolution sweep (same design otherwise):")
+    print(sweep_table(rs))
+    if a.plot:
+        print(f"plot written to {plot_sweep(rs, a.plot)}")
+
+
+if __name__ == "__main__":
+    main()
