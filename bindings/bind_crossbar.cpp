@@ -147,6 +147,7 @@ void bind_crossbar(py::module_& m) {
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Threads for BLAS and element-wise passes.");
   m.def("get_num_threads", &get_num_threads);
+
 }
 
 }  // namespace mho::bindings

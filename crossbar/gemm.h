@@ -13,7 +13,7 @@ template <typename T>
 void gemm(const Eigen::Ref<const RowMat<T>>& a, const Eigen::Ref<const RowMat<T>>& b,
           RowMat<T>& c);
 
-// Threads used by OpenBLAS and by mho's own element-wise passes (OpenMP).
+// Threads used by OpenBLAS and by mho's own OpenMP passes (which also split skinny products).
 void set_num_threads(int n);
 int get_num_threads();
 
