@@ -18,8 +18,13 @@ namespace {
 constexpr int kColBits = 20;
 // Analog-pass outputs (pass rows x columns) processed per block in forward().
 constexpr Eigen::Index kBlockElements = Eigen::Index(1) << 19;
-// Rows at least this wide draw their read noise row by row (see forward()).
-constexpr int kWideRow = 128;
+// Samples per block of forward()/calibrate(): as many whole BLAS chunks (gemm_aligned) as
+// keep a block's currents in cache between the product and the conversion pass. It depends
+// only on the tile's shape, never on the batch.
+std::int64_t sample_block(int planes, int cols, std::int64_t chunk) {
+  const std::int64_t fit = kBlockElements / (std::int64_t(planes) * std::max(cols, 1));
+  return std::max<std::int64_t>(1, fit / chunk) * chunk;
+}
 std::uint32_t sub_index(int plane, int col, int component = 0) {
   return (std::uint32_t(plane) << (kColBits + 1)) | (std::uint32_t(component) << kColBits) |
          std::uint32_t(col);
@@ -230,8 +235,10 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
   // An ideal DAC with one pass drives levels x / x_max: the product can take x itself and
   // fold 1 / x_max into the units.
   const bool direct = dac_.is_ideal() && dac_.num_planes() == 1 && !nonlinear && !use_noise;
+  const std::int64_t chunk = gemm_chunk_rows(std::int64_t(gemm_cols_.size()), n_in_);
   if (direct) {
-    gemm<T>(x, gemm_matrix<T>(), cur);
+    cur.resize(x.rows(), gemm_matrix<T>().cols());
+    gemm_aligned<T>(x, gemm_matrix<T>(), cur, first_sample, chunk);
     return 1.0 / x_max_;
   }
   dac_.encode<T>(x, x_max_, lv);
@@ -268,12 +275,26 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
     }
     return 1.0;
   }
-  gemm<T>(lv, gemm_matrix<T>(), cur);
+  // One aligned product per plane: plane k's rows are samples first_sample .. + B.
+  // When the block is whole chunks (every interior block of a stream), the planes' rows sit at
+  // multiples of the chunk in one stacked call; otherwise each plane is aligned on its own.
+  const bool stacked = first_sample % chunk == 0 && B % chunk == 0;
+  auto per_plane = [&](const RowMat<T>& m, RowMat<T>& out) {
+    out.resize(lv.rows(), m.cols());
+    if (stacked) {
+      gemm_aligned<T>(lv, m, out, 0, chunk);
+      return;
+    }
+    for (int k = 0; k < dac_.num_planes(); ++k)
+      gemm_aligned<T>(lv.middleRows(Eigen::Index(k) * B, B), m, out.middleRows(Eigen::Index(k) * B, B),
+                      first_sample, chunk);
+  };
+  per_plane(gemm_matrix<T>(), cur);
   if (use_noise) {
     // Exact aggregate: the column sum of independent Gaussians is Gaussian with variance
     // sum_i V_i^2 sigma_ij^2 -- one more product, and one draw per output (in forward()).
     lv = lv.cwiseAbs2();
-    gemm<T>(lv, gemm_variance<T>(), *variance);
+    per_plane(gemm_variance<T>(), *variance);
   }
   return 1.0;
 }
@@ -288,12 +309,11 @@ void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
     // forward()); single precision suffices for a percentile.
     const int P = dac_.num_planes(), G = int(groups_.size());
     std::vector<std::vector<float>> samples(std::size_t(P) * G);
-    const Eigen::Index block =
-        std::max<Eigen::Index>(1, kBlockElements / (Eigen::Index(P) * Eigen::Index(gemm_cols_.size())));
+    const Eigen::Index block = Eigen::Index(sample_block(P, int(gemm_cols_.size()), gemm_chunk_rows(std::int64_t(gemm_cols_.size()), n_in_)));
     RowMat<T> lv, cur, var;
     for (Eigen::Index b0 = 0; b0 < x.rows(); b0 += block) {
       const Eigen::Index nb = std::min(block, x.rows() - b0);
-      const double to_amps = analog_currents<T>(x.middleRows(b0, nb), 0, false, &lv, &cur, &var) * spec_.cell.v_read_V;
+      const double to_amps = analog_currents<T>(x.middleRows(b0, nb), b0, false, &lv, &cur, &var) * spec_.cell.v_read_V;
       for (int k = 0; k < P; ++k)
         for (int g = 0; g < G; ++g) {
           const Group& gr = groups_[std::size_t(g)];
@@ -368,11 +388,10 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
     // Nothing between the product and the output but scales: fold them into the matrix.
     const double w0 = dac_.multiplier(0, x_max_) * groups_[0].coeff / x_max_;
     const RowMat<T> m = (gemm_matrix<T>() * (out_scale * w0).template cast<T>().asDiagonal());
-    gemm<T>(x, m, out);
+    out.resize(B, m.cols());
+    gemm_aligned<T>(x, m, out, first, gemm_chunk_rows(ncols, n_in_));
   } else {
-    // Blocks of samples small enough that a block's currents stay in cache between the
-    // product and the conversion pass; results do not depend on the blocking.
-    const Eigen::Index block = std::max<Eigen::Index>(1, kBlockElements / (Eigen::Index(P) * ncols));
+    const std::int64_t block = sample_block(P, ncols, gemm_chunk_rows(ncols, n_in_));
     const double v = spec_.cell.v_read_V;
     const bool adc_noise = spec_.adc.bits > 0 && spec_.adc.noise_lsb > 0.0;
     const StreamKey read_key(spec_.seed, chip_, tile_id_, Purpose::kReadNoise);
@@ -381,8 +400,10 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
     const Eigen::Matrix<T, Eigen::Dynamic, 1> scale_t = out_scale.cast<T>();
     const T* scale = scale_t.data();
     RowMat<T> lv, cur, var;
-    for (Eigen::Index b0 = 0; b0 < B; b0 += block) {
-      const Eigen::Index nb = std::min(block, B - b0);
+    for (Eigen::Index b0 = 0, nb = 0; b0 < B; b0 += nb) {
+      // Blocks end at multiples of `block` in the sample stream (see sample_block()).
+      const std::int64_t g0 = first + b0;
+      nb = Eigen::Index(std::min<std::int64_t>(first + B, (g0 / block + 1) * block) - g0);
       const double unit = analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var);
       const bool read_noise = var.size() > 0;
       // The ADC sees amperes = cur * unit * v: express its range in the units of cur.
@@ -394,56 +415,20 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
           weight[k * G + g] = dac_.multiplier(k, x_max_) * groups_[g].coeff * unit;
         }
       // Noise draws for the whole block, one vectorised pass per plane (and group).
-      // Chunks of rows: each draw depends only on its (sample, plane, column).
-      constexpr Eigen::Index kNoiseChunk = 256;
-      const Eigen::Index chunks = (nb + kNoiseChunk - 1) / kNoiseChunk;
-      // Narrow rows: draw a block's noise in one vectorised pass (per-row calls would be
-      // overhead-bound); wide rows: draw each row inside the conversion loop, where it stays
-      // in cache. Both give the same values (fill_normals is fill_normals_block of one row).
-      const bool block_noise = ncols < kWideRow;
-      RowMat<float> zr, za;
-      if (read_noise && block_noise) {
-        zr.resize(cur.rows(), ncols);
-#pragma omp parallel for schedule(static)
-        for (Eigen::Index q = 0; q < Eigen::Index(P) * chunks; ++q) {
-          const int k = int(q / chunks);
-          const Eigen::Index r0 = (q % chunks) * kNoiseChunk, n = std::min(kNoiseChunk, nb - r0);
-          fill_normals_block(read_key, std::uint64_t(first + b0 + r0), sub_index(k, 0), int(n), ncols,
-                             zr.row(Eigen::Index(k) * nb + r0).data());
-        }
-      }
-      std::vector<int> zcol(std::size_t(G) + 1, 0);
-      for (int g = 0; g < G; ++g) zcol[std::size_t(g) + 1] = zcol[std::size_t(g)] + groups_[std::size_t(g)].width;
-      if (adc_noise) {
-        za.resize(cur.rows(), zcol[std::size_t(G)]);
-#pragma omp parallel for schedule(static)
-        for (Eigen::Index q = 0; q < Eigen::Index(P) * G * chunks; ++q) {
-          const int k = int(q / (Eigen::Index(G) * chunks)), g = int(q / chunks % G);
-          const Eigen::Index r0 = (q % chunks) * kNoiseChunk, n = std::min(kNoiseChunk, nb - r0);
-          RowMat<float> tmp(n, groups_[std::size_t(g)].width);
-          fill_normals_block(adc_key, std::uint64_t(first + b0 + r0), sub_index(k, g), int(n), int(tmp.cols()), tmp.data());
-          za.block(Eigen::Index(k) * nb + r0, zcol[std::size_t(g)], n, tmp.cols()) = tmp;
-        }
-      }
 #pragma omp parallel
       {
         std::vector<T> acc(static_cast<std::size_t>(n_out_));
+        std::vector<float> z(static_cast<std::size_t>(std::max(ncols, n_out_)));
         std::vector<T> noisy(static_cast<std::size_t>(ncols));
-        std::vector<float> zrow(static_cast<std::size_t>(block_noise ? 0 : ncols));
 #pragma omp for schedule(static)
         for (Eigen::Index b = 0; b < nb; ++b) {
           std::fill(acc.begin(), acc.end(), T(0));
+          const std::uint64_t sample = std::uint64_t(first + b0 + b);
           for (int k = 0; k < P; ++k) {
             const Eigen::Index r = k * nb + b;
             const T* row = cur.row(r).data();
             if (read_noise) {
-              const float* z = zr.data();
-              if (block_noise) {
-                z = zr.row(r).data();
-              } else {
-                fill_normals(read_key, std::uint64_t(first + b0 + b), sub_index(k, 0), zrow.data(), ncols);
-                z = zrow.data();
-              }
+              fill_normals(read_key, sample, sub_index(k, 0), z.data(), ncols);
               const T* vr = var.row(r).data();
               for (int j = 0; j < ncols; ++j)
                 noisy[j] = row[j] + std::sqrt(std::max(vr[j], T(0))) * T(z[j]);
@@ -452,7 +437,8 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
             for (int g = 0; g < G; ++g) {
               const Group& gr = groups_[g];
               const T ref = gr.analog_ref >= 0 ? row[gr.analog_ref] : T(0);
-              const float* zp = adc_noise ? za.row(r).data() + zcol[std::size_t(g)] : nullptr;
+              if (adc_noise) fill_normals(adc_key, sample, sub_index(k, g), z.data(), gr.width);
+              const float* zp = adc_noise ? z.data() : nullptr;
               if (gr.width == n_out_) {
                 convert_accumulate(row + gr.gemm_col0, ref, n_out_, adcs[k * G + g], zp,
                                    weight[k * G + g], acc.data());

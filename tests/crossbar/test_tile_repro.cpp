@@ -75,3 +75,36 @@ TEST(Repro, ExplicitSampleOffsetReplaysAStream) {
 
 }  // namespace
 }  // namespace mho
+
+namespace mho {
+namespace {
+
+// Without an ADC nothing masks last-bit differences: float outputs of an ideal single-pass
+// tile must still be identical for splits of one sample and splits across the BLAS chunks.
+TEST(Repro, IdealOutputsBitIdenticalForAnySplit) {
+  TileSpec s = TileSpec::ideal(96, 64);
+  s.read_noise = true;
+  s.cell.read_noise = "proportional";
+  s.cell.read_sigma = {0.01};
+  RowMatD w = normal_matrix(96, 24, 41), x = normal_matrix(1300, 96, 42);
+  auto run = [&](std::vector<int> splits, int threads) {
+    set_num_threads(threads);
+    Tile t(s);
+    t.program(w);
+    RowMat<float> xf = x.cast<float>(), y(x.rows(), 24);
+    int at = 0;
+    for (int n : splits) {
+      y.middleRows(at, n) = t.forward<float>(xf.middleRows(at, n));
+      at += n;
+    }
+    set_num_threads(2);
+    return y;
+  };
+  const RowMat<float> a = run({1300}, 2);
+  EXPECT_TRUE(a == run({1, 1, 509, 3, 1, 600, 185}, 2));
+  EXPECT_TRUE(a == run({1300}, 1));
+  EXPECT_TRUE(a == run({512, 512, 276}, 1));
+}
+
+}  // namespace
+}  // namespace mho
