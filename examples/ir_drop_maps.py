@@ -7,12 +7,10 @@ Cells are drawn uniformly in [1 uS, 100 uS] (an RRAM-like range); every row is d
 0.2 V. The error is the relative RMS deviation of the column currents from the ideal V @ G.
 """
 import argparse
-import os
-import tempfile
-
 import numpy as np
 
 import mho
+from mho._util import save_figure
 
 
 def main(argv=None):
@@ -60,15 +58,7 @@ def main(argv=None):
     ax1.legend()
     fig.tight_layout()
 
-    out = os.path.abspath(a.out)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=os.path.dirname(out))
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    save_figure(fig, a.out, dpi=110)
     print(f"wrote {a.out}")
 
 

@@ -13,17 +13,14 @@ confidence interval (Student t) and the drop from float accuracy.
     python -m mho.study            # the README's main job: LeNet-5 on MNIST
 """
 import argparse
-import math
 import os
-import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import List
 
 import numpy as np
 
-from . import _core, datasets, nets
+from . import _core, _util, datasets, nets
 from .tile_study import mean_ci95
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -84,21 +81,6 @@ class StudyResult:
         return "\n".join(lines)
 
 
-def _progress(total, desc, enabled):
-    try:
-        from tqdm import tqdm
-        return tqdm(total=total, desc=desc, unit="batch", file=sys.stderr,
-                    disable=not (enabled and sys.stderr.isatty()), leave=False)
-    except ImportError:
-        class _Null:
-            def update(self, n=1):
-                pass
-
-            def close(self):
-                pass
-        return _Null()
-
-
 def _load(model):
     if isinstance(model, (str, os.PathLike)):
         net, info = nets.load(model)
@@ -130,7 +112,7 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
         pred = np.concatenate([net.forward(x[s:s + batch]).argmax(1) for s in starts])
         float_accuracy = float(np.mean(pred == y))
     pim = _core.PimNetwork(net, spec, replication or {})
-    bar = _progress(chips * len(starts), name, progress)
+    bar = _util.progress(chips * len(starts), name, progress, unit="batch")
     accs = []
     for chip in range(chips):
         pim.program(chip)
@@ -231,15 +213,7 @@ def plot_sweep(results, path, log_x=False):
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    out = os.path.abspath(os.fspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=os.path.dirname(out))
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    out = _util.save_figure(fig, path)
     plt.close(fig)
     return out
 

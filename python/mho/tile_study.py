@@ -10,13 +10,11 @@ X @ W, with a 95% confidence interval over chips (Student t).
 """
 import argparse
 import math
-import os
-import sys
-import tempfile
 
 import numpy as np
 
 from . import _core as core
+from . import _util
 
 # Two-sided 95% Student-t quantiles for n-1 degrees of freedom (n = chips), n <= 31.
 _T95 = [float("nan"), 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
@@ -32,21 +30,6 @@ def mean_ci95(values):
     dof = v.size - 1
     t = _T95[dof] if dof < len(_T95) else 1.96
     return float(v.mean()), float(t * v.std(ddof=1) / math.sqrt(v.size))
-
-
-def _progress(total, desc):
-    try:
-        from tqdm import tqdm
-        return tqdm(total=total, desc=desc, unit="run", file=sys.stderr,
-                    disable=not sys.stderr.isatty())
-    except ImportError:  # tqdm is optional
-        class _Null:
-            def update(self, n=1):
-                pass
-
-            def close(self):
-                pass
-        return _Null()
 
 
 def run(preset="rram_neurosim_22nm", rows=256, outputs=64, batch=512, chips=5,
@@ -69,7 +52,7 @@ def run(preset="rram_neurosim_22nm", rows=256, outputs=64, batch=512, chips=5,
     bits_per_cell = min(cell.bits, weight_bits)
     cols_needed = 2 * outputs * math.ceil(weight_bits / bits_per_cell)
     results = {}
-    bar = _progress(len(adc_bits) * len(read_noise) * chips, "tile study")
+    bar = _util.progress(len(adc_bits) * len(read_noise) * chips, "tile study", unit="run")
     for ab in adc_bits:
         for rn in read_noise:
             c = cell.replace(read_noise="proportional" if rn > 0 else "none",
@@ -122,16 +105,7 @@ def plot(results, path):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    # Atomic write: a failed run leaves no half-written file.
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=d)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    _util.save_figure(fig, path)
     plt.close(fig)
 
 
