@@ -36,7 +36,9 @@ def load(name, split="test", limit=None, verify=False, raw=False):
     """Images and labels of one split.
 
     Returns (x, y): x float32 (N, 1, 28, 28) scaled to [0, 1] (uint8 (N, 28, 28) if raw),
-    y int64 (N,). limit: first N samples only. verify: check the stored sha256 checksums.
+    y int64 (N,). limit: N samples evenly spaced over the split (the files are ordered by
+    class, so a prefix would hold one or two classes only; the stride keeps every class in
+    proportion). verify: check the stored sha256 checksums.
     """
     import h5py
     if split not in SPLITS:
@@ -44,14 +46,17 @@ def load(name, split="test", limit=None, verify=False, raw=False):
     if limit is not None and limit < 1:
         raise ValueError(f"limit = {limit}: must be >= 1")
     with h5py.File(path_of(name), "r") as f:
-        n = f[f"{split}/labels"].shape[0] if limit is None else min(limit, f[f"{split}/labels"].shape[0])
-        images = f[f"{split}/images"][:n]
-        labels = f[f"{split}/labels"][:n]
+        total = f[f"{split}/labels"].shape[0]
+        images = f[f"{split}/images"][:]
+        labels = f[f"{split}/labels"][:]
         if verify:
             for key, arr in (("images", f[f"{split}/images"][:]), ("labels", f[f"{split}/labels"][:])):
                 digest = hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
                 if digest != f[f"{split}/{key}"].attrs["sha256"]:
                     raise ValueError(f"{name}/{split}/{key}: checksum mismatch (corrupt file?)")
+    if limit is not None and limit < total:
+        pick = (np.arange(limit) * total) // limit  # evenly spaced, increasing
+        images, labels = images[pick], labels[pick]
     if raw:
         return images, labels.astype(np.int64)
     return (images.astype(np.float32) / 255.0)[:, None], labels.astype(np.int64)

@@ -144,6 +144,7 @@ def test_datasets_loader():
     assert set(np.unique(y)) == set(range(10))
     x, y = mho.datasets.load("fashion_mnist", "train", limit=100)
     assert x.shape == (100, 1, 28, 28)
+    assert np.bincount(y, minlength=10).tolist() == [10] * 10  # every class, in proportion
     with pytest.raises(ValueError, match="dataset name = 'cifar'"):
         mho.datasets.load("cifar")
     with pytest.raises(ValueError, match="split = 'val'"):
