@@ -1,4 +1,5 @@
 """Small helpers shared by mho's Python modules: progress bars and atomic figure files."""
+import contextlib
 import os
 import sys
 import tempfile
@@ -20,17 +21,24 @@ def progress(total, desc, enabled=True, unit="step"):
         return _Null()
 
 
-def save_figure(fig, path, dpi=120):
-    """Write a matplotlib figure atomically (a temporary file, then a rename): a failed run
-    leaves no half-written file. Returns the absolute path."""
+@contextlib.contextmanager
+def atomic_file(path):
+    """Yields a temporary path beside `path`; on success it is renamed to `path`, on failure
+    removed, so a failed run leaves no half-written file."""
     out = os.path.abspath(os.fspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=os.path.splitext(out)[1] or ".png", dir=os.path.dirname(out))
+    fd, tmp = tempfile.mkstemp(suffix=os.path.splitext(out)[1], dir=os.path.dirname(out))
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=dpi)
+        yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return out
+
+
+def save_figure(fig, path, dpi=120):
+    """Write a matplotlib figure atomically. Returns the absolute path."""
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=os.path.splitext(os.fspath(path))[1][1:] or "png")
+    return os.path.abspath(os.fspath(path))

@@ -11,9 +11,10 @@ inference). Anything else raises ValueError naming the module.
 """
 import operator
 import os
-import tempfile
 
 import numpy as np
+
+from ._util import atomic_file
 
 FORMAT_VERSION = 1
 
@@ -125,10 +126,7 @@ def export_torch(model, path, input_shape, name=None, dataset=None, float_test_a
     model = model.eval()
     layers = _layers(model)
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".h5", dir=folder)
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = "mho-model"
             f.attrs["version"] = FORMAT_VERSION
@@ -153,9 +151,4 @@ def export_torch(model, path, input_shape, name=None, dataset=None, float_test_a
                         lg.attrs[key] = np.asarray(value, dtype=np.int64)
                     else:
                         lg.attrs[key] = value
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
