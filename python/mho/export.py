@@ -6,8 +6,8 @@ The module is traced with torch.fx, so sequential and residual networks work. Su
 Conv2d (stride, padding, dilation, groups), Linear, ReLU, MaxPool2d, AvgPool2d
 (count_include_pad=True), AdaptiveAvgPool2d(1), BatchNorm1d/2d (exported as layers; mho folds
 them into the preceding conv/linear when it loads the file), Flatten / torch.flatten / view
-to (batch, -1), residual additions (+, torch.add), and Identity / Dropout (no-ops at
-inference). Anything else raises ValueError naming the module.
+to (batch, -1), residual additions (+, torch.add), channel concatenation (torch.cat(...,
+dim=1), as in Inception blocks), and Identity / Dropout (no-ops at inference). Anything else raises ValueError naming the module.
 """
 import operator
 import os
@@ -102,6 +102,12 @@ def _layers(model):
                 if start != 1:
                     raise ValueError(f"{node.name}: only flatten from dimension 1 is supported")
                 add(node, "flatten", [src(node.args[0])])
+            elif t in (torch.cat, torch.concat):
+                tensors = node.args[0]
+                dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+                if dim not in (1, -3):
+                    raise ValueError(f"{node.name}: only concatenation along channels (dim=1) is supported")
+                add(node, "concat", [src(a) for a in tensors])
             elif t in ("view", "reshape") and len(node.args) == 3 and node.args[2] == -1:
                 add(node, "flatten", [src(node.args[0])])
             elif t == "size" or t == getattr:

@@ -31,6 +31,21 @@ class Residual(nn.Module):
         return self.fc(self.drop(torch.flatten(self.gap(y), 1)))
 
 
+class Inception(nn.Module):
+    """Parallel branches joined by channel concatenation."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 1)
+        self.b = nn.Conv2d(3, 6, 3, padding=1)
+        self.p = nn.MaxPool2d(3, stride=1, padding=1)
+        self.fc = nn.Linear(13 * 8 * 8, 5)
+
+    def forward(self, x):
+        y = torch.cat([torch.relu(self.a(x)), torch.relu(self.b(x)), self.p(x)], dim=1)
+        return self.fc(torch.flatten(y, 1))
+
+
 def lenet():
     return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
@@ -49,7 +64,8 @@ def randomize_bn(model):
     return model.eval()
 
 
-@pytest.mark.parametrize("make,shape", [(lenet, (1, 28, 28)), (Residual, (2, 20, 24))])
+@pytest.mark.parametrize("make,shape", [(lenet, (1, 28, 28)), (Residual, (2, 20, 24)),
+                                        (Inception, (3, 8, 8))])
 def test_export_load_forward_equals_pytorch(make, shape, tmp_path):
     torch.manual_seed(0)
     model = randomize_bn(make())
