@@ -50,11 +50,3 @@ void fill_normals(const StreamKey& key, std::uint64_t index, std::uint32_t sub, 
 
 }  // namespace mho
 
-namespace mho {
-
-void fill_normals_block(const StreamKey& key, std::uint64_t index0, std::uint32_t sub, int rows,
-                        int n, float* out) {
-  for (int r = 0; r < rows; ++r) fill_normals(key, index0 + std::uint64_t(r), sub, out + std::size_t(r) * n, n);
-}
-
-}  // namespace mho

@@ -18,9 +18,5 @@
 namespace mho {
 
 void fill_normals(const StreamKey& key, std::uint64_t index, std::uint32_t sub, float* out, int n);
-// The rows (index0 + r, sub), r < rows, of n draws each into out (rows x n, row-major): the
-// same values as fill_normals row by row.
-void fill_normals_block(const StreamKey& key, std::uint64_t index0, std::uint32_t sub, int rows,
-                        int n, float* out);
 
 }  // namespace mho

@@ -112,11 +112,3 @@ inline double uniform_draw(ElementEngine& eng) {
 
 }  // namespace mho
 
-namespace mho {
-// Standard normal draw in single precision: one 32-bit word per draw on the ziggurat's fast
-// path, for the high-volume per-read noise.
-inline float normal_draw_f(ElementEngine& eng) {
-  boost::random::normal_distribution<float> dist(0.0f, 1.0f);
-  return dist(eng);
-}
-}  // namespace mho

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "adc_dac/adc.h"
+#include "adc_dac/shift_add.h"
 #include "common/percentile.h"
 #include "common/normal_fill.h"
 #include "common/random_stream.h"
@@ -337,32 +338,6 @@ void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
   calibrated_ = true;
 }
 
-namespace {
-// acc[j] += w * ADC(row[j] - ref), vectorisable: the flags are loop invariants.
-// Works in the input's precision T (float: 16 lanes); float's 24-bit significand holds every
-// ADC code exactly.
-template <typename T>
-void convert_accumulate(const T* row, T ref, int n, const Adc& adc, const float* z, double w,
-                        T* acc) {
-  if (adc.ideal()) {
-    const T wt = T(w);
-    for (int j = 0; j < n; ++j) acc[j] += wt * (row[j] - ref);
-    return;
-  }
-  const T inv = T(1.0 / adc.lsb()), lo = T(adc.min_code()), hi = T(adc.max_code());
-  const T wl = T(w * adc.lsb()), inl = T(adc.inl_lsb()), noise = T(adc.noise_lsb());
-  const T span = T(1.0 / (adc.max_code() - adc.min_code()));
-  for (int j = 0; j < n; ++j) {
-    T c = (row[j] - ref) * inv;
-    if (inl != T(0)) {
-      const T u = std::clamp((c - lo) * span, T(0), T(1));
-      c += inl * T(4) * u * (T(1) - u);
-    }
-    if (z) c += noise * T(z[j]);
-    acc[j] += wl * std::clamp(std::nearbyint(c), lo, hi);
-  }
-}
-}  // namespace
 
 template <typename T>
 RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sample_offset) {
@@ -440,11 +415,11 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
               if (adc_noise) fill_normals(adc_key, sample, sub_index(k, g), z.data(), gr.width);
               const float* zp = adc_noise ? z.data() : nullptr;
               if (gr.width == n_out_) {
-                convert_accumulate(row + gr.gemm_col0, ref, n_out_, adcs[k * G + g], zp,
+                convert_shift_add(row + gr.gemm_col0, ref, n_out_, adcs[k * G + g], zp,
                                    weight[k * G + g], acc.data());
               } else {  // a reference column converted on its own: subtracted from every output
                 T one = T(0);
-                convert_accumulate(row + gr.gemm_col0, ref, 1, adcs[k * G + g], zp,
+                convert_shift_add(row + gr.gemm_col0, ref, 1, adcs[k * G + g], zp,
                                    weight[k * G + g], &one);
                 for (T& a : acc) a += one;
               }

@@ -15,8 +15,13 @@ using Mat = Eigen::Matrix<double, -1, -1, Eigen::RowMajor>;
 // x recovered from the planes: sum_k multiplier(k) * level_k.
 Mat recombine(const Dac& dac, const Mat& levels, Eigen::Index B, double x_max) {
   Mat x = Mat::Zero(B, levels.cols());
+  AdcSpec ideal;
+  ideal.bits = 0;
+  const Adc adc(ideal, 1.0, true);
   for (int k = 0; k < dac.num_planes(); ++k)
-    shift_add_into(x, levels.middleRows(k * B, B), dac.multiplier(k, x_max));
+    for (Eigen::Index b = 0; b < B; ++b)
+      convert_shift_add(levels.row(k * B + b).data(), 0.0, int(levels.cols()), adc, nullptr,
+                        dac.multiplier(k, x_max), x.row(b).data());
   return x;
 }
 
