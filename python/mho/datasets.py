@@ -45,15 +45,26 @@ def load(name, split="test", limit=None, verify=False, raw=False):
         raise ValueError(f"split = {split!r}: must be one of {', '.join(SPLITS)}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit = {limit}: must be >= 1")
-    with h5py.File(path_of(name), "r") as f:
-        total = f[f"{split}/labels"].shape[0]
-        images = f[f"{split}/images"][:]
-        labels = f[f"{split}/labels"][:]
-        if verify:
-            for key, arr in (("images", f[f"{split}/images"][:]), ("labels", f[f"{split}/labels"][:])):
-                digest = hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
-                if digest != f[f"{split}/{key}"].attrs["sha256"]:
-                    raise ValueError(f"{name}/{split}/{key}: checksum mismatch (corrupt file?)")
+    first = path_of(name)
+    with h5py.File(first, "r") as f:
+        n_parts = int(f.attrs.get("parts", 1))
+    images, labels = [], []
+    for part in range(n_parts):
+        p = first if part == 0 else first.with_name(f"{name}.part{part}.h5")
+        if not p.is_file():
+            raise FileNotFoundError(f"{p} not found ({name} has {n_parts} parts): run "
+                                    f"/usr/bin/python3 data/fetch_datasets.py")
+        with h5py.File(p, "r") as f:
+            x, y = f[f"{split}/images"][:], f[f"{split}/labels"][:]
+            if verify:
+                for key, arr in (("images", x), ("labels", y)):
+                    digest = hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
+                    if digest != f[f"{split}/{key}"].attrs["sha256"]:
+                        raise ValueError(f"{p.name}/{split}/{key}: checksum mismatch (corrupt file?)")
+            images.append(x)
+            labels.append(y)
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    total = len(labels)
     if limit is not None and limit < total:
         pick = (np.arange(limit) * total) // limit  # evenly spaced, increasing
         images, labels = images[pick], labels[pick]

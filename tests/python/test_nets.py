@@ -165,3 +165,13 @@ def test_datasets_loader():
         mho.datasets.load("cifar")
     with pytest.raises(ValueError, match="split = 'val'"):
         mho.datasets.load("mnist", "val")
+
+
+def test_dataset_parts_are_joined_and_a_missing_part_is_named(tmp_path, monkeypatch):
+    x, _ = mho.datasets.load("fashion_mnist", "train", raw=True)
+    assert x.shape[0] == 60000  # two files of 30,000
+    import shutil
+    shutil.copy(mho.datasets.path_of("fashion_mnist"), tmp_path / "fashion_mnist.h5")
+    monkeypatch.setenv("MHO_DATA_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="fashion_mnist.part1.h5 not found"):
+        mho.datasets.load("fashion_mnist", "train")
