@@ -295,25 +295,21 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
   return act[std::size_t(n - 1)];
 }
 
-long long Network::macs(int i) const {
+long long Network::weights(int i) const {
   const Layer& l = layers_.at(std::size_t(i));
+  return l.has_weights() ? (long long)l.out_ch * l.matrix_rows() : 0;
+}
+
+long long Network::macs(int i) const {
+  // A conv weight is used once per output position; a linear weight once.
   const Shape& o = shapes_.at(std::size_t(i));
-  if (l.kind == LayerKind::kConv2d) return (long long)o.h * o.w * l.out_ch * (l.in_ch / l.groups) * l.kh * l.kw;
-  if (l.kind == LayerKind::kLinear) return (long long)l.in_ch * l.out_ch;
-  return 0;
+  return layers_.at(std::size_t(i)).kind == LayerKind::kConv2d ? weights(i) * o.h * o.w : weights(i);
 }
 
 long long Network::total_macs() const {
   long long s = 0;
   for (int i = 0; i < int(layers_.size()); ++i) s += macs(i);
   return s;
-}
-
-long long Network::weights(int i) const {
-  const Layer& l = layers_.at(std::size_t(i));
-  if (l.kind == LayerKind::kConv2d) return (long long)l.out_ch * (l.in_ch / l.groups) * l.kh * l.kw;
-  if (l.kind == LayerKind::kLinear) return (long long)l.in_ch * l.out_ch;
-  return 0;
 }
 
 long long Network::total_weights() const {

@@ -75,6 +75,13 @@ class Builder {
   std::vector<Layer> layers_;
 };
 
+// The two 4096-wide hidden layers and 1000-class output of AlexNet and VGG.
+void fc4096_head(Builder& b, int x, int in) {
+  x = b.relu(b.linear(b.flatten(x), in, 4096));
+  x = b.relu(b.linear(x, 4096, 4096));
+  b.linear(x, 4096, 1000);
+}
+
 // LeNet-5 (LeCun et al. 1998) on 28x28 digits padded by 2 (the usual 32x32 geometry).
 Network lenet5() {
   Builder b;
@@ -94,9 +101,7 @@ Network alexnet() {
   x = b.conv_relu(x, 192, 384, 3, 1, 1);
   x = b.conv_relu(x, 384, 256, 3, 1, 1);
   x = b.maxpool(b.conv_relu(x, 256, 256, 3, 1, 1), 3, 2);
-  x = b.relu(b.linear(b.flatten(x), 256 * 6 * 6, 4096));
-  x = b.relu(b.linear(x, 4096, 4096));
-  b.linear(x, 4096, 1000);
+  fc4096_head(b, x, 256 * 6 * 6);
   return b.build("alexnet", {3, 224, 224});
 }
 
@@ -111,9 +116,7 @@ Network vgg16() {
     }
     x = b.maxpool(x, 2, 2);
   }
-  x = b.relu(b.linear(b.flatten(x), 512 * 7 * 7, 4096));
-  x = b.relu(b.linear(x, 4096, 4096));
-  b.linear(x, 4096, 1000);
+  fc4096_head(b, x, 512 * 7 * 7);
   return b.build("vgg16", {3, 224, 224});
 }
 
