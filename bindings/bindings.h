@@ -10,4 +10,5 @@ void bind_adc_dac(py::module_& m);
 void bind_crossbar(py::module_& m);
 void bind_mapping(py::module_& m);
 void bind_nets(py::module_& m);
+void bind_evaluator(py::module_& m);
 }  // namespace mho::bindings

@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   mho::bindings::bind_crossbar(m);
   mho::bindings::bind_mapping(m);
   mho::bindings::bind_nets(m);
+  mho::bindings::bind_evaluator(m);
 }

@@ -52,6 +52,7 @@ void PimNetwork::program(std::uint64_t chip) {
   programmed_ = true;
   samples_ = 0;
   counted_ = TileCounters();
+  layer_counted_.clear();
 }
 
 void PimNetwork::set_time(double t_s) {
@@ -92,7 +93,10 @@ RowMat<float> PimNetwork::run(const Eigen::Ref<const RowMat<float>>& x, bool cal
         }
       }
       y.middleCols(pl.col0, pl.cols) += t.forward<float>(block, offset);
-      if (!calibrating) counted_ += t.last_counters();
+      if (!calibrating) {
+        counted_ += t.last_counters();
+        layer_counted_[layer] += t.last_counters();
+      }
     }
     return y;
   };

@@ -38,6 +38,9 @@ class PimNetwork {
 
   // Cumulative action counts of all tiles since program() (calibration not counted).
   TileCounters counters() const;
+  // The same per conv/linear layer (layer index -> counts), and the inferences they cover.
+  const std::map<int, TileCounters>& layer_counters() const { return layer_counted_; }
+  long long inferences() const { return samples_; }
 
  private:
   RowMat<float> run(const Eigen::Ref<const RowMat<float>>& x, bool calibrating);
@@ -49,6 +52,7 @@ class PimNetwork {
   bool programmed_ = false;
   long long samples_ = 0;
   TileCounters counted_;
+  std::map<int, TileCounters> layer_counted_;
 };
 
 }  // namespace mho

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "tests/random_vector.h"
+
 #include <cstdio>
 #include <random>
 
@@ -8,14 +10,6 @@
 
 namespace mho {
 namespace {
-
-std::vector<float> randv(std::size_t n, unsigned seed) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d;
-  std::vector<float> v(n);
-  for (float& x : v) x = d(g);
-  return v;
-}
 
 Layer conv(int in, int out, int k, int stride, int pad, int dil, int groups, int src, unsigned seed) {
   Layer l;

@@ -1,0 +1,135 @@
+#include <pybind11/stl.h>
+
+#include "bindings/bindings.h"
+#include "bindings/spec_binder.h"
+#include "evaluator/digital_cost.h"
+#include "evaluator/pim_cost.h"
+#include "nets/pim_network.h"
+
+namespace mho::bindings {
+
+namespace {
+
+py::dict component(const ComponentCost& c) {
+  return py::dict(py::arg("energy_J") = c.energy_J, py::arg("area_m2") = c.area_m2, py::arg("time_s") = c.time_s);
+}
+
+py::dict actions_dict(const LayerActions& a) {
+  py::dict d;
+  d["layer"] = a.layer; d["name"] = a.name; d["kind"] = a.kind; d["macs"] = a.macs;
+  d["on_tiles"] = a.on_tiles; d["arrays"] = a.arrays; d["replication"] = a.replication;
+  d["utilization"] = a.utilization; d["cell_reads"] = a.cell_reads;
+  d["dac_conversions"] = a.dac_conversions; d["adc_conversions"] = a.adc_conversions;
+  d["shift_adds"] = a.shift_adds; d["acc_adds"] = a.acc_adds; d["act_adds"] = a.act_adds;
+  d["act_mults"] = a.act_mults; d["buffer_read_bits"] = a.buffer_read_bits;
+  d["buffer_write_bits"] = a.buffer_write_bits; d["sequential_passes"] = a.sequential_passes;
+  d["conversions_per_adc"] = a.conversions_per_adc;
+  return d;
+}
+
+}  // namespace
+
+void bind_evaluator(py::module_& m) {
+  py::register_exception<TechFileNotFound>(m, "TechFileNotFound", PyExc_FileNotFoundError);
+
+  py::class_<TechTable>(m, "TechTable", "Per-action energies and component areas of one node. See evaluator/tech_table.h.")
+      .def_static("load", &TechTable::load, py::arg("path"), py::arg("node"))
+      .def_static("nodes", &TechTable::nodes, py::arg("path"))
+      .def_readonly("file", &TechTable::file)
+      .def_readonly("node", &TechTable::node)
+      .def_readonly("node_m", &TechTable::node_m)
+      .def_readonly("vdd_V", &TechTable::vdd_V)
+      .def_readonly("clock_hz", &TechTable::clock_hz)
+      .def_readonly("wire_J_per_bit_m", &TechTable::wire_J_per_bit_m)
+      .def_readonly("dram_J_per_bit", &TechTable::dram_J_per_bit)
+      .def_readonly("sram_bit_area_m2", &TechTable::sram_bit_area_m2)
+      .def_readonly("rf_access_per_mac", &TechTable::rf_access_per_mac)
+      .def_readonly("pe_to_pe_per_mac", &TechTable::pe_to_pe_per_mac)
+      .def("adc_types", [](const TechTable& t) {
+        std::vector<std::string> v;
+        for (const auto& kv : t.adc) v.push_back(kv.first);
+        return v;
+      })
+      .def("adc_bits", [](const TechTable& t, const std::string& type) {
+        std::vector<int> v;
+        for (const auto& kv : t.adc.at(type)) v.push_back(kv.first);
+        return v;
+      }, py::arg("type"))
+      .def("adc", [](const TechTable& t, const std::string& type, int bits) { return component(t.adc_cost(type, bits)); },
+           py::arg("type"), py::arg("bits"))
+      .def("add", [](const TechTable& t, int bits) { return component(t.add_cost(bits)); }, py::arg("bits"))
+      .def("mult", [](const TechTable& t, int bits) { return component(t.mult_cost(bits)); }, py::arg("bits"))
+      .def("dac", [](const TechTable& t, int bits) { return component(t.dac_cost(bits)); }, py::arg("bits"))
+      .def("sram_J_per_bit", &TechTable::sram_J_per_bit, py::arg("capacity_bytes"));
+
+  SpecBinder<PimSystemSpec>(m, "PimSystemSpec", "System around the tiles (converter type, buffers, digital). See evaluator/pim_cost.h.")
+      .field("adc_type", &PimSystemSpec::adc_type, "ADC architecture in the tech table ('sar', 'flash')")
+      .field("activation_bits", &PimSystemSpec::activation_bits, "activation word width in buffers and digital ops")
+      .field("accumulator_bits", &PimSystemSpec::accumulator_bits, "shift-and-add and partial-sum width")
+      .field("digital_lanes", &PimSystemSpec::digital_lanes, "digital ops per clock")
+      .field("pipeline_layers", &PimSystemSpec::pipeline_layers, "layers pipelined (throughput = slowest layer)")
+      .field("offchip_io", &PimSystemSpec::offchip_io, "input and output through DRAM")
+      .field("batch", &PimSystemSpec::batch, "inferences per batch")
+      .finish();
+
+  SpecBinder<DigitalSpec>(m, "DigitalSpec", "Weight-stationary digital accelerator. See evaluator/digital_cost.h.")
+      .field("pe_rows", &DigitalSpec::pe_rows, "MAC array rows")
+      .field("pe_cols", &DigitalSpec::pe_cols, "MAC array columns")
+      .field("bits", &DigitalSpec::bits, "operand precision")
+      .field("accumulator_bits", &DigitalSpec::accumulator_bits, "accumulator width")
+      .field("rf_bytes_per_pe", &DigitalSpec::rf_bytes_per_pe, "register file per PE, bytes")
+      .field("glb_bytes", &DigitalSpec::glb_bytes, "global buffer, bytes")
+      .field("dram_bandwidth_Bps", &DigitalSpec::dram_bandwidth_Bps, "DRAM bandwidth, bytes/s")
+      .field("digital_lanes", &DigitalSpec::digital_lanes, "ops per clock for non-MAC layers")
+      .field("batch", &DigitalSpec::batch, "inferences per batch (weights fetched once per batch)")
+      .finish();
+
+  py::class_<LayerCost>(m, "LayerCost")
+      .def_readonly("layer", &LayerCost::layer)
+      .def_readonly("name", &LayerCost::name)
+      .def_readonly("kind", &LayerCost::kind)
+      .def_readonly("macs", &LayerCost::macs)
+      .def_readonly("arrays", &LayerCost::arrays)
+      .def_readonly("utilization", &LayerCost::utilization)
+      .def_readonly("energy_J", &LayerCost::energy_J)
+      .def_readonly("latency_s", &LayerCost::latency_s);
+
+  py::class_<CostReport>(m, "CostReport", "Energy, area, latency of one system. See evaluator/cost_report.h.")
+      .def_readonly("system", &CostReport::system)
+      .def_readonly("network", &CostReport::network)
+      .def_readonly("macs", &CostReport::macs)
+      .def_readonly("batch", &CostReport::batch)
+      .def_readonly("energy_J", &CostReport::energy_J)
+      .def_readonly("area_m2", &CostReport::area_m2)
+      .def_readonly("latency_s", &CostReport::latency_s)
+      .def_readonly("throughput_per_s", &CostReport::throughput_per_s)
+      .def_readonly("utilization", &CostReport::utilization)
+      .def_readonly("layers", &CostReport::layers)
+      .def_property_readonly("energy_total_J", &CostReport::energy_total_J)
+      .def_property_readonly("energy_per_batch_J", &CostReport::energy_per_batch_J)
+      .def_property_readonly("area_total_m2", &CostReport::area_total_m2)
+      .def_property_readonly("tops", &CostReport::tops)
+      .def_property_readonly("tops_per_w", &CostReport::tops_per_w)
+      .def_property_readonly("tops_per_mm2", &CostReport::tops_per_mm2);
+
+  m.def("shape_actions", [](const Network& n, const Mapping& mp, int bits) {
+    py::list l;
+    for (const LayerActions& a : shape_actions(n, mp, bits)) l.append(actions_dict(a));
+    return l;
+  }, py::arg("network"), py::arg("mapping"), py::arg("activation_bits") = 8,
+     "Per-inference action counts of each layer, from shapes (see evaluator/actions.h).");
+
+  m.def("evaluate_pim", [](const Network& n, const Mapping& mp, const TechTable& t, const PimSystemSpec& s,
+                           const PimNetwork* measured) {
+    if (measured && &measured->mapping() != &mp && measured->mapping().arrays() != mp.arrays())
+      throw py::value_error("measured: the PimNetwork was built on a different mapping");
+    const auto acts = measured ? measured_actions(n, mp, s.activation_bits, measured->layer_counters(), measured->inferences())
+                               : shape_actions(n, mp, s.activation_bits);
+    return evaluate_pim(n, mp, acts, t, s);
+  }, py::arg("network"), py::arg("mapping"), py::arg("tech"), py::arg("system") = PimSystemSpec(),
+     py::arg("measured") = nullptr,
+     "Cost of a mapped network; with measured=PimNetwork, tile actions are those counted since its last program().");
+  m.def("evaluate_digital", &evaluate_digital, py::arg("network"), py::arg("tech"), py::arg("spec") = DigitalSpec());
+}
+
+}  // namespace mho::bindings

@@ -1,0 +1,115 @@
+#include "evaluator/digital_cost.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "common/validate.h"
+
+namespace mho {
+
+std::string DigitalSpec::repr() const {
+  std::ostringstream s;
+  s << "DigitalSpec(" << "pe_rows=" << pe_rows << ", "
+     << "pe_cols=" << pe_cols << ", "
+     << "bits=" << bits << ", "
+     << "accumulator_bits=" << accumulator_bits << ", "
+     << "rf_bytes_per_pe=" << rf_bytes_per_pe << ", "
+     << "glb_bytes=" << glb_bytes << ", "
+     << "dram_bandwidth_Bps=" << dram_bandwidth_Bps << ", "
+     << "digital_lanes=" << digital_lanes << ", "
+     << "batch=" << batch << ")";
+  return s.str();
+}
+
+void DigitalSpec::validate() const {
+  require_in("DigitalSpec.pe_rows", pe_rows, 1, 1 << 16);
+  require_in("DigitalSpec.pe_cols", pe_cols, 1, 1 << 16);
+  require_in("DigitalSpec.bits", bits, 1, 32);
+  require_in("DigitalSpec.accumulator_bits", accumulator_bits, 1, 64);
+  require_in("DigitalSpec.rf_bytes_per_pe", rf_bytes_per_pe, 1, 1 << 20);
+  require_positive("DigitalSpec.glb_bytes", glb_bytes);
+  require_positive("DigitalSpec.dram_bandwidth_Bps", dram_bandwidth_Bps);
+  require_in("DigitalSpec.digital_lanes", digital_lanes, 1, 1 << 20);
+  require_in("DigitalSpec.batch", batch, 1, 1 << 30);
+}
+
+CostReport evaluate_digital(const Network& net, const TechTable& tech, const DigitalSpec& d) {
+  d.validate();
+  const ComponentCost& mult = tech.mult_cost(d.bits);
+  const ComponentCost& acc = tech.add_cost(d.accumulator_bits);
+  const ComponentCost& act_add = tech.add_cost(d.bits);
+  const double e_mac = mult.energy_J + acc.energy_J;
+  const double e_glb = tech.sram_J_per_bit(d.glb_bytes);
+  const double pes = double(d.pe_rows) * d.pe_cols, B = d.batch, t_clock = 1.0 / tech.clock_hz;
+  const double glb_bits = d.glb_bytes * 8.0;
+
+  CostReport r;
+  r.system = "digital";
+  r.network = net.name();
+  r.batch = d.batch;
+  r.area_m2 = {
+      {"macs", pes * (mult.area_m2 + acc.area_m2)},
+      {"register_files", pes * d.rf_bytes_per_pe * 8.0 * tech.sram_bit_area_m2},
+      {"digital", d.digital_lanes * (act_add.area_m2 + mult.area_m2 + acc.area_m2)},
+      {"buffers", glb_bits * tech.sram_bit_area_m2},
+  };
+  const double distance_m = 0.5 * std::sqrt(r.area_total_m2());
+
+  double e_macs = 0, e_rf = 0, e_pe = 0, e_dig = 0, e_buf = 0, e_wire = 0, e_dram = 0;
+  double latency = 0, busy_cycles = 0;
+  for (const LayerActions& a : network_actions(net, d.bits)) {
+    const Layer& l = net.layers()[std::size_t(a.layer)];
+    LayerCost lc;
+    lc.layer = a.layer;
+    lc.name = a.name;
+    lc.kind = a.kind;
+    lc.macs = a.macs;
+    double glb_bits_moved = a.buffer_read_bits + a.buffer_write_bits, dram_bits = 0, cycles = 0;
+    const double mac = double(a.macs);
+    if (l.has_weights()) {
+      const Shape& o = net.output_shape(a.layer);
+      const double V = l.kind == LayerKind::kConv2d ? double(o.h) * o.w : 1.0;
+      const double K = l.matrix_rows(), M = l.matrix_cols(), G = l.groups;
+      const double rt = std::ceil(K / d.pe_rows), ct = std::ceil(M / d.pe_cols);
+      const double tiles = G * rt * ct;
+      lc.arrays = int(tiles);
+      cycles = tiles * (d.pe_rows + V * B + d.pe_rows + d.pe_cols) / B;
+      lc.utilization = mac / (cycles * pes);
+      const double weight_bits = K * M * G * d.bits;
+      glb_bits_moved = V * K * G * ct * d.bits                            // inputs, once per column tile
+                       + V * M * G * (2 * rt - 1) * d.accumulator_bits      // partial sums
+                       + a.output_elements * double(d.bits)                 // quantised outputs
+                       + weight_bits / B;                                   // weights into the PEs
+      dram_bits = weight_bits / B;
+      e_macs += mac * e_mac;
+      e_rf += mac * tech.rf_access_per_mac * e_mac;
+      e_pe += mac * 2.0 * tech.pe_to_pe_per_mac * e_mac;
+    }
+    const double io_bits = double(a.input_elements + a.output_elements) * d.bits;
+    if (a.kind != "flatten" && a.kind != "concat" && io_bits > glb_bits) dram_bits += io_bits;
+    const double ops = a.acc_adds + a.act_adds + a.act_mults;
+    const double dig = a.acc_adds * acc.energy_J + a.act_adds * act_add.energy_J + a.act_mults * mult.energy_J;
+    e_dig += dig;
+    e_buf += glb_bits_moved * e_glb;
+    e_wire += glb_bits_moved * tech.wire_J_per_bit_m * distance_m;
+    e_dram += dram_bits * tech.dram_J_per_bit;
+    lc.energy_J = (l.has_weights() ? mac * e_mac * (1 + tech.rf_access_per_mac + 2 * tech.pe_to_pe_per_mac) : 0.0) +
+                  dig + glb_bits_moved * (e_glb + tech.wire_J_per_bit_m * distance_m) + dram_bits * tech.dram_J_per_bit;
+    lc.latency_s = std::max({cycles * t_clock, dram_bits / 8.0 / d.dram_bandwidth_Bps, ops / d.digital_lanes * t_clock});
+    busy_cycles += cycles;
+    latency += lc.latency_s;
+    r.macs += a.macs;
+    r.layers.push_back(lc);
+  }
+  const double io = double(net.input_shape().size() + net.output_shape(net.output_layer()).size()) * d.bits;
+  e_dram += io * tech.dram_J_per_bit;
+  r.energy_J = {{"macs", e_macs},       {"register_files", e_rf}, {"pe_to_pe", e_pe}, {"digital", e_dig},
+                {"buffers", e_buf},     {"interconnect", e_wire}, {"offchip", e_dram}};
+  r.latency_s = latency;
+  r.throughput_per_s = 1.0 / latency;
+  r.utilization = double(r.macs) / (std::max(busy_cycles, 1.0) * pes);
+  return r;
+}
+
+}  // namespace mho

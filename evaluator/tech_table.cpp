@@ -1,0 +1,216 @@
+#include "evaluator/tech_table.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace mho {
+
+namespace {
+
+constexpr double kPico = 1e-12, kUm2 = 1e-12, kNano = 1e-9;
+
+struct Reader {
+  std::string file;
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw std::invalid_argument("tech table " + file + ": " + key + ": " + what);
+  }
+  YAML::Node need(const YAML::Node& n, const std::string& parent, const std::string& key) const {
+    const std::string path = parent.empty() ? key : parent + "." + key;
+    if (!n.IsMap() || !n[key]) fail(path, "missing");
+    return n[key];
+  }
+  double num(const YAML::Node& n, const std::string& parent, const std::string& key) const {
+    const std::string path = parent.empty() ? key : parent + "." + key;
+    const YAML::Node v = need(n, parent, key);
+    try {
+      const double d = v.as<double>();
+      if (!std::isfinite(d) || d < 0) fail(path, "must be a finite number >= 0");
+      return d;
+    } catch (const YAML::Exception&) {
+      fail(path, "must be a number");
+    }
+  }
+  std::vector<double> list(const YAML::Node& n, const std::string& parent, const std::string& key,
+                           std::size_t size = 0) const {
+    const std::string path = parent + "." + key;
+    const YAML::Node v = need(n, parent, key);
+    if (!v.IsSequence() || v.size() == 0) fail(path, "must be a non-empty list of numbers");
+    if (size && v.size() != size) fail(path, "has " + std::to_string(v.size()) + " entries, needs " + std::to_string(size));
+    std::vector<double> out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      try {
+        out.push_back(v[i].as<double>());
+      } catch (const YAML::Exception&) {
+        fail(path + "[" + std::to_string(i) + "]", "must be a number");
+      }
+      if (!std::isfinite(out.back()) || out.back() < 0) fail(path + "[" + std::to_string(i) + "]", "must be a finite number >= 0");
+    }
+    return out;
+  }
+  std::string text(const YAML::Node& n, const std::string& parent, const std::string& key) const {
+    try {
+      return need(n, parent, key).as<std::string>();
+    } catch (const YAML::Exception&) {
+      fail(parent + "." + key, "must be a string");
+    }
+  }
+};
+
+YAML::Node parse(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw TechFileNotFound("tech table: no such file: " + path);
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument("tech table " + path + ": not valid YAML: " + e.what());
+  }
+}
+
+std::string allowed_bits(const std::map<int, ComponentCost>& m) {
+  std::ostringstream s;
+  for (auto it = m.begin(); it != m.end(); ++it) s << (it == m.begin() ? "" : ", ") << it->first;
+  return s.str();
+}
+
+const ComponentCost& by_bits(const std::map<int, ComponentCost>& m, int bits, const std::string& what,
+                             const std::string& node) {
+  const auto it = m.find(bits);
+  if (it == m.end())
+    throw std::invalid_argument(what + " bits = " + std::to_string(bits) + ": the " + node +
+                                " table has " + allowed_bits(m));
+  return it->second;
+}
+
+}  // namespace
+
+std::vector<std::string> TechTable::nodes(const std::string& path) {
+  const YAML::Node root = parse(path);
+  Reader r{path};
+  std::vector<std::string> out;
+  for (const auto& kv : r.need(root, "", "nodes")) out.push_back(kv.first.as<std::string>());
+  return out;
+}
+
+TechTable TechTable::load(const std::string& path, const std::string& node) {
+  const YAML::Node root = parse(path);
+  Reader r{path};
+  TechTable t;
+  t.file = path;
+  t.node = node;
+  if (r.num(root, "", "version") != 1) r.fail("version", "must be 1");
+
+  const YAML::Node nodes = r.need(root, "", "nodes");
+  if (!nodes.IsMap() || !nodes[node]) {
+    std::string names;
+    for (const auto& kv : nodes) names += (names.empty() ? "" : ", ") + kv.first.as<std::string>();
+    throw std::invalid_argument("tech node = '" + node + "': " + path + " has " + names);
+  }
+  const YAML::Node n = nodes[node];
+  const std::string np = "nodes." + node;
+  t.node_m = r.num(n, np, "node_nm") * kNano;
+  t.vdd_V = r.num(n, np, "vdd_V");
+  t.clock_hz = r.num(n, np, "clock_hz");
+  if (t.node_m <= 0 || t.vdd_V <= 0 || t.clock_hz <= 0) r.fail(np, "node_nm, vdd_V and clock_hz must be > 0");
+
+  const YAML::Node sc = r.need(root, "", "scaling");
+  const double f0 = r.num(sc, "scaling", "reference_node_nm") * kNano, v0 = r.num(sc, "scaling", "reference_vdd_V");
+  const double v2 = (t.vdd_V / v0) * (t.vdd_V / v0);
+  const double logic_e = (t.node_m / f0) * v2, area_s = (t.node_m / f0) * (t.node_m / f0);
+
+  const YAML::Node ref = r.need(root, "", "reference_45nm");
+  auto energy_scale = [&](const YAML::Node& e, const std::string& p) {
+    const std::string s = r.text(e, p, "scale");
+    if (s == "logic") return logic_e;
+    if (s == "wire") return v2;
+    if (s == "none") return 1.0;
+    r.fail(p + ".scale", "'" + s + "' is not one of logic, wire, none");
+  };
+  for (const char* op : {"add", "mult"}) {
+    const std::string p = std::string("reference_45nm.") + op;
+    const YAML::Node e = r.need(ref, "reference_45nm", op);
+    const auto bits = r.list(e, p, "bits");
+    const auto en = r.list(e, p, "energy_pJ", bits.size()), ar = r.list(e, p, "area_um2", bits.size());
+    const double es = energy_scale(e, p);
+    auto& m = std::string(op) == "add" ? t.add : t.mult;
+    for (std::size_t i = 0; i < bits.size(); ++i) m[int(bits[i])] = {en[i] * kPico * es, ar[i] * kUm2 * area_s, 0.0};
+  }
+  {
+    const YAML::Node e = r.need(ref, "reference_45nm", "sram_read_64b");
+    const std::string p = "reference_45nm.sram_read_64b";
+    const auto cap = r.list(e, p, "capacity_bytes");
+    if (cap.size() < 2) r.fail(p + ".capacity_bytes", "needs at least 2 capacities to interpolate");
+    const auto en = r.list(e, p, "energy_pJ", cap.size());
+    const double es = energy_scale(e, p);
+    for (std::size_t i = 0; i < cap.size(); ++i) {
+      if (i && cap[i] <= cap[i - 1]) r.fail(p + ".capacity_bytes", "must increase");
+      t.sram_read_64b.push_back({cap[i], en[i] * kPico * es});
+    }
+  }
+  {
+    const YAML::Node e = r.need(ref, "reference_45nm", "wire");
+    t.wire_J_per_bit_m = r.num(e, "reference_45nm.wire", "energy_pJ_per_bit_mm") * kPico * 1e3 *
+                         energy_scale(e, "reference_45nm.wire");
+  }
+  {
+    const YAML::Node e = r.need(ref, "reference_45nm", "dac_bit");
+    t.dac_bit = {r.num(e, "reference_45nm.dac_bit", "energy_pJ") * kPico * energy_scale(e, "reference_45nm.dac_bit"),
+                 r.num(e, "reference_45nm.dac_bit", "area_um2") * kUm2 * area_s, 0.0};
+  }
+  t.dram_J_per_bit = r.num(r.need(root, "", "dram"), "dram", "energy_pJ_per_64b") * kPico / 64.0;
+  const YAML::Node ey = r.need(root, "", "eyeriss");
+  t.rf_access_per_mac = r.num(ey, "eyeriss", "rf_access_per_mac");
+  t.pe_to_pe_per_mac = r.num(ey, "eyeriss", "pe_to_pe_per_mac");
+  const YAML::Node sc_cell = r.need(root, "", "sram_cell");
+  const double eff = r.num(sc_cell, "sram_cell", "array_efficiency");
+  if (eff <= 0 || eff > 1) r.fail("sram_cell.array_efficiency", "must be in (0, 1]");
+  t.sram_bit_area_m2 = r.num(sc_cell, "sram_cell", "area_F2") * t.node_m * t.node_m / eff;
+
+  const YAML::Node adcs = r.need(n, np, "adc");
+  if (!adcs.IsMap() || adcs.size() == 0) r.fail(np + ".adc", "must map ADC types to tables");
+  for (const auto& kv : adcs) {
+    const std::string type = kv.first.as<std::string>(), p = np + ".adc." + type;
+    const auto bits = r.list(kv.second, p, "bits");
+    const auto en = r.list(kv.second, p, "energy_pJ", bits.size());
+    const auto ar = r.list(kv.second, p, "area_um2", bits.size());
+    const auto tm = r.list(kv.second, p, "time_ns", bits.size());
+    r.text(kv.second, p, "source");
+    for (std::size_t i = 0; i < bits.size(); ++i)
+      t.adc[type][int(bits[i])] = {en[i] * kPico, ar[i] * kUm2, tm[i] * kNano};
+  }
+  return t;
+}
+
+const ComponentCost& TechTable::adc_cost(const std::string& type, int bits) const {
+  const auto it = adc.find(type);
+  if (it == adc.end()) {
+    std::string names;
+    for (const auto& kv : adc) names += (names.empty() ? "" : ", ") + kv.first;
+    throw std::invalid_argument("adc type = '" + type + "': the " + node + " table has " + names);
+  }
+  return by_bits(it->second, bits, "ADC (" + type + ")", node);
+}
+
+const ComponentCost& TechTable::add_cost(int bits) const { return by_bits(add, bits, "adder", node); }
+const ComponentCost& TechTable::mult_cost(int bits) const { return by_bits(mult, bits, "multiplier", node); }
+
+ComponentCost TechTable::dac_cost(int bits) const {
+  if (bits < 1) throw std::invalid_argument("DAC bits = " + std::to_string(bits) + ": must be >= 1");
+  return {bits * dac_bit.energy_J, bits * dac_bit.area_m2, 0.0};
+}
+
+double TechTable::sram_J_per_bit(double capacity_bytes) const {
+  const auto& s = sram_read_64b;
+  const double c = std::clamp(capacity_bytes, s.front().first, s.back().first);
+  std::size_t i = 1;
+  while (i + 1 < s.size() && s[i].first < c) ++i;
+  const auto& a = s[i - 1];
+  const auto& b = s[i];
+  const double u = std::log(c / a.first) / std::log(b.first / a.first);
+  return std::exp(std::log(a.second) + u * (std::log(b.second) - std::log(a.second))) / 64.0;
+}
+
+}  // namespace mho

@@ -1,0 +1,54 @@
+// TechTable: the per-action energies and per-component areas of one technology node, read
+// from a YAML table (data/tech.yaml documents the format, the sources and the scaling rule).
+//
+// Units inside are SI: joules per action, m^2 per component, seconds, hertz. Entries given at
+// the 45 nm reference are scaled on load: logic/SRAM energy by (F/45nm)(Vdd/0.9V)^2, wire
+// energy by (Vdd/0.9V)^2, area by (F/45nm)^2. Lookups of a size or resolution the table does
+// not hold throw std::invalid_argument naming what is allowed. Immutable after load; safe to
+// share between threads.
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mho {
+
+struct ComponentCost {
+  double energy_J = 0.0;  // per action
+  double area_m2 = 0.0;   // per component
+  double time_s = 0.0;    // per action (converters); 0 where not applicable
+};
+
+struct TechTable {
+  std::string file, node;  // where it came from
+  double node_m = 0.0, vdd_V = 0.0, clock_hz = 0.0;
+  std::map<std::string, std::map<int, ComponentCost>> adc;  // type -> bits -> cost
+  std::map<int, ComponentCost> add, mult;                   // operand bits -> cost
+  std::vector<std::pair<double, double>> sram_read_64b;     // (capacity bytes, J per 64-bit read)
+  double wire_J_per_bit_m = 0.0;
+  double dram_J_per_bit = 0.0;
+  ComponentCost dac_bit;  // one bit of a row driver; a b-bit DAC costs b times
+  double sram_bit_area_m2 = 0.0;
+  double rf_access_per_mac = 1.0, pe_to_pe_per_mac = 2.0;  // Eyeriss ratios
+
+  // Throws FileNotFound-style std::runtime_error for a missing file (message names it) and
+  // std::invalid_argument naming the key for a malformed one or an unknown node.
+  static TechTable load(const std::string& path, const std::string& node);
+  static std::vector<std::string> nodes(const std::string& path);
+
+  const ComponentCost& adc_cost(const std::string& type, int bits) const;
+  const ComponentCost& add_cost(int bits) const;
+  const ComponentCost& mult_cost(int bits) const;
+  ComponentCost dac_cost(int bits) const;
+  // Energy per bit read (or written) of an SRAM of `capacity_bytes`.
+  double sram_J_per_bit(double capacity_bytes) const;
+};
+
+// Thrown when a table file does not exist (Python: FileNotFoundError).
+struct TechFileNotFound : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace mho

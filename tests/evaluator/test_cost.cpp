@@ -1,0 +1,304 @@
+// Evaluator tests: hand-computed single-tile costs, table lookups, scaling, counts measured by
+// a simulation run against counts from shapes, batch linearity, array-size changes.
+#include <gtest/gtest.h>
+
+#include "tests/random_vector.h"
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include "evaluator/digital_cost.h"
+#include "evaluator/pim_cost.h"
+#include "nets/pim_network.h"
+#include "nets/zoo.h"
+
+namespace mho {
+namespace {
+
+const std::string kTech = std::string(MHO_SOURCE_DIR) + "/data/tech.yaml";
+
+// Horowitz-style scaling from 45 nm / 0.9 V to 22 nm / 0.8 V, by hand.
+const double kLogic22 = (22.0 / 45.0) * (0.8 / 0.9) * (0.8 / 0.9);
+const double kArea22 = (22.0 / 45.0) * (22.0 / 45.0);
+
+Network one_linear(int in, int out) {
+  Layer l;
+  l.kind = LayerKind::kLinear;
+  l.name = "fc";
+  l.inputs = {-1};
+  l.in_ch = in;
+  l.out_ch = out;
+  l.weight = randv(std::size_t(in) * out, 7);
+  return Network("fc", {in, 1, 1}, {l});
+}
+
+// 128 x 64 array, 4-bit weights in two 2-bit slices on differential pairs (analog
+// subtraction), 4-bit unsigned bit-serial inputs (4 planes), 6-bit SAR ADCs shared by 4 columns.
+TileSpec small_spec() {
+  TileSpec s;
+  s.rows = 128;
+  s.cols = 64;
+  s.weight_bits = 4;
+  s.bits_per_cell = 2;
+  s.dac.input_bits = 4;
+  s.dac.mode = "bitserial";
+  s.dac.bits_per_plane = 1;
+  s.dac.signed_mode = "unsigned";
+  s.adc.bits = 6;
+  s.adc.columns_per_adc = 4;
+  s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
+  return s;
+}
+
+double part(const std::vector<std::pair<std::string, double>>& v, const std::string& k) {
+  for (const auto& kv : v)
+    if (kv.first == k) return kv.second;
+  ADD_FAILURE() << "no part " << k;
+  return 0;
+}
+
+TEST(TechTable, LoadsAndScalesByTheDocumentedRule) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  EXPECT_DOUBLE_EQ(t.node_m, 22e-9);
+  EXPECT_NEAR(t.add_cost(32).energy_J, 0.1e-12 * kLogic22, 1e-27);
+  EXPECT_NEAR(t.mult_cost(8).area_m2, 282e-12 * kArea22, 1e-24);
+  EXPECT_NEAR(t.wire_J_per_bit_m, 0.0404e-12 * 1e3 * (0.8 / 0.9) * (0.8 / 0.9), 1e-24);
+  EXPECT_NEAR(t.dram_J_per_bit, 1950e-12 / 64, 1e-24);
+  // SRAM energy per bit: table points and the log-log midpoint between 8 KB and 32 KB.
+  EXPECT_NEAR(t.sram_J_per_bit(8192), 10e-12 / 64 * kLogic22, 1e-26);
+  EXPECT_NEAR(t.sram_J_per_bit(16384), std::sqrt(10.0 * 20.0) * 1e-12 / 64 * kLogic22, 1e-26);
+  EXPECT_NEAR(t.sram_J_per_bit(100), 10e-12 / 64 * kLogic22, 1e-26);  // clamped below
+  // 65 nm: energies scale by (65/45)(1.0/0.9)^2, areas by (65/45)^2.
+  const TechTable u = TechTable::load(kTech, "65nm");
+  EXPECT_NEAR(u.add_cost(8).energy_J / t.add_cost(8).energy_J,
+              (65.0 / 22.0) * (1.0 / 0.8) * (1.0 / 0.8), 1e-12);
+  EXPECT_NEAR(u.add_cost(8).area_m2 / t.add_cost(8).area_m2, (65.0 / 22.0) * (65.0 / 22.0), 1e-12);
+}
+
+TEST(TechTable, AdcEnergyFollowsTheTableAcrossBits) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  const double sar[] = {0.457, 0.457, 0.457, 0.457, 0.463, 0.527, 0.6681, 0.847, 1.694, 3.388};
+  const Network net = one_linear(100, 10);
+  for (int bits = 1; bits <= 10; ++bits) {
+    EXPECT_NEAR(t.adc_cost("sar", bits).energy_J, sar[bits - 1] * 1e-12, 1e-18);
+    EXPECT_NEAR(t.adc_cost("flash", bits).energy_J, (std::ldexp(1.0, bits) - 1) * 0.457e-12 / 15, 2e-3 * 1e-12 * bits);
+    TileSpec s = small_spec();
+    s.adc.bits = bits;
+    const Mapping m(matrix_layers(net), s);
+    const CostReport r = evaluate_pim(net, m, shape_actions(net, m, 8), t, PimSystemSpec());
+    EXPECT_NEAR(part(r.energy_J, "adcs"), 80 * sar[bits - 1] * 1e-12, 1e-22) << bits;
+  }
+}
+
+TEST(TechTable, ErrorsNameTheKey) {
+  EXPECT_THROW(TechTable::load("no/such/tech.yaml", "22nm"), TechFileNotFound);
+  try {
+    TechTable::load(kTech, "7nm");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("7nm"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("22nm, 65nm"), std::string::npos);
+  }
+  const TechTable t = TechTable::load(kTech, "22nm");
+  try {
+    t.adc_cost("sar", 12);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("bits = 12"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(t.adc_cost("pipeline", 6), std::invalid_argument);
+  const std::string bad = ::testing::TempDir() + "bad_tech.yaml";
+  std::ifstream in(kTech);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text.replace(text.find("energy_pJ: [0.2, 0.8, 3.1]"), 26, "energy_pJ: [0.2, 0.8]");
+  std::ofstream(bad) << text;
+  try {
+    TechTable::load(bad, "22nm");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("reference_45nm.mult.energy_pJ"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PimCost, SingleTileByHand) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  const Network net = one_linear(100, 10);
+  const TileSpec s = small_spec();
+  const Mapping m(matrix_layers(net), s);
+  ASSERT_EQ(m.arrays(), 1);
+  const CostReport r = evaluate_pim(net, m, shape_actions(net, m, 8), t, PimSystemSpec());
+
+  // Actions: 4 planes x 100 rows x 40 physical columns (10 outputs x 2 slices x 2 signs);
+  // 4 x 100 row drives; 4 x 20 conversions (one per output and slice after analog
+  // subtraction); 10 x (4 planes x 2 slices - 1) shift-adds; 10 bias adds.
+  const double cell_reads = 16000, drives = 400, conversions = 80, shift_adds = 70, bias_adds = 10;
+  const double e_cell = 0.2 * 0.2 * 5.5e-6 * 10e-9;
+  const double add32 = 0.1e-12 * kLogic22, dac1 = 0.03e-12 * kLogic22;
+  const double buffer_bits = 110 * 8;                           // input 100 + output 10 elements
+  const double sram_bit = 10e-12 / 64 * kLogic22;               // below 8 KB: the 8 KB figure
+  const double moved = 100 * 8 + 10 * 8;                        // read inputs, write outputs
+  // Area: 128 x 64 cells of 48 F^2 at 22 nm; 32 conversion columns / 4 = 8 ADCs; 128 DACs;
+  // 8 shift-add units; 64 digital lanes; the buffer.
+  const double a_arrays = 128 * 64 * 48 * 22e-9 * 22e-9, a_adcs = 8 * 3195e-12;
+  const double a_dacs = 128 * 36e-12 * kArea22, a_sa = 8 * 137e-12 * kArea22;
+  const double a_dig = 64 * (36 + 282 + 137) * 1e-12 * kArea22;
+  const double a_buf = buffer_bits * 280 * 22e-9 * 22e-9 / 0.7;
+  const double area = a_arrays + a_adcs + a_dacs + a_sa + a_dig + a_buf;
+  const double wire = moved * 0.0404e-9 * (0.8 / 0.9) * (0.8 / 0.9) * 0.5 * std::sqrt(area);
+  const double io = 110 * 8 * 1950e-12 / 64;
+
+  EXPECT_NEAR(part(r.energy_J, "arrays"), cell_reads * e_cell, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "dacs"), drives * dac1, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "adcs"), conversions * 0.527e-12, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "shift_add"), shift_adds * add32, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "digital"), bias_adds * add32, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "buffers"), moved * sram_bit, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "interconnect"), wire, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "offchip"), io, 1e-25);
+  EXPECT_NEAR(part(r.area_m2, "arrays"), a_arrays, 1e-20);
+  EXPECT_NEAR(part(r.area_m2, "adcs"), a_adcs, 1e-20);
+  EXPECT_NEAR(part(r.area_m2, "dacs"), a_dacs, 1e-20);
+  EXPECT_NEAR(part(r.area_m2, "shift_add"), a_sa, 1e-20);
+  EXPECT_NEAR(part(r.area_m2, "buffers"), a_buf, 1e-20);
+  // Total area is the sum of the parts computed above.
+  EXPECT_NEAR(r.area_total_m2(), area, 1e-20);
+  // Latency: 4 passes, each a 10 ns read + 3 conversions (20 columns on 8 ADCs) of 7 ns.
+  EXPECT_NEAR(r.latency_s, 4 * (10e-9 + 3 * 7e-9), 1e-18);
+  EXPECT_NEAR(r.throughput_per_s, 1.0 / r.latency_s, 1e-6);
+  EXPECT_NEAR(r.tops(), 2.0 * 1000 / r.latency_s / 1e12, 1e-12);
+  EXPECT_NEAR(r.tops_per_w(), 2.0 * 1000 / r.energy_total_J() / 1e12, 1e-9);
+  EXPECT_NEAR(r.utilization, 1000.0 * 4 / (128 * 64), 1e-12);  // 1000 weights x 2 slices x 2 signs
+
+  // Column sharing: 1 column per ADC -> 32 ADCs, each converting one column per pass.
+  TileSpec s1 = s;
+  s1.adc.columns_per_adc = 1;
+  const Mapping m1(matrix_layers(net), s1);
+  const CostReport r1 = evaluate_pim(net, m1, shape_actions(net, m1, 8), t, PimSystemSpec());
+  EXPECT_NEAR(part(r1.area_m2, "adcs"), 32 * 3195e-12, 1e-20);
+  EXPECT_NEAR(r1.latency_s, 4 * (10e-9 + 7e-9), 1e-18);
+}
+
+TEST(PimCost, MeasuredCountsEqualShapeCountsAndScaleWithBatch) {
+  const Network shapes = zoo_network("lenet5");
+  std::vector<Layer> layers = shapes.layers();
+  for (Layer& l : layers)
+    if (l.has_weights()) {
+      l.weight = randv(std::size_t(l.out_ch) * l.matrix_rows(), 3);
+      l.bias.assign(std::size_t(l.out_ch), 0.1f);
+    }
+  const Network net("lenet5", shapes.input_shape(), layers);
+  TileSpec s = small_spec();
+  s.dac.signed_mode = "two_pass";
+  PimNetwork pim(net, s);
+  const TechTable t = TechTable::load(kTech, "22nm");
+  const auto shape = shape_actions(pim.network(), pim.mapping(), 8);
+  RowMat<float> x = RowMat<float>::Random(6, net.input_shape().size());
+  pim.program(0);
+  pim.calibrate(x);
+  pim.forward(x.topRows(2));
+  const auto two = measured_actions(pim.network(), pim.mapping(), 8, pim.layer_counters(), pim.inferences());
+  const CostReport e2 = evaluate_pim(pim.network(), pim.mapping(), two, t, PimSystemSpec());
+  pim.forward(x.bottomRows(4));
+  const auto six = measured_actions(pim.network(), pim.mapping(), 8, pim.layer_counters(), pim.inferences());
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    EXPECT_DOUBLE_EQ(two[i].cell_reads, shape[i].cell_reads) << i;
+    EXPECT_DOUBLE_EQ(two[i].dac_conversions, shape[i].dac_conversions) << i;
+    EXPECT_DOUBLE_EQ(two[i].adc_conversions, shape[i].adc_conversions) << i;
+    EXPECT_DOUBLE_EQ(two[i].shift_adds, shape[i].shift_adds) << i;
+    EXPECT_DOUBLE_EQ(six[i].adc_conversions, shape[i].adc_conversions) << i;
+  }
+  // Energy of a batch is linear in its size.
+  for (int batch : {1, 2, 7, 64}) {
+    PimSystemSpec sys;
+    sys.batch = batch;
+    const CostReport r = evaluate_pim(pim.network(), pim.mapping(), two, t, sys);
+    EXPECT_NEAR(r.energy_per_batch_J(), batch * e2.energy_total_J(), 1e-12 * batch * e2.energy_total_J());
+  }
+}
+
+TEST(PimCost, DoublingTheArrayChangesArraysAndUtilizationAsByHand) {
+  // 600 x 300 weights, 8-bit weights in 8-bit cells, differential: 600 physical columns.
+  Layer l;
+  l.kind = LayerKind::kLinear;
+  l.name = "fc";
+  l.inputs = {-1};
+  l.in_ch = 600;
+  l.out_ch = 300;
+  const Network net("fc", {600, 1, 1}, {l});
+  TileSpec s = small_spec();
+  s.weight_bits = 8;
+  s.bits_per_cell = 8;
+  const TechTable t = TechTable::load(kTech, "22nm");
+  for (int n : {256, 512}) {
+    s.rows = s.cols = n;
+    const Mapping m(matrix_layers(net), s);
+    const CostReport r = evaluate_pim(net, m, shape_actions(net, m, 8), t, PimSystemSpec());
+    // 256: ceil(600/256) = 3 row blocks x ceil(300/128) = 3 column blocks = 9 arrays;
+    // 512: 2 x ceil(300/256) = 2 -> 4 arrays. Utilization = 600 x 600 cells / allocated.
+    const int arrays = n == 256 ? 9 : 4;
+    EXPECT_EQ(m.arrays(), arrays);
+    EXPECT_NEAR(r.utilization, 600.0 * 600 / (double(arrays) * n * n), 1e-12);
+    EXPECT_NEAR(part(r.area_m2, "arrays"), arrays * double(n) * n * 48 * 22e-9 * 22e-9, 1e-20);
+  }
+}
+
+TEST(PimCost, RejectsIdealConvertersAndBadSystem) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  const Network net = one_linear(10, 4);
+  TileSpec s = small_spec();
+  s.adc.bits = 0;
+  const Mapping m(matrix_layers(net), s);
+  EXPECT_THROW(evaluate_pim(net, m, shape_actions(net, m, 8), t, PimSystemSpec()), std::invalid_argument);
+  PimSystemSpec sys;
+  sys.batch = 0;
+  const Mapping m2(matrix_layers(net), small_spec());
+  EXPECT_THROW(evaluate_pim(net, m2, shape_actions(net, m2, 8), t, sys), std::invalid_argument);
+  sys = PimSystemSpec();
+  sys.adc_type = "pipeline";
+  EXPECT_THROW(evaluate_pim(net, m2, shape_actions(net, m2, 8), t, sys), std::invalid_argument);
+}
+
+TEST(DigitalCost, SingleLayerByHand) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  const Network net = one_linear(100, 10);
+  DigitalSpec d;  // 16 x 16 PEs, 8-bit, 512 KiB buffer, batch 1
+  const CostReport r = evaluate_digital(net, t, d);
+  const double mac = (0.2 + 0.1) * 1e-12 * kLogic22;
+  EXPECT_NEAR(part(r.energy_J, "macs"), 1000 * mac, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "register_files"), 1000 * mac, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "pe_to_pe"), 1000 * 4 * mac, 1e-25);
+  // Global buffer: 7 row tiles x 1 column tile. Inputs 100 x 8 bits, partial sums
+  // 10 x (2 x 7 - 1) x 32 bits, outputs 10 x 8 bits, weights 1000 x 8 bits.
+  const double glb_bits = 800 + 10 * 13 * 32 + 80 + 8000;
+  const double sram_bit = std::exp(std::log(20.0) + std::log(512.0 / 32) / std::log(1024.0 / 32) *
+                                                        (std::log(100.0) - std::log(20.0))) * 1e-12 / 64 * kLogic22;
+  EXPECT_NEAR(part(r.energy_J, "buffers"), glb_bits * sram_bit, 1e-22);
+  // DRAM: weights 8000 bits + input and output 110 x 8 bits.
+  EXPECT_NEAR(part(r.energy_J, "offchip"), (8000 + 880) * 1950e-12 / 64, 1e-22);
+  // Cycles: 7 tiles x (16 load + 1 vector + 16 + 16 fill/drain) at 1 GHz; DRAM 1000 bytes at
+  // 25.6 GB/s = 39 ns is shorter.
+  EXPECT_NEAR(r.latency_s, 7 * 49e-9, 1e-15);
+  EXPECT_NEAR(r.utilization, 1000.0 / (7 * 49 * 256), 1e-12);
+  EXPECT_NEAR(part(r.area_m2, "macs"), 256 * (282 + 137) * 1e-12 * kArea22, 1e-20);
+  EXPECT_NEAR(part(r.area_m2, "buffers"), 512 * 1024 * 8 * 280 * 22e-9 * 22e-9 / 0.7, 1e-18);
+}
+
+TEST(ZooCosts, EveryZooNetworkCostsFromShapes) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  TileSpec s = small_spec();
+  for (const std::string& name : zoo_names()) {
+    const Network net = zoo_network(name);
+    const Mapping m(matrix_layers(net), s);
+    const CostReport r = evaluate_pim(net, m, shape_actions(net, m, 8), t, PimSystemSpec());
+    const CostReport d = evaluate_digital(net, t, DigitalSpec());
+    EXPECT_EQ(r.macs, net.total_macs()) << name;
+    EXPECT_EQ(d.macs, net.total_macs()) << name;
+    EXPECT_GT(r.energy_total_J(), 0) << name;
+    EXPECT_GT(d.tops_per_w(), 0) << name;
+    EXPECT_LE(d.utilization, 1.0) << name;
+  }
+}
+
+}  // namespace
+}  // namespace mho
