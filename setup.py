@@ -49,4 +49,5 @@ setup(
     ext_modules=[CMakeExtension("mho._core")],
     cmdclass={"build_ext": CMakeBuild},
     python_requires=">=3.9",
+    entry_points={"console_scripts": ["mho=mho.cli:main"]},
 )

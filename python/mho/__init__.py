@@ -22,6 +22,9 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from ._core import (  # noqa: F401,E402
     AdcSpec,
     CellModel,
+    DigitalSpec,
+    PimSystemSpec,
+    TechTable,
     CellSpec,
     DacSpec,
     Tile,
@@ -33,13 +36,13 @@ from ._core import (  # noqa: F401,E402
     set_num_threads,
 )
 
-from . import datasets, export, nets, study  # noqa: E402,F401
+from . import cost, datasets, export, nets, results, study  # noqa: E402,F401
 from .parasitics import IRDropResult, ir_drop  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AdcSpec", "CellModel", "CellSpec", "DacSpec", "IRDropResult", "Tile", "TileSpec",
+    "AdcSpec", "CellModel", "CellSpec", "DacSpec", "DigitalSpec", "PimSystemSpec", "TechTable", "IRDropResult", "Tile", "TileSpec",
     "WireSpec", "ir_drop",
     "cell_preset", "cell_preset_names", "get_num_threads", "set_num_threads",
 ]

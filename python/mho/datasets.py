@@ -32,6 +32,15 @@ def path_of(name):
     return p
 
 
+def files(name):
+    """The files holding dataset `name` (the first names how many parts follow)."""
+    import h5py
+    first = path_of(name)
+    with h5py.File(first, "r") as f:
+        n_parts = int(f.attrs.get("parts", 1))
+    return [first] + [first.with_name(f"{name}.part{k}.h5") for k in range(1, n_parts)]
+
+
 def load(name, split="test", limit=None, verify=False, raw=False):
     """Images and labels of one split.
 

@@ -50,6 +50,7 @@ class StudyResult:
     seconds: float
     spec: str
     parameter: dict = field(default_factory=dict)
+    pim: object = field(default=None, repr=False, compare=False)  # the PimNetwork, if kept
 
     @property
     def mean(self):
@@ -89,8 +90,10 @@ def _load(model):
 
 
 def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=512, limit=None,
-             time_s=None, replication=None, progress=True, float_accuracy=None):
-    """Float and PIM accuracy of `model` (an mho model file) on `spec` over `chips` chips."""
+             time_s=None, replication=None, progress=True, float_accuracy=None, keep_pim=False):
+    """Float and PIM accuracy of `model` (an mho model file) on `spec` over `chips` chips.
+    keep_pim: keep the PimNetwork (result.pim), whose action counters then hold the last
+    chip's run over the test set (for mho.cost.pim(..., measured=result.pim))."""
     if chips < 1:
         raise ValueError(f"chips = {chips}: must be >= 1")
     if batch < 1:
@@ -128,7 +131,7 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     per = {k: v / (chips * len(x)) for k, v in pim.counters.items()}
     m = pim.mapping
     return StudyResult(name, dataset, chips, len(x), float_accuracy, accs, m.arrays, m.utilization,
-                       m.summary(), per, time.time() - t0, repr(spec))
+                       m.summary(), per, time.time() - t0, repr(spec), pim=pim if keep_pim else None)
 
 
 def with_parameter(spec, param, value):
@@ -184,7 +187,8 @@ def sweep_table(results):
     lines = [f"{param:>18s} | PIM accuracy (95% CI) | drop   | arrays | util",
              "-" * 64]
     for r in results:
-        lines.append(f"{str(r.parameter[param]):>18s} | {100 * r.mean:6.2f} % ± {100 * r.ci95:5.2f} "
+        ci = f"{100 * r.ci95:5.2f}" if np.isfinite(r.ci95) else "  n/a"
+        lines.append(f"{str(r.parameter[param]):>18s} | {100 * r.mean:6.2f} % ± {ci} "
                      f"| {100 * r.drop:5.2f} | {r.arrays:6d} | {100 * r.utilization:4.1f} %")
     lines.append(f"float accuracy {100 * results[0].float_accuracy:.2f} % ({results[0].model}, "
                  f"{results[0].dataset}, {results[0].chips} chips per point)")

@@ -1,0 +1,50 @@
+"""bench case cost_zoo: cost evaluation of ResNet-50 and VGG-16 from layer shapes (no
+weights): mapping on 256x256 arrays, per-layer action counts, PIM energy/area/latency and the
+digital baseline, with the technology table loaded once. Prints one JSON line per network;
+the reference is building the network's layer shapes (zoo_network, shape inference) in the
+same run. Target: each < 1 s."""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+import mho  # noqa: E402
+from mho import _core  # noqa: E402
+
+
+def best_of(fn, repeats=5):
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main():
+    tech = mho.cost.load_tech("22nm")
+    spec = mho.TileSpec(rows=256, cols=256, cell="rram_neurosim_22nm", weight_bits=8, bits_per_cell=2,
+                        dac=mho.DacSpec(input_bits=8, mode="bitserial", signed_mode="unsigned"),
+                        adc=mho.AdcSpec(bits=6, columns_per_adc=8))
+    for name in ("resnet50", "vgg16"):
+        ref = best_of(lambda: _core.zoo_network(name))
+        out = {}
+
+        def evaluate():
+            net = _core.zoo_network(name)
+            out["pim"] = mho.cost.pim(net, spec, tech=tech)
+            out["digital"] = mho.cost.digital(net, tech=tech)
+        sec = best_of(evaluate)
+        p, d = out["pim"], out["digital"]
+        print(json.dumps({
+            "case": "cost_zoo", "network": name, "seconds": round(sec, 6), "target_seconds": 1.0,
+            "reference_seconds": round(ref, 6), "ratio_to_reference": round(sec / ref, 2),
+            "ratio_note": "cost evaluation (shapes + mapping + PIM + digital) / building the layer shapes",
+            "arrays": sum(l.arrays for l in p.layers), "pim_energy_uJ": round(p.energy_total_J * 1e6, 3),
+            "pim_tops_per_w": round(p.tops_per_w, 3), "digital_tops_per_w": round(d.tops_per_w, 3),
+        }))
+
+
+if __name__ == "__main__":
+    main()

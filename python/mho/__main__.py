@@ -1,0 +1,6 @@
+"""python -m mho: the same as the `mho` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,209 @@
+"""The `mho` command line: run a study from a config, cost a zoo network, list the zoo.
+
+    mho run examples/configs/lenet5_mnist.yaml        # accuracy + cost + digital baseline
+    mho cost --net resnet50 --array 256x256 --adc-bits 6
+    mho zoo [--json]
+
+`mho COMMAND --help` documents each command's options; the config schema is in mho.config.
+"""
+import argparse
+import json
+import os
+import sys
+
+from . import _core
+
+
+def _study_record(c, r, pim_cost, dig_cost, sweep):
+    from . import cost, datasets, results
+    inputs = {"config": {"path": c["file"], "sha256": results.sha256_file(c["file"])},
+              "model": {"path": c["model"], "sha256": results.sha256_file(c["model"])},
+              "tech": {"path": c["tech_file"], "sha256": results.sha256_file(c["tech_file"]),
+                       "node": c["tech"].node},
+              "dataset": {"name": r.dataset,
+                          "files": [{"path": os.fspath(p), "sha256": results.sha256_file(p)}
+                                    for p in datasets.files(r.dataset)]}}
+    rec = {
+        "provenance": results.provenance(),
+        "seed": c["seed"],
+        "config": c["raw"],
+        "inputs": inputs,
+        "hardware": {"tile": repr(c["spec"]), "system": repr(c["system"]),
+                     "digital": repr(c["digital"]) if c["digital"] is not None else None},
+        "accuracy": {"model": r.model, "dataset": r.dataset, "test_images": r.test_samples,
+                     "chips": r.chips, "float": r.float_accuracy, "pim_per_chip": r.pim_accuracies,
+                     "pim_mean": r.mean, "pim_ci95": r.ci95, "drop": r.drop},
+        "mapping": {"arrays": r.arrays, "utilization": r.utilization, "layers": r.pim.mapping.layers()},
+        "cost": {"pim": cost.to_dict(pim_cost)},
+    }
+    if dig_cost is not None:
+        rec["cost"]["digital"] = cost.to_dict(dig_cost)
+        rec["cost"]["pim_over_digital"] = {f"{label} ({unit})": (get(pim_cost) / get(dig_cost) if get(dig_cost) else None)
+                                           for label, unit, get, _ in cost.METRICS}
+    if sweep:
+        rec["sweep"] = {"param": sweep[0].parameter and next(iter(sweep[0].parameter)),
+                        "values": [next(iter(s.parameter.values())) for s in sweep],
+                        "pim_mean": [s.mean for s in sweep], "pim_ci95": [s.ci95 for s in sweep]}
+    return rec
+
+
+def run(config_path, out_dir=None, plots=None, progress=True, out=None):
+    """Run the study a config file describes; print the report; write <name>.json, <name>.h5
+    and PNG plots (atomically) to the output folder. Returns the result record."""
+    from . import config, cost, results, study
+    out = out or sys.stdout
+    c = config.load(config_path)
+    if out_dir is not None:
+        c["out_dir"] = os.path.abspath(out_dir)
+    if plots is not None:
+        c["plots"] = plots
+    os.makedirs(c["out_dir"], exist_ok=True)
+    r = study.evaluate(c["model"], spec=c["spec"], chips=c["chips"], dataset=c["dataset"], batch=c["batch"],
+                       calib_samples=c["calib_samples"], limit=c["test_images"], time_s=c["time_s"],
+                       progress=progress, keep_pim=True)
+    pim_cost = cost.pim(None, None, system=c["system"], measured=r.pim, tech=c["tech"])
+    dig_cost = cost.digital(r.pim.network, spec=c["digital"], tech=c["tech"]) if c["digital"] is not None else None
+    print(r.report(), file=out)
+    print(file=out)
+    print(cost.table(pim_cost, dig_cost), file=out)
+    sweep = None
+    if c["sweep"]:
+        sw = c["sweep"]
+        sweep = study.sweep(c["model"], sw["param"], sw["values"], spec=c["spec"], chips=sw["chips"],
+                            dataset=c["dataset"], batch=c["batch"], calib_samples=c["calib_samples"],
+                            limit=c["test_images"], progress=progress, float_accuracy=r.float_accuracy)
+        print(file=out)
+        print(f"accuracy sweep of {sw['param']} (same design otherwise):", file=out)
+        print(study.sweep_table(sweep), file=out)
+    rec = _study_record(c, r, pim_cost, dig_cost, sweep)
+    stem = os.path.join(c["out_dir"], c["name"])
+    written = [results.write_json(stem + ".json", rec), results.write_h5(stem + ".h5", rec)]
+    if c["plots"]:
+        written.append(cost.plot(pim_cost, dig_cost, stem + "_cost.png"))
+        if sweep:
+            written.append(study.plot_sweep(sweep, stem + "_sweep.png"))
+    print(file=out)
+    print("written: " + ", ".join(_short(w) for w in written), file=out)
+    return rec
+
+
+def _short(path):
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def _array(text):
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--array {text!r}: expected ROWSxCOLS, e.g. 256x256") from None
+    return rows, cols
+
+
+def _cost(a, out=None):
+    out = out or sys.stdout
+    from . import cost, results
+    rows, cols = a.array
+    dac = _core.DacSpec(input_bits=a.input_bits, mode=a.input_mode, bits_per_plane=a.bits_per_plane,
+                        signed_mode=a.signed_mode)
+    spec = _core.TileSpec(rows=rows, cols=cols, cell=a.cell, weight_bits=a.weight_bits,
+                          bits_per_cell=a.bits_per_cell, encoding=a.encoding, subtract=a.subtract,
+                          dac=dac, adc=_core.AdcSpec(bits=a.adc_bits, columns_per_adc=a.columns_per_adc))
+    system = _core.PimSystemSpec(adc_type=a.adc_type, activation_bits=a.input_bits, batch=a.batch,
+                                 pipeline_layers=not a.no_pipeline)
+    tech = cost.load_tech(a.node, a.tech)
+    p = cost.pim(a.net, spec, system=system, tech=tech)
+    d = None if a.no_digital else cost.digital(a.net, tech=tech, spec=_core.DigitalSpec(
+        pe_rows=a.pe[0], pe_cols=a.pe[1], bits=a.input_bits, batch=a.batch))
+    print(cost.table(p, d), file=out)
+    rec = {"provenance": results.provenance(), "command": vars(a) | {"array": list(a.array), "pe": list(a.pe)},
+           "hardware": {"tile": repr(spec), "system": repr(system), "node": tech.node},
+           "cost": {"pim": cost.to_dict(p)} | ({"digital": cost.to_dict(d)} if d else {})}
+    for path, write in ((a.json, results.write_json), (a.h5, results.write_h5)):
+        if path:
+            print(f"written: {write(path, rec)}", file=out)
+    if a.plot:
+        print(f"written: {cost.plot(p, d, a.plot)}", file=out)
+    return rec
+
+
+def _zoo(a, out=None):
+    out = out or sys.stdout
+    rows = []
+    for name in _core.zoo_names():
+        n = _core.zoo_network(name)
+        rows.append({"name": name, "macs": n.total_macs, "weights": n.total_weights,
+                     "input_shape": list(n.input_shape),
+                     "layers": sum(1 for l in n.layers() if l["type"] in ("conv2d", "linear"))})
+    if a.json:
+        print(json.dumps(rows, indent=2), file=out)
+        return rows
+    print(f"{'name':14s} {'MACs':>16s} {'weights':>14s} {'conv/linear':>12s}  input", file=out)
+    for r in rows:
+        print(f"{r['name']:14s} {r['macs']:>16,d} {r['weights']:>14,d} {r['layers']:>12d}  "
+              f"{'x'.join(map(str, r['input_shape']))}", file=out)
+    return rows
+
+
+def parser():
+    ap = argparse.ArgumentParser(prog="mho", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run a study from a YAML config: accuracy over chips, cost, digital baseline",
+                       description="Run the study a YAML config describes (schema: python -m pydoc mho.config) "
+                                   "and write the report as JSON, HDF5 and PNG.")
+    r.add_argument("config", help="YAML config file")
+    r.add_argument("--out", metavar="DIR", help="output folder (overrides output.dir)")
+    r.add_argument("--no-plots", action="store_true", help="write no PNG files")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    c = sub.add_parser("cost", help="energy, area, latency of a zoo network (shapes only, no weights)",
+                       description="Cost of a zoo network on PIM arrays and on the digital baseline, from layer shapes.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    c.add_argument("--net", required=True, help=f"zoo network ({', '.join(_core.zoo_names())}) or model file")
+    c.add_argument("--array", type=_array, default=(256, 256), help="array size ROWSxCOLS")
+    c.add_argument("--cell", default="rram_neurosim_22nm", help=f"cell preset ({', '.join(_core.cell_preset_names())})")
+    c.add_argument("--weight-bits", type=int, default=8)
+    c.add_argument("--bits-per-cell", type=int, default=2)
+    c.add_argument("--encoding", default="differential", choices=["differential", "offset"])
+    c.add_argument("--subtract", default="analog", choices=["analog", "digital"])
+    c.add_argument("--input-bits", type=int, default=8, help="DAC input bits (also activation width)")
+    c.add_argument("--input-mode", default="bitserial", choices=["bitserial", "multilevel"])
+    c.add_argument("--bits-per-plane", type=int, default=1, help="bit-serial bits per plane")
+    c.add_argument("--signed-mode", default="unsigned", choices=["unsigned", "two_pass", "bipolar"])
+    c.add_argument("--adc-bits", type=int, default=6)
+    c.add_argument("--adc-type", default="sar", help="ADC architecture in the tech table (sar, flash)")
+    c.add_argument("--columns-per-adc", type=int, default=8)
+    c.add_argument("--node", default="22nm", help="technology node in the tech table")
+    c.add_argument("--tech", metavar="YAML", help="technology table (default data/tech.yaml)")
+    c.add_argument("--batch", type=int, default=1)
+    c.add_argument("--no-pipeline", action="store_true", help="layers one after another (throughput = 1/latency)")
+    c.add_argument("--pe", type=_array, default=(16, 16), help="digital baseline MAC array ROWSxCOLS")
+    c.add_argument("--no-digital", action="store_true", help="skip the digital baseline")
+    c.add_argument("--json", metavar="FILE", help="write the result as JSON")
+    c.add_argument("--h5", metavar="FILE", help="write the result as HDF5")
+    c.add_argument("--plot", metavar="PNG", help="energy/area breakdown and utilization plot")
+
+    z = sub.add_parser("zoo", help="the zoo networks with MACs and weights",
+                       description="List the zoo networks (layer shapes only) with MACs and weights per inference.")
+    z.add_argument("--json", action="store_true", help="print a JSON list of {name, macs, weights, ...}")
+    return ap
+
+
+def main(argv=None):
+    a = parser().parse_args(argv)
+    try:
+        if a.command == "run":
+            run(a.config, out_dir=a.out, plots=False if a.no_plots else None, progress=not a.quiet)
+        elif a.command == "cost":
+            _cost(a)
+        else:
+            _zoo(a)
+    except (ValueError, TypeError, FileNotFoundError) as e:
+        print(f"mho {a.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

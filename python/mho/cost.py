@@ -1,0 +1,167 @@
+"""Energy, area, latency and utilization of a network on PIM tiles, and on a digital baseline.
+
+    spec = mho.TileSpec(rows=256, cols=256, cell="rram_neurosim_22nm", weight_bits=8,
+                        adc=mho.AdcSpec(bits=6, columns_per_adc=8))
+    pim = mho.cost.pim("resnet50", spec, node="22nm")       # zoo name, Network or model file
+    dig = mho.cost.digital("resnet50", node="22nm")
+    print(mho.cost.table(pim, dig))                          # PIM vs digital, ratio per metric
+    mho.cost.plot(pim, dig, "resnet50_cost.png")
+
+The models and their assumptions are documented in evaluator/*.h; the numbers come from
+data/tech.yaml (every entry with its source). All figures are per inference, in SI units
+unless the name says otherwise (mm2, TOPS).
+"""
+import os
+
+from . import _core, _util, datasets, nets
+
+NODES_FILE = "tech.yaml"
+
+
+def tech_file():
+    return os.fspath(datasets.data_dir() / NODES_FILE)
+
+
+def load_tech(node="22nm", path=None):
+    """The technology table of `node` (FileNotFoundError for a missing file, ValueError
+    naming the key for a malformed one or an unknown node)."""
+    return _core.TechTable.load(os.fspath(path) if path else tech_file(), node)
+
+
+def _network(net):
+    if isinstance(net, _core.Network):
+        return net
+    if isinstance(net, (str, os.PathLike)):
+        s = os.fspath(net)
+        if s in _core.zoo_names():
+            return _core.zoo_network(s)
+        if s.endswith(".h5") or os.sep in s:
+            return nets.load(s)[0]
+        raise ValueError(f"network = {s!r}: not a zoo network ({', '.join(_core.zoo_names())}) "
+                         f"nor a model file (.h5)")
+    raise TypeError(f"network: expected a zoo name, a model file or a Network, got {type(net).__name__}")
+
+
+def _tech(tech, node):
+    return tech if isinstance(tech, _core.TechTable) else load_tech(node, tech)
+
+
+def pim(network, spec, node="22nm", system=None, replication=None, measured=None, tech=None):
+    """CostReport of `network` mapped on arrays of `spec`. measured: a PimNetwork whose last
+    chip ran the inferences to count (its tile actions replace the ones computed from shapes)."""
+    if measured is not None:
+        return _core.evaluate_pim(measured.network, measured.mapping, _tech(tech, node),
+                                  system or _core.PimSystemSpec(), measured)
+    net = _network(network)
+    mapping = _core.map_network(net, spec, replication or {})
+    return _core.evaluate_pim(net, mapping, _tech(tech, node), system or _core.PimSystemSpec())
+
+
+def digital(network, node="22nm", spec=None, tech=None):
+    """CostReport of `network` on the weight-stationary digital baseline."""
+    return _core.evaluate_digital(_network(network), _tech(tech, node), spec or _core.DigitalSpec())
+
+
+def to_dict(r):
+    """A report as plain data, every key carrying its unit."""
+    return {
+        "system": r.system,
+        "network": r.network,
+        "batch": r.batch,
+        "macs_per_inference": r.macs,
+        "energy_per_inference_J": dict(r.energy_J),
+        "energy_total_per_inference_J": r.energy_total_J,
+        "energy_per_batch_J": r.energy_per_batch_J,
+        "area_m2": dict(r.area_m2),
+        "area_total_mm2": r.area_total_m2 * 1e6,
+        "latency_s": r.latency_s,
+        "throughput_inferences_per_s": r.throughput_per_s,
+        "tops": r.tops,
+        "tops_per_w": r.tops_per_w,
+        "tops_per_mm2": r.tops_per_mm2,
+        "utilization": r.utilization,
+        "layers": [{"layer": l.layer, "name": l.name, "kind": l.kind, "macs": l.macs,
+                    "arrays": l.arrays, "utilization": l.utilization,
+                    "energy_J": l.energy_J, "latency_s": l.latency_s} for l in r.layers],
+    }
+
+
+METRICS = [  # (label, unit, getter, lower is better)
+    ("energy / inference", "uJ", lambda r: r.energy_total_J * 1e6, True),
+    ("area", "mm2", lambda r: r.area_total_m2 * 1e6, True),
+    ("latency / inference", "us", lambda r: r.latency_s * 1e6, True),
+    ("throughput", "inf/s", lambda r: r.throughput_per_s, False),
+    ("TOPS", "TOPS", lambda r: r.tops, False),
+    ("TOPS/W", "TOPS/W", lambda r: r.tops_per_w, False),
+    ("TOPS/mm2", "TOPS/mm2", lambda r: r.tops_per_mm2, False),
+    ("utilization", "%", lambda r: 100 * r.utilization, False),
+]
+
+
+def _fmt(v):
+    return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:.4g}"
+
+
+def table(pim_report, digital_report=None):
+    """A terminal table: the metrics with units, the breakdowns and, with a digital report,
+    the PIM / digital ratio per metric (> 1 means PIM has more of it)."""
+    p, d = pim_report, digital_report
+    head = f"{'metric':22s} {'unit':9s} {'PIM':>12s}"
+    if d is not None:
+        head += f" {'digital':>12s} {'PIM/digital':>12s}"
+    lines = [f"cost of {p.network} ({p.macs:,} MACs / inference, batch {p.batch})", head, "-" * len(head)]
+    for label, unit, get, _ in METRICS:
+        row = f"{label:22s} {unit:9s} {_fmt(get(p)):>12s}"
+        if d is not None:
+            a, b = get(p), get(d)
+            row += f" {_fmt(b):>12s} {(_fmt(a / b) if b else '-'):>12s}"
+        lines.append(row)
+    for title, key, scale, unit in (("energy / inference", "energy_J", 1e6, "uJ"), ("area", "area_m2", 1e6, "mm2")):
+        for r in (p, d) if d is not None else (p,):
+            parts = getattr(r, key)
+            total = sum(v for _, v in parts) or 1.0
+            lines.append(f"{title} ({r.system}, {unit}): " +
+                         ", ".join(f"{k} {_fmt(v * scale)} ({100 * v / total:.0f} %)" for k, v in parts))
+    return "\n".join(lines)
+
+
+def plot(pim_report, digital_report, path):
+    """PNG: energy and area breakdowns (PIM beside digital) and per-layer array utilization."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    reports = [r for r in (pim_report, digital_report) if r is not None]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5))
+    for ax, key, scale, unit in ((axes[0], "energy_J", 1e6, "energy / inference (uJ, log)"),
+                                 (axes[1], "area_m2", 1e6, "area (mm2, log)")):
+        # One row per component, one bar per system; log axis since parts span decades.
+        names = ["total"]
+        for r in reports:
+            names += [k for k, _ in getattr(r, key) if k not in names]
+        y = np.arange(len(names))
+        h = 0.8 / len(reports)
+        for i, r in enumerate(reports):
+            parts = dict(getattr(r, key))
+            parts["total"] = sum(parts.values())
+            vals = [parts.get(n, 0.0) * scale for n in names]
+            ax.barh(y + i * h, [v if v > 0 else np.nan for v in vals], height=h, label=r.system)
+        ax.set_yticks(y + h * (len(reports) - 1) / 2, names)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_xlabel(unit)
+        ax.legend(fontsize=8)
+        ax.grid(True, axis="x", alpha=0.3)
+    layers = [l for l in pim_report.layers if l.arrays > 0]
+    ax = axes[2]
+    ax.bar(np.arange(len(layers)), [100 * l.utilization for l in layers])
+    ax.set_xticks(np.arange(len(layers)), [l.name for l in layers], rotation=90, fontsize=6)
+    ax.set_ylabel("array utilization (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"{pim_report.network}: {100 * pim_report.utilization:.1f} % overall")
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.suptitle(f"{pim_report.network}: cost per inference")
+    fig.tight_layout()
+    out = _util.save_figure(fig, path)
+    plt.close(fig)
+    return out
