@@ -169,6 +169,18 @@ TechTable TechTable::load(const std::string& path, const std::string& node) {
   if (eff <= 0 || eff > 1) r.fail("sram_cell.array_efficiency", "must be in (0, 1]");
   t.sram_bit_area_m2 = r.num(sc_cell, "sram_cell", "area_F2") * t.node_m * t.node_m / eff;
 
+  for (const auto& kv : r.need(root, "", "cells")) {
+    const std::string name = kv.first.as<std::string>(), p = "cells." + name;
+    const YAML::Node c = kv.second;
+    CellEntry e;
+    e.area_F2 = r.num(c, p, "area_F2");
+    e.source = r.text(c, p, "source");
+    if (c["node_nm"]) e.node_m = r.num(c, p, "node_nm") * kNano;
+    if (c["r_on_ohm"]) e.r_on_ohm = r.num(c, p, "r_on_ohm");
+    if (c["on_off"]) e.on_off = r.num(c, p, "on_off");
+    t.cells[name] = e;
+  }
+
   const YAML::Node adcs = r.need(n, np, "adc");
   if (!adcs.IsMap() || adcs.size() == 0) r.fail(np + ".adc", "must map ADC types to tables");
   for (const auto& kv : adcs) {

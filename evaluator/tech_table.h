@@ -21,6 +21,12 @@ struct ComponentCost {
   double time_s = 0.0;    // per action (converters); 0 where not applicable
 };
 
+// A memory cell technology's reference figures (data/tech.yaml `cells`); 0 where not given.
+struct CellEntry {
+  double node_m = 0.0, r_on_ohm = 0.0, on_off = 0.0, area_F2 = 0.0;
+  std::string source;
+};
+
 struct TechTable {
   std::string file, node;  // where it came from
   double node_m = 0.0, vdd_V = 0.0, clock_hz = 0.0;
@@ -32,6 +38,7 @@ struct TechTable {
   ComponentCost dac_bit;  // one bit of a row driver; a b-bit DAC costs b times
   double sram_bit_area_m2 = 0.0;
   double rf_access_per_mac = 1.0, pe_to_pe_per_mac = 2.0;  // Eyeriss ratios
+  std::map<std::string, CellEntry> cells;
 
   // Throws FileNotFound-style std::runtime_error for a missing file (message names it) and
   // std::invalid_argument naming the key for a malformed one or an unknown node.

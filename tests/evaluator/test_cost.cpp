@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "devices/presets.h"
 #include "evaluator/digital_cost.h"
 #include "evaluator/pim_cost.h"
 #include "nets/pim_network.h"
@@ -74,6 +75,25 @@ TEST(TechTable, LoadsAndScalesByTheDocumentedRule) {
   EXPECT_NEAR(u.add_cost(8).energy_J / t.add_cost(8).energy_J,
               (65.0 / 22.0) * (1.0 / 0.8) * (1.0 / 0.8), 1e-12);
   EXPECT_NEAR(u.add_cost(8).area_m2 / t.add_cost(8).area_m2, (65.0 / 22.0) * (65.0 / 22.0), 1e-12);
+}
+
+TEST(TechTable, CellPresetsAgreeWithTheCellTable) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  int checked = 0;
+  for (const std::string& name : cell_preset_names()) {
+    if (name == "ideal") continue;
+    const CellSpec c = cell_preset(name);
+    ASSERT_TRUE(t.cells.count(name)) << name;
+    const CellEntry& e = t.cells.at(name);
+    EXPECT_DOUBLE_EQ(c.area_F2, e.area_F2) << name;
+    EXPECT_NEAR(c.feature_size_m, e.node_m, 1e-15) << name;
+    if (e.r_on_ohm > 0) {
+      EXPECT_NEAR(c.g_max_S * e.r_on_ohm, 1.0, 1e-12) << name;
+      EXPECT_NEAR(c.g_max_S / c.g_min_S, e.on_off, 1e-9) << name;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 4);
 }
 
 TEST(TechTable, AdcEnergyFollowsTheTableAcrossBits) {
@@ -241,6 +261,27 @@ TEST(PimCost, DoublingTheArrayChangesArraysAndUtilizationAsByHand) {
     EXPECT_NEAR(r.utilization, 600.0 * 600 / (double(arrays) * n * n), 1e-12);
     EXPECT_NEAR(part(r.area_m2, "arrays"), arrays * double(n) * n * 48 * 22e-9 * 22e-9, 1e-20);
   }
+}
+
+TEST(PimCost, ReplicationDividesLayerTimeAndMultipliesArrays) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  const Network net = one_linear(100, 10);
+  const Mapping m1(matrix_layers(net), small_spec()), m3(matrix_layers(net), small_spec(), {{0, 3}});
+  const CostReport r1 = evaluate_pim(net, m1, shape_actions(net, m1, 8), t, PimSystemSpec());
+  const CostReport r3 = evaluate_pim(net, m3, shape_actions(net, m3, 8), t, PimSystemSpec());
+  EXPECT_EQ(m3.arrays(), 3 * m1.arrays());
+  EXPECT_NEAR(r3.latency_s, r1.latency_s / 3, 1e-18);
+  EXPECT_NEAR(part(r3.area_m2, "arrays"), 3 * part(r1.area_m2, "arrays"), 1e-20);
+  // The same work: every energy part but the interconnect (whose distance grows with the
+  // chip) is unchanged.
+  for (const auto& [name, e] : r1.energy_J)
+    if (name != "interconnect") EXPECT_NEAR(part(r3.energy_J, name), e, 1e-12 * e) << name;
+  EXPECT_GT(part(r3.energy_J, "interconnect"), part(r1.energy_J, "interconnect"));
+  // Layers not pipelined: throughput is 1 / latency; pipelined it is 1 / slowest layer.
+  PimSystemSpec serial;
+  serial.pipeline_layers = false;
+  const CostReport s1 = evaluate_pim(net, m1, shape_actions(net, m1, 8), t, serial);
+  EXPECT_NEAR(s1.throughput_per_s * s1.latency_s, 1.0, 1e-12);
 }
 
 TEST(PimCost, RejectsIdealConvertersAndBadSystem) {
