@@ -202,6 +202,10 @@ def main(argv=None):
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f"mho {a.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `mho zoo | head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 
