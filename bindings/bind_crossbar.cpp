@@ -10,18 +10,19 @@
 
 namespace mho::bindings {
 
-namespace {
-
 py::dict counters_dict(const TileCounters& c) {
   py::dict d;
   d["cell_reads"] = c.cell_reads;
   d["dac_conversions"] = c.dac_conversions;
   d["adc_conversions"] = c.adc_conversions;
   d["shift_adds"] = c.shift_adds;
+  d["cell_energy_J"] = c.cell_energy_J;
   d["samples"] = c.samples;
   d["forward_calls"] = c.forward_calls;
   return d;
 }
+
+namespace {
 
 // numpy (float32 or float64, 2-D, any memory order) -> the tile's call in that precision.
 template <typename Fn>

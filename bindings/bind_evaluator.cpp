@@ -20,7 +20,8 @@ py::dict actions_dict(const LayerActions& a) {
   d["on_tiles"] = a.on_tiles; d["arrays"] = a.arrays; d["replication"] = a.replication;
   d["utilization"] = a.utilization; d["cell_reads"] = a.cell_reads;
   d["dac_conversions"] = a.dac_conversions; d["adc_conversions"] = a.adc_conversions;
-  d["shift_adds"] = a.shift_adds; d["acc_adds"] = a.acc_adds; d["act_adds"] = a.act_adds;
+  d["shift_adds"] = a.shift_adds; d["cell_energy_J"] = a.cell_energy_measured ? py::object(py::float_(a.cell_energy_J)) : py::none();
+  d["acc_adds"] = a.acc_adds; d["act_adds"] = a.act_adds;
   d["act_mults"] = a.act_mults; d["buffer_read_bits"] = a.buffer_read_bits;
   d["buffer_write_bits"] = a.buffer_write_bits; d["sequential_passes"] = a.sequential_passes;
   d["conversions_per_adc"] = a.conversions_per_adc;

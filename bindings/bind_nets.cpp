@@ -96,14 +96,12 @@ void bind_nets(py::module_& m) {
         return p.forward(m);
       }, py::arg("x"))
       .def_property_readonly("counters", [](const PimNetwork& p) {
-        const TileCounters c = p.counters();
-        py::dict d;
-        d["cell_reads"] = c.cell_reads;
-        d["dac_conversions"] = c.dac_conversions;
-        d["adc_conversions"] = c.adc_conversions;
-        d["shift_adds"] = c.shift_adds;
+        py::dict d = counters_dict(p.counters());
+        d.attr("pop")("samples");
+        d.attr("pop")("forward_calls");
         return d;
-      });
+      }, "Actions of all tiles since program() (see crossbar/counters.h).")
+      .def_property_readonly("inferences", &PimNetwork::inferences);
 
   m.def("zoo_network", &zoo_network, py::arg("name"), "A zoo network's layer shapes (no weights).");
   m.def("zoo_names", &zoo_names);

@@ -3,6 +3,10 @@
 //   dac_conversions  row drives (active rows per pass)
 //   adc_conversions  column conversions (one per converted column per pass)
 //   shift_adds       additions in the digital recombination of planes, slices and signs
+//   cell_energy_J    energy dissipated in the cells, sum over passes of t_read sum_ij V_i I_ij
+//                    with V_i the row drive (exact without wires; with wires the cells see
+//                   less, so it is an upper bound there). Summed per call in a fixed order;
+//                    how a stream is split into calls changes only its last bits.
 //   samples          input vectors processed; forward_calls: calls of forward()
 #pragma once
 
@@ -15,6 +19,7 @@ struct TileCounters {
   std::uint64_t dac_conversions = 0;
   std::uint64_t adc_conversions = 0;
   std::uint64_t shift_adds = 0;
+  double cell_energy_J = 0.0;
   std::uint64_t samples = 0;
   std::uint64_t forward_calls = 0;
 
@@ -23,6 +28,7 @@ struct TileCounters {
     dac_conversions += o.dac_conversions;
     adc_conversions += o.adc_conversions;
     shift_adds += o.shift_adds;
+    cell_energy_J += o.cell_energy_J;
     samples += o.samples;
     forward_calls += o.forward_calls;
     return *this;

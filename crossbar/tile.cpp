@@ -166,6 +166,7 @@ void Tile::set_time(double t_s) {
       const double s = cell_.read_sigma(g_t_.data()[i], t_s);
       sig2_t_.data()[i] = s * s;
     }
+  g_row_sum_ = g_t_.rowwise().sum();
   const double sum_t = g_t_.sum();
   alpha_ = (spec_.drift_compensation && sum_t > 0.0) ? g0_.sum() / sum_t : 1.0;
   rebuild_gemm_operands();
@@ -224,9 +225,28 @@ void Tile::check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) c
 }
 
 template <typename T>
+double Tile::level_energy(const Eigen::Ref<const RowMat<T>>& a, const Eigen::Ref<const RowMat<T>>& b,
+                          double scale) const {
+  // Per row in the working precision (vectorised), rows summed in order in double.
+  const Eigen::Matrix<T, 1, Eigen::Dynamic> g = g_row_sum_.transpose().cast<T>();
+  std::vector<double> part(std::size_t(a.rows()));
+  auto row = [&](Eigen::Index r) { part[std::size_t(r)] = double(a.row(r).cwiseProduct(b.row(r)).dot(g)); };
+  if (a.size() >= (Eigen::Index(1) << 20)) {
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index r = 0; r < a.rows(); ++r) row(r);
+  } else {
+    for (Eigen::Index r = 0; r < a.rows(); ++r) row(r);
+  }
+  double total = 0.0;
+  for (double p : part) total += p;
+  const double v = spec_.cell.v_read_V;
+  return total * scale * scale * v * v * spec_.cell.t_read_s;
+}
+
+template <typename T>
 double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
                              bool noise, RowMat<T>* levels, RowMat<T>* currents,
-                             RowMat<T>* variance) const {
+                             RowMat<T>* variance, double* cell_energy) const {
   RowMat<T>& lv = *levels;
   RowMat<T>& cur = *currents;
   variance->resize(0, 0);
@@ -238,6 +258,7 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
   const bool direct = dac_.is_ideal() && dac_.num_planes() == 1 && !nonlinear && !use_noise;
   const std::int64_t chunk = gemm_chunk_rows(std::int64_t(gemm_cols_.size()), n_in_);
   if (direct) {
+    if (cell_energy) *cell_energy = level_energy<T>(x, x, 1.0 / x_max_);
     cur.resize(x.rows(), gemm_matrix<T>().cols());
     gemm_aligned<T>(x, gemm_matrix<T>(), cur, first_sample, chunk);
     return 1.0 / x_max_;
@@ -246,7 +267,12 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
   if (nonlinear) {
     // I = G f(V): without wire resistance the cell voltage is the row voltage, so the
     // nonlinearity is a per-row transform of the drive, ahead of the product.
+    RowMat<T> drive;
+    if (cell_energy) drive = lv;
     lv = lv.unaryExpr([&](T l) { return T(cell_.iv_voltage(double(l) * v) / v); });
+    if (cell_energy) *cell_energy = level_energy<T>(drive, lv, 1.0);
+  } else if (cell_energy) {
+    *cell_energy = level_energy<T>(lv, lv, 1.0);
   }
   const Eigen::Index B = x.rows();
   const int ncols = int(gemm_cols_.size());
@@ -356,6 +382,7 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
   const Eigen::VectorXd out_scale = w_unit_ * (alpha_ / delta_g_);
 
   RowMat<T> out;
+  double cell_energy = 0.0;
   const bool exact_linear = dac_.is_ideal() && P == 1 && G == 1 && spec_.adc.bits == 0 &&
                             groups_[0].analog_ref < 0 && !(spec_.read_noise && has_read_noise_) &&
                             !(spec_.nonlinear_iv && spec_.cell.iv != "linear");
@@ -365,6 +392,7 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
     const RowMat<T> m = (gemm_matrix<T>() * (out_scale * w0).template cast<T>().asDiagonal());
     out.resize(B, m.cols());
     gemm_aligned<T>(x, m, out, first, gemm_chunk_rows(ncols, n_in_));
+    cell_energy = level_energy<T>(x, x, 1.0 / x_max_);
   } else {
     const std::int64_t block = sample_block(P, ncols, gemm_chunk_rows(ncols, n_in_));
     const double v = spec_.cell.v_read_V;
@@ -379,7 +407,9 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
       // Blocks end at multiples of `block` in the sample stream (see sample_block()).
       const std::int64_t g0 = first + b0;
       nb = Eigen::Index(std::min<std::int64_t>(first + B, (g0 / block + 1) * block) - g0);
-      const double unit = analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var);
+      double energy = 0.0;
+      const double unit = analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var, &energy);
+      cell_energy += energy;
       const bool read_noise = var.size() > 0;
       // The ADC sees amperes = cur * unit * v: express its range in the units of cur.
       std::vector<Adc> adcs;
@@ -440,6 +470,7 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
   last_.dac_conversions = passes * std::uint64_t(n_in_);
   last_.adc_conversions = passes * converted;
   last_.shift_adds = std::uint64_t(B) * std::uint64_t(n_out_) * (std::uint64_t(P) * G - 1);
+  last_.cell_energy_J = cell_energy;
   last_.samples = std::uint64_t(B);
   last_.forward_calls = 1;
   total_ += last_;

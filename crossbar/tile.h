@@ -98,10 +98,16 @@ class Tile {
   // With read noise on the aggregate path, `variance` receives the per-output read-noise
   // variance (same units squared) and the noise is drawn by the caller; the per-cell path
   // draws it here and leaves `variance` empty.
+  // If `cell_energy` is given, it receives the energy the cells dissipate in these passes, J.
   template <typename T>
   double analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
                          bool noise, RowMat<T>* levels, RowMat<T>* currents,
-                         RowMat<T>* variance) const;
+                         RowMat<T>* variance, double* cell_energy = nullptr) const;
+  // t_read v^2 scale^2 sum_r sum_i a_ri b_ri g_row_i: the cells' energy for drive levels a and
+  // current levels b (b = a for linear cells), rows summed in order.
+  template <typename T>
+  double level_energy(const Eigen::Ref<const RowMat<T>>& a, const Eigen::Ref<const RowMat<T>>& b,
+                      double scale) const;
   template <typename T>
   const RowMat<T>& gemm_matrix() const;
   template <typename T>
@@ -118,6 +124,7 @@ class Tile {
   double delta_g_ = 0.0;
   Eigen::VectorXd w_unit_;  // weight per unit of level difference, per output
   Eigen::MatrixXd g_target_, g0_, nu_, g_t_, sig2_t_;
+  Eigen::VectorXd g_row_sum_;  // sum over physical columns of g_t_, per row
   std::vector<std::vector<Component>> gemm_cols_;
   std::vector<Group> groups_;
   RowMat<float> m_f_, s_f_;

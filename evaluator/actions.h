@@ -38,6 +38,10 @@ struct LayerActions {
   double utilization = 0.0;   // of the layer's arrays
   // Tile actions per inference.
   double cell_reads = 0, dac_conversions = 0, adc_conversions = 0, shift_adds = 0;
+  // Energy the cells dissipated, measured by a run (crossbar/counters.h); shape counts leave
+  // it unmeasured and the cost model bounds it from cell_reads.
+  double cell_energy_J = 0;
+  bool cell_energy_measured = false;
   // Digital actions per inference.
   double acc_adds = 0;        // at accumulator precision
   double act_adds = 0;        // adds and compares at activation precision

@@ -95,7 +95,8 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     lc.macs = a.macs;
     lc.arrays = a.arrays;
     lc.utilization = a.utilization;
-    const double arr = a.cell_reads * e_cell, ad = a.adc_conversions * adc.energy_J;
+    const double arr = a.cell_energy_measured ? a.cell_energy_J : a.cell_reads * e_cell;
+    const double ad = a.adc_conversions * adc.energy_J;
     const double da = a.dac_conversions * dac.energy_J, sa = a.shift_adds * acc.energy_J;
     const double dig = a.acc_adds * acc.energy_J + a.act_adds * act_add.energy_J + a.act_mults * act_mult.energy_J;
     const double bits = a.buffer_read_bits + a.buffer_write_bits;

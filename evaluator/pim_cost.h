@@ -1,9 +1,10 @@
 // Energy, area, latency and throughput of a network mapped on PIM tiles.
 //
 // Energy per inference = sum of actions x per-action energy (evaluator/tech_table.h):
-//   arrays        cell reads x v_read^2 x G_mean x t_read, G_mean = (g_min + g_max) / 2 (every
-//                 biased cell counted at full read voltage: an upper estimate for multi-level
-//                 inputs, whose lower levels draw less);
+//   arrays        measured by a run: sum over passes of t_read sum_ij V_i I_ij with the actual
+//                 drive levels and programmed conductances (crossbar/counters.h); from shapes:
+//                 cell reads x v_read^2 x G_mean x t_read, G_mean = (g_min + g_max) / 2 (every
+//                 biased cell at full read voltage: an upper bound for multi-level inputs);
 //   dacs          row drives x DAC energy at the bits resolved per pass;
 //   adcs          conversions x ADC energy (type and bits from the table);
 //   shift_add     recombination adds at accumulator precision;

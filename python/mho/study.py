@@ -73,7 +73,8 @@ class StudyResult:
             f"  accuracy drop         {100 * self.drop:6.2f} points",
             "  per chip              " + " ".join(f"{100 * a:.2f}" for a in self.pim_accuracies),
             f"  arrays                {self.arrays}, utilization {100 * self.utilization:.1f} %",
-            "  actions / inference   " + ", ".join(f"{k} {v:,.0f}" for k, v in self.counters_per_inference.items()),
+            "  actions / inference   " + ", ".join(
+                f"{k} {v:.3g}" if k.endswith("_J") else f"{k} {v:,.0f}" for k, v in self.counters_per_inference.items()),
             f"  hardware              {self.spec}",
             f"  time                  {self.seconds:.1f} s",
             "",

@@ -170,3 +170,75 @@ TEST(TileErrors, ClearMessages) {
 
 }  // namespace
 }  // namespace mho
+
+namespace mho::testing {
+namespace {
+
+// Energy in the cells by its definition, sum over passes, cells of t_read V_i^2 G_ij, with
+// the pass levels worked out by hand from the input codes.
+double energy_by_hand(const Tile& t, const std::vector<std::vector<double>>& pass_levels) {
+  const Eigen::MatrixXd& g = t.conductances();
+  const double v = t.spec().cell.v_read_V, tr = t.spec().cell.t_read_s;
+  double e = 0.0;
+  for (const auto& levels : pass_levels)
+    for (int i = 0; i < g.rows(); ++i)
+      for (int j = 0; j < g.cols(); ++j) e += tr * (levels[i] * v) * (levels[i] * v) * g(i, j);
+  return e;
+}
+
+TEST(TileEnergy, CellEnergyEqualsSumOfVSquaredG) {
+  // Inputs on the DAC grid (codes / 15 with a fixed range of 1), so levels are exact.
+  std::mt19937 rng(4);
+  std::uniform_int_distribution<int> code(0, 15);
+  RowMatD x(6, 12);
+  for (Eigen::Index k = 0; k < x.size(); ++k) x.data()[k] = code(rng) / 15.0;
+  for (const std::string mode : {"multilevel", "bitserial"}) {
+    TileSpec s = quantized_spec(16, 16, 4, 4);
+    s.cell.g_min_S = 1e-6;
+    s.cell.g_max_S = 1e-4;
+    s.dac.mode = mode;
+    s.dac.signed_mode = "unsigned";
+    s.dac.x_max = 1.0;
+    s.adc.bits = 8;
+    s.adc.range = "fixed";
+    Tile t(s);
+    t.program(normal_matrix(12, 4, 3));
+    t.forward<double>(x);
+    std::vector<std::vector<double>> passes;
+    for (Eigen::Index b = 0; b < x.rows(); ++b) {
+      if (mode == "multilevel") {
+        passes.emplace_back(x.row(b).data(), x.row(b).data() + x.cols());
+      } else {
+        for (int bit = 0; bit < 4; ++bit) {
+          std::vector<double> lv;
+          for (int i = 0; i < x.cols(); ++i) lv.push_back((int(std::lround(x(b, i) * 15)) >> bit) & 1);
+          passes.push_back(lv);
+        }
+      }
+    }
+    const double e = energy_by_hand(t, passes);
+    EXPECT_GT(e, 0.0);
+    EXPECT_NEAR(t.last_counters().cell_energy_J, e, 1e-12 * e) << mode;
+    // Float inputs: the same energy to single precision.
+    t.forward<float>(x.cast<float>());
+    EXPECT_NEAR(t.last_counters().cell_energy_J, e, 1e-6 * e) << mode;
+  }
+  // The exact linear path (ideal DAC and ADC) drives levels x / x_max.
+  TileSpec s = TileSpec::ideal(16, 16);
+  s.dac.range = "fixed";
+  s.dac.x_max = 2.0;
+  Tile t(s);
+  t.program(normal_matrix(12, 4, 5));
+  t.forward<double>(x);
+  std::vector<std::vector<double>> passes;
+  for (Eigen::Index b = 0; b < x.rows(); ++b) {
+    std::vector<double> lv;
+    for (int i = 0; i < x.cols(); ++i) lv.push_back(x(b, i) / 2.0);
+    passes.push_back(lv);
+  }
+  const double e = energy_by_hand(t, passes);
+  EXPECT_NEAR(t.last_counters().cell_energy_J, e, 1e-12 * e);
+}
+
+}  // namespace
+}  // namespace mho::testing

@@ -219,6 +219,8 @@ TEST(PimCost, MeasuredCountsEqualShapeCountsAndScaleWithBatch) {
   pim.forward(x.topRows(2));
   const auto two = measured_actions(pim.network(), pim.mapping(), 8, pim.layer_counters(), pim.inferences());
   const CostReport e2 = evaluate_pim(pim.network(), pim.mapping(), two, t, PimSystemSpec());
+  double measured = 0.0;
+  for (const auto& kv : pim.layer_counters()) measured += kv.second.cell_energy_J;
   pim.forward(x.bottomRows(4));
   const auto six = measured_actions(pim.network(), pim.mapping(), 8, pim.layer_counters(), pim.inferences());
   for (std::size_t i = 0; i < shape.size(); ++i) {
@@ -228,6 +230,14 @@ TEST(PimCost, MeasuredCountsEqualShapeCountsAndScaleWithBatch) {
     EXPECT_DOUBLE_EQ(two[i].shift_adds, shape[i].shift_adds) << i;
     EXPECT_DOUBLE_EQ(six[i].adc_conversions, shape[i].adc_conversions) << i;
   }
+  // The cells' energy is the one the tiles measured, below the shape-based bound (every cell
+  // at full read voltage and mean conductance); every other part is the same.
+  const CostReport bound = evaluate_pim(pim.network(), pim.mapping(), shape, t, PimSystemSpec());
+  EXPECT_GT(measured, 0.0);
+  EXPECT_NEAR(part(e2.energy_J, "arrays"), measured / 2, 1e-12 * measured);
+  EXPECT_LT(part(e2.energy_J, "arrays"), part(bound.energy_J, "arrays"));
+  for (const auto& [name, e] : bound.energy_J)
+    if (name != "arrays") EXPECT_NEAR(part(e2.energy_J, name), e, 1e-12 * e) << name;
   // Energy of a batch is linear in its size.
   for (int batch : {1, 2, 7, 64}) {
     PimSystemSpec sys;

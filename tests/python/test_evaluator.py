@@ -93,7 +93,13 @@ def test_measured_counts_give_the_shape_cost():
     tech = mho.cost.load_tech("22nm")
     measured = mho.cost.pim(None, None, measured=r.pim, tech=tech)
     shaped = _core.evaluate_pim(r.pim.network, r.pim.mapping, tech)
-    assert measured.energy_total_J == pytest.approx(shaped.energy_total_J, rel=1e-12)
+    m, b = dict(measured.energy_J), dict(shaped.energy_J)
+    # Tile action counts equal the shape counts; the cells' energy is measured, not bounded.
+    for part in m:
+        if part != "arrays":
+            assert m[part] == pytest.approx(b[part], rel=1e-12), part
+    assert 0 < m["arrays"] < b["arrays"]
+    assert m["arrays"] == pytest.approx(r.pim.counters["cell_energy_J"] / r.pim.inferences, rel=1e-12)
     assert r.pim.mapping.arrays == sum(l.arrays for l in measured.layers)
 
 

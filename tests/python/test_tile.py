@@ -66,9 +66,14 @@ def test_realistic_tile_close_to_matmul_and_counts(rng):
     rel = np.linalg.norm(y - ref) / np.linalg.norm(ref)
     assert 0.005 < rel < 0.2  # noisy but still the same product
     c = t.last_counters
+    energy = c.pop("cell_energy_J")
     assert c == {"cell_reads": 2 * 64 * 128 * 64, "dac_conversions": 2 * 64 * 128,
                  "adc_conversions": 2 * 64 * 32, "shift_adds": 64 * 32 * 1,
                  "samples": 64, "forward_calls": 1}
+    # At most every cell at full read voltage: t_read v_read^2 sum(G) per pass and sample.
+    g = t.conductances
+    cell = spec.cell
+    assert 0 < energy <= 2 * 64 * cell.t_read_s * cell.v_read_V ** 2 * g.sum()
     t.forward(x)
     assert t.total_counters["samples"] == 128
 
