@@ -118,6 +118,8 @@ def _cost(a, out=None):
     print(cost.table(p, d), file=out)
     rec = {"provenance": results.provenance(), "command": vars(a) | {"array": list(a.array), "pe": list(a.pe)},
            "hardware": {"tile": repr(spec), "system": repr(system), "node": tech.node},
+           "inputs": {"tech": {"path": tech.file, "sha256": results.sha256_file(tech.file)}} | (
+               {"model": {"path": a.net, "sha256": results.sha256_file(a.net)}} if os.path.isfile(a.net) else {}),
            "cost": {"pim": cost.to_dict(p)} | ({"digital": cost.to_dict(d)} if d else {})}
     for path, write in ((a.json, results.write_json), (a.h5, results.write_h5)):
         if path:

@@ -53,6 +53,8 @@ def test_cost_command_writes_round_tripping_files(tmp_path):
     a, b = results.read_json(j), results.read_h5(h)
     assert a == b
     assert a["cost"]["pim"]["macs_per_inference"] == _core.zoo_network("resnet50").total_macs
+    assert a["inputs"]["tech"]["sha256"] == results.sha256_file(mho.cost.tech_file())
+    assert a["provenance"]["mho_version"] == mho.__version__
     assert png.stat().st_size > 10_000
     # The same numbers as the API.
     tech = mho.cost.load_tech("22nm")
