@@ -35,7 +35,6 @@ void bind_evaluator(py::module_& m) {
 
   py::class_<TechTable>(m, "TechTable", "Per-action energies and component areas of one node. See evaluator/tech_table.h.")
       .def_static("load", &TechTable::load, py::arg("path"), py::arg("node"))
-      .def_static("nodes", &TechTable::nodes, py::arg("path"))
       .def_readonly("file", &TechTable::file)
       .def_readonly("node", &TechTable::node)
       .def_readonly("node_m", &TechTable::node_m)
@@ -120,16 +119,16 @@ void bind_evaluator(py::module_& m) {
   }, py::arg("network"), py::arg("mapping"), py::arg("activation_bits") = 8,
      "Per-inference action counts of each layer, from shapes (see evaluator/actions.h).");
 
-  m.def("evaluate_pim", [](const Network& n, const Mapping& mp, const TechTable& t, const PimSystemSpec& s,
-                           const PimNetwork* measured) {
-    if (measured && &measured->mapping() != &mp && measured->mapping().arrays() != mp.arrays())
-      throw py::value_error("measured: the PimNetwork was built on a different mapping");
-    const auto acts = measured ? measured_actions(n, mp, s.activation_bits, measured->layer_counters(), measured->inferences())
-                               : shape_actions(n, mp, s.activation_bits);
-    return evaluate_pim(n, mp, acts, t, s);
+  m.def("evaluate_pim", [](const Network& n, const Mapping& mp, const TechTable& t, const PimSystemSpec& s) {
+    return evaluate_pim(n, mp, shape_actions(n, mp, s.activation_bits), t, s);
   }, py::arg("network"), py::arg("mapping"), py::arg("tech"), py::arg("system") = PimSystemSpec(),
-     py::arg("measured") = nullptr,
-     "Cost of a mapped network; with measured=PimNetwork, tile actions are those counted since its last program().");
+     "Cost of a mapped network, action counts from layer shapes.");
+  m.def("evaluate_pim_measured", [](const PimNetwork& pim, const TechTable& t, const PimSystemSpec& s) {
+    const auto acts = measured_actions(pim.network(), pim.mapping(), s.activation_bits, pim.layer_counters(),
+                                       pim.inferences());
+    return evaluate_pim(pim.network(), pim.mapping(), acts, t, s);
+  }, py::arg("pim"), py::arg("tech"), py::arg("system") = PimSystemSpec(),
+     "Cost of a PimNetwork with the tile actions (and cells' energy) counted since its last program().");
   m.def("evaluate_digital", &evaluate_digital, py::arg("network"), py::arg("tech"), py::arg("spec") = DigitalSpec());
 }
 

@@ -224,23 +224,26 @@ void Tile::check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) c
            "must be >= 0 with DacSpec.signed_mode='unsigned' (use 'two_pass' or 'bipolar')");
 }
 
-template <typename T>
-double Tile::level_energy(const Eigen::Ref<const RowMat<T>>& a, const Eigen::Ref<const RowMat<T>>& b,
-                          double scale) const {
-  // Per row in the working precision (vectorised), rows summed in order in double.
-  const Eigen::Matrix<T, 1, Eigen::Dynamic> g = g_row_sum_.transpose().cast<T>();
-  std::vector<double> part(std::size_t(a.rows()));
-  auto row = [&](Eigen::Index r) { part[std::size_t(r)] = double(a.row(r).cwiseProduct(b.row(r)).dot(g)); };
-  if (a.size() >= (Eigen::Index(1) << 20)) {
-#pragma omp parallel for schedule(static)
-    for (Eigen::Index r = 0; r < a.rows(); ++r) row(r);
-  } else {
-    for (Eigen::Index r = 0; r < a.rows(); ++r) row(r);
-  }
+double Tile::cells_energy(const std::vector<double>& row_sums, double scale) const {
   double total = 0.0;
-  for (double p : part) total += p;
+  for (double p : row_sums) total += p;  // in order: the same for any thread count
   const double v = spec_.cell.v_read_V;
   return total * scale * scale * v * v * spec_.cell.t_read_s;
+}
+
+template <typename T>
+double Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const {
+  // Per row in the working precision (vectorised).
+  const Eigen::Matrix<T, 1, Eigen::Dynamic> g = g_row_sum_.transpose().cast<T>();
+  std::vector<double> part(std::size_t(lv.rows()));
+  auto row = [&](Eigen::Index r) { part[std::size_t(r)] = double(lv.row(r).cwiseAbs2().dot(g)); };
+  if (lv.size() >= (Eigen::Index(1) << 20)) {
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index r = 0; r < lv.rows(); ++r) row(r);
+  } else {
+    for (Eigen::Index r = 0; r < lv.rows(); ++r) row(r);
+  }
+  return cells_energy(part, scale);
 }
 
 template <typename T>
@@ -258,7 +261,7 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
   const bool direct = dac_.is_ideal() && dac_.num_planes() == 1 && !nonlinear && !use_noise;
   const std::int64_t chunk = gemm_chunk_rows(std::int64_t(gemm_cols_.size()), n_in_);
   if (direct) {
-    if (cell_energy) *cell_energy = level_energy<T>(x, x, 1.0 / x_max_);
+    if (cell_energy) *cell_energy = level_energy<T>(x, 1.0 / x_max_);
     cur.resize(x.rows(), gemm_matrix<T>().cols());
     gemm_aligned<T>(x, gemm_matrix<T>(), cur, first_sample, chunk);
     return 1.0 / x_max_;
@@ -267,12 +270,23 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
   if (nonlinear) {
     // I = G f(V): without wire resistance the cell voltage is the row voltage, so the
     // nonlinearity is a per-row transform of the drive, ahead of the product.
-    RowMat<T> drive;
-    if (cell_energy) drive = lv;
-    lv = lv.unaryExpr([&](T l) { return T(cell_.iv_voltage(double(l) * v) / v); });
-    if (cell_energy) *cell_energy = level_energy<T>(drive, lv, 1.0);
+    // The cells dissipate V f(V) G: summed in the same pass, per row.
+    std::vector<double> part(std::size_t(lv.rows()));
+    const double* g = g_row_sum_.data();
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index r = 0; r < lv.rows(); ++r) {
+      T* row = lv.row(r).data();
+      double sum = 0.0;
+      for (int i = 0; i < n_in_; ++i) {
+        const T f = T(cell_.iv_voltage(double(row[i]) * v) / v);
+        sum += double(row[i]) * double(f) * g[i];
+        row[i] = f;
+      }
+      part[std::size_t(r)] = sum;
+    }
+    if (cell_energy) *cell_energy = cells_energy(part, 1.0);
   } else if (cell_energy) {
-    *cell_energy = level_energy<T>(lv, lv, 1.0);
+    *cell_energy = level_energy<T>(lv, 1.0);
   }
   const Eigen::Index B = x.rows();
   const int ncols = int(gemm_cols_.size());
@@ -392,7 +406,7 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
     const RowMat<T> m = (gemm_matrix<T>() * (out_scale * w0).template cast<T>().asDiagonal());
     out.resize(B, m.cols());
     gemm_aligned<T>(x, m, out, first, gemm_chunk_rows(ncols, n_in_));
-    cell_energy = level_energy<T>(x, x, 1.0 / x_max_);
+    cell_energy = level_energy<T>(x, 1.0 / x_max_);
   } else {
     const std::int64_t block = sample_block(P, ncols, gemm_chunk_rows(ncols, n_in_));
     const double v = spec_.cell.v_read_V;

@@ -103,11 +103,12 @@ class Tile {
   double analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
                          bool noise, RowMat<T>* levels, RowMat<T>* currents,
                          RowMat<T>* variance, double* cell_energy = nullptr) const;
-  // t_read v^2 scale^2 sum_r sum_i a_ri b_ri g_row_i: the cells' energy for drive levels a and
-  // current levels b (b = a for linear cells), rows summed in order.
+  // The cells' energy, J, for linear cells driven at levels lv * scale (of v_read):
+  // t_read v^2 scale^2 sum_r sum_i lv_ri^2 g_row_i.
   template <typename T>
-  double level_energy(const Eigen::Ref<const RowMat<T>>& a, const Eigen::Ref<const RowMat<T>>& b,
-                      double scale) const;
+  double level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const;
+  // t_read v^2 scale^2 times the sum of per-row sums, added in row order.
+  double cells_energy(const std::vector<double>& row_sums, double scale) const;
   template <typename T>
   const RowMat<T>& gemm_matrix() const;
   template <typename T>

@@ -71,6 +71,20 @@ struct TileSpec {
   int max_outputs() const {
     return encoding == "differential" ? cols / (2 * slices()) : (cols - slices()) / slices();
   }
+  // Columns converted per pass for n_out outputs: with analog subtraction one per output and
+  // slice; with digital subtraction every sign column, or every column and the reference
+  // columns (offset encoding), on its own.
+  int converted_columns(int n_out) const {
+    if (subtract == "analog") return slices() * n_out;
+    return encoding == "differential" ? 2 * slices() * n_out : slices() * n_out + slices();
+  }
+  // Digital terms recombined by shift-and-add per output and plane: one per slice, two with
+  // digital subtraction (the negative or reference part converted separately).
+  int conversion_groups() const { return subtract == "analog" ? slices() : 2 * slices(); }
+  // ADCs of one array: its conversion columns when full, shared columns_per_adc to a converter.
+  int adcs_per_array() const {
+    return (converted_columns(max_outputs()) + adc.columns_per_adc - 1) / adc.columns_per_adc;
+  }
 
   void validate() const;
   std::string repr() const;

@@ -6,34 +6,6 @@
 
 namespace mho {
 
-int converted_columns(const TileSpec& spec, int n_out) {
-  const int S = spec.slices();
-  const bool analog = spec.subtract == "analog";
-  if (spec.encoding == "differential") return (analog ? 1 : 2) * S * n_out;
-  return analog ? S * n_out : S * n_out + S;
-}
-
-int conversion_groups(const TileSpec& spec) {
-  const int S = spec.slices();
-  return (spec.encoding == "differential" && spec.subtract == "analog") ||
-                 (spec.encoding == "offset" && spec.subtract == "analog")
-             ? S
-             : 2 * S;
-}
-
-int adcs_per_array(const TileSpec& spec) {
-  const int conv = converted_columns(spec, spec.max_outputs());
-  return (conv + spec.adc.columns_per_adc - 1) / spec.adc.columns_per_adc;
-}
-
-int dac_planes(const TileSpec& spec) { return Dac(spec.dac).num_planes(); }
-
-int dac_bits(const TileSpec& spec) {
-  const DacSpec& d = spec.dac;
-  if (d.input_bits == 0) return 0;
-  return d.mode == "bitserial" ? std::min(d.bits_per_plane, d.input_bits) : d.input_bits;
-}
-
 namespace {
 
 long long elements(const Network& net, int layer) {
@@ -82,33 +54,32 @@ std::vector<LayerActions> network_actions(const Network& net, int activation_bit
 
 std::vector<LayerActions> shape_actions(const Network& net, const Mapping& mapping, int activation_bits) {
   const TileSpec& spec = mapping.spec();
-  const int P = dac_planes(spec), G = conversion_groups(spec), adcs = adcs_per_array(spec);
+  const int P = Dac(spec.dac).num_planes(), G = spec.conversion_groups(), adcs = spec.adcs_per_array();
   std::vector<LayerActions> out = network_actions(net, activation_bits);
-  std::map<int, const LayerMapping*> lm;
-  for (const LayerMapping& m : mapping.layers()) lm[m.layer] = &m;
-  for (int i = 0; i < int(out.size()); ++i) {
-    const Layer& l = net.layers()[std::size_t(i)];
-    LayerActions& a = out[std::size_t(i)];
-    if (!l.has_weights()) continue;
-    const Shape& o = net.output_shape(i);
-    const double vectors = l.kind == LayerKind::kConv2d ? double(o.h) * o.w : 1.0;
-    const LayerMapping& m = *lm.at(i);
+  // Input vectors per inference of each layer: output positions of a conv, 1 for a linear.
+  std::vector<double> vectors(out.size(), 1.0);
+  for (const LayerMapping& m : mapping.layers()) {
+    const Layer& l = net.layers()[std::size_t(m.layer)];
+    const Shape& o = net.output_shape(m.layer);
+    const double v = l.kind == LayerKind::kConv2d ? double(o.h) * o.w : 1.0;
+    vectors[std::size_t(m.layer)] = v;
+    LayerActions& a = out[std::size_t(m.layer)];
     a.on_tiles = true;
     a.arrays = m.arrays;
     a.replication = m.replication;
     a.utilization = m.utilization();
-    a.buffer_read_bits = vectors * double(l.matrix_rows()) * l.groups * activation_bits;
-    a.acc_adds += vectors * double(l.out_ch) * (m.row_blocks - 1);
-    a.sequential_passes = vectors * P * std::min(m.groups_per_array, m.groups);
-    for (const Placement& p : mapping.placements()) {
-      if (p.layer != i) continue;
-      const double conv = converted_columns(spec, p.cols);
-      a.cell_reads += vectors * P * double(p.rows) * spec.physical_columns(p.cols);
-      a.dac_conversions += vectors * P * double(p.rows);
-      a.adc_conversions += vectors * P * conv;
-      a.shift_adds += vectors * double(p.cols) * (double(P) * G - 1);
-      a.conversions_per_adc = std::max(a.conversions_per_adc, int((conv + adcs - 1) / adcs));
-    }
+    a.buffer_read_bits = v * double(l.matrix_rows()) * l.groups * activation_bits;
+    a.acc_adds += v * double(l.out_ch) * (m.row_blocks - 1);
+    a.sequential_passes = v * P * std::min(m.groups_per_array, m.groups);
+  }
+  for (const Placement& p : mapping.placements()) {
+    LayerActions& a = out[std::size_t(p.layer)];
+    const double v = vectors[std::size_t(p.layer)], conv = spec.converted_columns(p.cols);
+    a.cell_reads += v * P * double(p.rows) * spec.physical_columns(p.cols);
+    a.dac_conversions += v * P * double(p.rows);
+    a.adc_conversions += v * P * conv;
+    a.shift_adds += v * double(p.cols) * (double(P) * G - 1);
+    a.conversions_per_adc = std::max(a.conversions_per_adc, int((conv + adcs - 1) / adcs));
   }
   return out;
 }

@@ -55,15 +55,6 @@ struct LayerActions {
   long long input_elements = 0, output_elements = 0;
 };
 
-// Converted columns of a placement with n_out outputs, conversion groups per output, and ADCs
-// of a full array, for a tile spec (the tile's conversion layout, crossbar/tile.cpp).
-int converted_columns(const TileSpec& spec, int n_out);
-int conversion_groups(const TileSpec& spec);
-int adcs_per_array(const TileSpec& spec);
-int dac_planes(const TileSpec& spec);
-// Bits one DAC resolves per pass.
-int dac_bits(const TileSpec& spec);
-
 // The layer-shape part alone (digital work, buffer traffic, MACs; no tile actions): what a
 // digital accelerator shares with the PIM system.
 std::vector<LayerActions> network_actions(const Network& net, int activation_bits);

@@ -56,7 +56,8 @@ CostReport evaluate_digital(const Network& net, const TechTable& tech, const Dig
   };
   const double distance_m = 0.5 * std::sqrt(r.area_total_m2());
 
-  double e_macs = 0, e_rf = 0, e_pe = 0, e_dig = 0, e_buf = 0, e_wire = 0, e_dram = 0;
+  r.energy_J = {{"macs", 0.0},    {"register_files", 0.0}, {"pe_to_pe", 0.0}, {"digital", 0.0},
+                {"buffers", 0.0}, {"interconnect", 0.0},   {"offchip", 0.0}};
   double latency = 0, busy_cycles = 0;
   for (const LayerActions& a : network_actions(net, d.bits)) {
     const Layer& l = net.layers()[std::size_t(a.layer)];
@@ -82,20 +83,22 @@ CostReport evaluate_digital(const Network& net, const TechTable& tech, const Dig
                        + a.output_elements * double(d.bits)                 // quantised outputs
                        + weight_bits / B;                                   // weights into the PEs
       dram_bits = weight_bits / B;
-      e_macs += mac * e_mac;
-      e_rf += mac * tech.rf_access_per_mac * e_mac;
-      e_pe += mac * 2.0 * tech.pe_to_pe_per_mac * e_mac;
     }
     const double io_bits = double(a.input_elements + a.output_elements) * d.bits;
     if (a.kind != "flatten" && a.kind != "concat" && io_bits > glb_bits) dram_bits += io_bits;
     const double ops = a.acc_adds + a.act_adds + a.act_mults;
-    const double dig = a.acc_adds * acc.energy_J + a.act_adds * act_add.energy_J + a.act_mults * mult.energy_J;
-    e_dig += dig;
-    e_buf += glb_bits_moved * e_glb;
-    e_wire += glb_bits_moved * tech.wire_J_per_bit_m * distance_m;
-    e_dram += dram_bits * tech.dram_J_per_bit;
-    lc.energy_J = (l.has_weights() ? mac * e_mac * (1 + tech.rf_access_per_mac + 2 * tech.pe_to_pe_per_mac) : 0.0) +
-                  dig + glb_bits_moved * (e_glb + tech.wire_J_per_bit_m * distance_m) + dram_bits * tech.dram_J_per_bit;
+    // Per component, in the order of r.energy_J (MAC-related parts are 0 for other layers).
+    const double parts[] = {mac * e_mac,
+                            mac * tech.rf_access_per_mac * e_mac,
+                            mac * 2.0 * tech.pe_to_pe_per_mac * e_mac,
+                            a.acc_adds * acc.energy_J + a.act_adds * act_add.energy_J + a.act_mults * mult.energy_J,
+                            glb_bits_moved * e_glb,
+                            glb_bits_moved * tech.wire_J_per_bit_m * distance_m,
+                            dram_bits * tech.dram_J_per_bit};
+    for (std::size_t k = 0; k < r.energy_J.size(); ++k) {
+      r.energy_J[k].second += parts[k];
+      lc.energy_J += parts[k];
+    }
     lc.latency_s = std::max({cycles * t_clock, dram_bits / 8.0 / d.dram_bandwidth_Bps, ops / d.digital_lanes * t_clock});
     busy_cycles += cycles;
     latency += lc.latency_s;
@@ -103,9 +106,7 @@ CostReport evaluate_digital(const Network& net, const TechTable& tech, const Dig
     r.layers.push_back(lc);
   }
   const double io = double(net.input_shape().size() + net.output_shape(net.output_layer()).size()) * d.bits;
-  e_dram += io * tech.dram_J_per_bit;
-  r.energy_J = {{"macs", e_macs},       {"register_files", e_rf}, {"pe_to_pe", e_pe}, {"digital", e_dig},
-                {"buffers", e_buf},     {"interconnect", e_wire}, {"offchip", e_dram}};
+  r.energy_J.back().second += io * tech.dram_J_per_bit;
   r.latency_s = latency;
   r.throughput_per_s = 1.0 / latency;
   r.utilization = double(r.macs) / (std::max(busy_cycles, 1.0) * pes);

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <sstream>
 
+#include "adc_dac/dac.h"
 #include "common/validate.h"
 
 namespace mho {
@@ -30,6 +32,12 @@ void PimSystemSpec::validate() const {
 
 namespace {
 
+// Bits one row driver resolves per pass (0 for the ideal DAC).
+int driver_bits(const DacSpec& spec) {
+  const Dac dac(spec);
+  return dac.is_ideal() ? 0 : int(std::lround(std::log2(dac.plane_max_code() + 1.0)));
+}
+
 long long max_activation_bits(const Network& net, const std::vector<LayerActions>& acts, const PimSystemSpec& sys) {
   long long bits = 0;
   if (sys.pipeline_layers) {
@@ -50,12 +58,13 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   const TileSpec& spec = mapping.spec();
   if (spec.adc.bits == 0)
     reject("TileSpec.adc.bits", "0", "a physical resolution (>= 1): an ideal ADC has no cost to look up");
-  if (dac_bits(spec) == 0)
+  const int dac_bits = driver_bits(spec.dac);
+  if (dac_bits == 0)
     reject("TileSpec.dac.input_bits", "0", "a physical resolution (>= 1): an ideal DAC has no cost to look up");
   if (actions.size() != net.layers().size())
     reject("actions", std::to_string(actions.size()) + " layers", "one entry per network layer");
   const ComponentCost& adc = tech.adc_cost(sys.adc_type, spec.adc.bits);
-  const ComponentCost dac = tech.dac_cost(dac_bits(spec));
+  const ComponentCost dac = tech.dac_cost(dac_bits);
   const ComponentCost& acc = tech.add_cost(sys.accumulator_bits);
   const ComponentCost& act_add = tech.add_cost(sys.activation_bits);
   const ComponentCost& act_mult = tech.mult_cost(sys.activation_bits);
@@ -71,7 +80,7 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   r.utilization = mapping.utilization();
 
   // Area first: the interconnect distance depends on the chip's size.
-  const double A = mapping.arrays(), adcs = adcs_per_array(spec);
+  const double A = mapping.arrays(), adcs = spec.adcs_per_array();
   const double buffer_bits = double(max_activation_bits(net, actions, sys));
   const double buffer_bytes = buffer_bits / 8.0;
   r.area_m2 = {
@@ -85,7 +94,8 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   const double distance_m = 0.5 * std::sqrt(r.area_total_m2());
   const double e_sram_bit = tech.sram_J_per_bit(buffer_bytes);
 
-  double e_arr = 0, e_adc = 0, e_dac = 0, e_sa = 0, e_dig = 0, e_buf = 0, e_wire = 0;
+  r.energy_J = {{"arrays", 0.0},  {"adcs", 0.0},    {"dacs", 0.0},         {"shift_add", 0.0},
+                {"digital", 0.0}, {"buffers", 0.0}, {"interconnect", 0.0}, {"offchip", 0.0}};
   double latency = 0, slowest = 0;
   for (const LayerActions& a : actions) {
     LayerCost lc;
@@ -95,14 +105,19 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     lc.macs = a.macs;
     lc.arrays = a.arrays;
     lc.utilization = a.utilization;
-    const double arr = a.cell_energy_measured ? a.cell_energy_J : a.cell_reads * e_cell;
-    const double ad = a.adc_conversions * adc.energy_J;
-    const double da = a.dac_conversions * dac.energy_J, sa = a.shift_adds * acc.energy_J;
-    const double dig = a.acc_adds * acc.energy_J + a.act_adds * act_add.energy_J + a.act_mults * act_mult.energy_J;
     const double bits = a.buffer_read_bits + a.buffer_write_bits;
-    const double buf = bits * e_sram_bit, wire = bits * tech.wire_J_per_bit_m * distance_m;
-    e_arr += arr; e_adc += ad; e_dac += da; e_sa += sa; e_dig += dig; e_buf += buf; e_wire += wire;
-    lc.energy_J = arr + ad + da + sa + dig + buf + wire;
+    // Per component, in the order of r.energy_J (off-chip traffic is the network's, below).
+    const double parts[] = {a.cell_energy_measured ? a.cell_energy_J : a.cell_reads * e_cell,
+                            a.adc_conversions * adc.energy_J,
+                            a.dac_conversions * dac.energy_J,
+                            a.shift_adds * acc.energy_J,
+                            a.acc_adds * acc.energy_J + a.act_adds * act_add.energy_J + a.act_mults * act_mult.energy_J,
+                            bits * e_sram_bit,
+                            bits * tech.wire_J_per_bit_m * distance_m};
+    for (std::size_t k = 0; k < std::size(parts); ++k) {
+      r.energy_J[k].second += parts[k];
+      lc.energy_J += parts[k];
+    }
 
     const double t_digital = (a.acc_adds + a.act_adds + a.act_mults) / sys.digital_lanes * t_clock;
     double t_analog = 0;
@@ -117,9 +132,7 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     r.layers.push_back(lc);
   }
   const double io_bits = double(net.input_shape().size() + net.output_shape(net.output_layer()).size()) * sys.activation_bits;
-  r.energy_J = {{"arrays", e_arr},     {"adcs", e_adc},    {"dacs", e_dac},
-                {"shift_add", e_sa},   {"digital", e_dig}, {"buffers", e_buf},
-                {"interconnect", e_wire}, {"offchip", sys.offchip_io ? io_bits * tech.dram_J_per_bit : 0.0}};
+  if (sys.offchip_io) r.energy_J.back().second = io_bits * tech.dram_J_per_bit;
   r.latency_s = latency;
   r.throughput_per_s = (sys.pipeline_layers ? 1.0 / slowest : 1.0 / latency);
   return r;

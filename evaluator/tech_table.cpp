@@ -87,14 +87,6 @@ const ComponentCost& by_bits(const std::map<int, ComponentCost>& m, int bits, co
 
 }  // namespace
 
-std::vector<std::string> TechTable::nodes(const std::string& path) {
-  const YAML::Node root = parse(path);
-  Reader r{path};
-  std::vector<std::string> out;
-  for (const auto& kv : r.need(root, "", "nodes")) out.push_back(kv.first.as<std::string>());
-  return out;
-}
-
 TechTable TechTable::load(const std::string& path, const std::string& node) {
   const YAML::Node root = parse(path);
   Reader r{path};

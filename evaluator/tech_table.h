@@ -43,7 +43,6 @@ struct TechTable {
   // Throws FileNotFound-style std::runtime_error for a missing file (message names it) and
   // std::invalid_argument naming the key for a malformed one or an unknown node.
   static TechTable load(const std::string& path, const std::string& node);
-  static std::vector<std::string> nodes(const std::string& path);
 
   const ComponentCost& adc_cost(const std::string& type, int bits) const;
   const ComponentCost& add_cost(int bits) const;

@@ -51,7 +51,6 @@ void PimNetwork::program(std::uint64_t chip) {
   }
   programmed_ = true;
   samples_ = 0;
-  counted_ = TileCounters();
   layer_counted_.clear();
 }
 
@@ -93,16 +92,17 @@ RowMat<float> PimNetwork::run(const Eigen::Ref<const RowMat<float>>& x, bool cal
         }
       }
       y.middleCols(pl.col0, pl.cols) += t.forward<float>(block, offset);
-      if (!calibrating) {
-        counted_ += t.last_counters();
-        layer_counted_[layer] += t.last_counters();
-      }
+      if (!calibrating) layer_counted_[layer] += t.last_counters();
     }
     return y;
   };
   return net_.forward(x, mm);
 }
 
-TileCounters PimNetwork::counters() const { return counted_; }
+TileCounters PimNetwork::counters() const {
+  TileCounters total;
+  for (const auto& kv : layer_counted_) total += kv.second;
+  return total;
+}
 
 }  // namespace mho

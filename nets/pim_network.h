@@ -51,7 +51,6 @@ class PimNetwork {
   std::map<int, long long> rows_per_sample_;   // layer -> im2col rows per input sample
   bool programmed_ = false;
   long long samples_ = 0;
-  TileCounters counted_;
   std::map<int, TileCounters> layer_counted_;
 };
 

@@ -41,8 +41,7 @@ def _study_record(c, r, pim_cost, dig_cost, sweep):
         rec["cost"]["pim_over_digital"] = {f"{label} ({unit})": (get(pim_cost) / get(dig_cost) if get(dig_cost) else None)
                                            for label, unit, get, _ in cost.METRICS}
     if sweep:
-        rec["sweep"] = {"param": sweep[0].parameter and next(iter(sweep[0].parameter)),
-                        "values": [next(iter(s.parameter.values())) for s in sweep],
+        rec["sweep"] = {"param": c["sweep"]["param"], "values": c["sweep"]["values"],
                         "pim_mean": [s.mean for s in sweep], "pim_ci95": [s.ci95 for s in sweep]}
     return rec
 
@@ -61,7 +60,7 @@ def run(config_path, out_dir=None, plots=None, progress=True, out=None):
     r = study.evaluate(c["model"], spec=c["spec"], chips=c["chips"], dataset=c["dataset"], batch=c["batch"],
                        calib_samples=c["calib_samples"], limit=c["test_images"], time_s=c["time_s"],
                        progress=progress, keep_pim=True)
-    pim_cost = cost.pim(None, None, system=c["system"], measured=r.pim, tech=c["tech"])
+    pim_cost = cost.measured(r.pim, system=c["system"], tech=c["tech"])
     dig_cost = cost.digital(r.pim.network, spec=c["digital"], tech=c["tech"]) if c["digital"] is not None else None
     print(r.report(), file=out)
     print(file=out)

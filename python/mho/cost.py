@@ -46,15 +46,17 @@ def _tech(tech, node):
     return tech if isinstance(tech, _core.TechTable) else load_tech(node, tech)
 
 
-def pim(network, spec, node="22nm", system=None, replication=None, measured=None, tech=None):
-    """CostReport of `network` mapped on arrays of `spec`. measured: a PimNetwork whose last
-    chip ran the inferences to count (its tile actions replace the ones computed from shapes)."""
-    if measured is not None:
-        return _core.evaluate_pim(measured.network, measured.mapping, _tech(tech, node),
-                                  system or _core.PimSystemSpec(), measured)
+def pim(network, spec, node="22nm", system=None, replication=None, tech=None):
+    """CostReport of `network` mapped on arrays of `spec`, action counts from layer shapes."""
     net = _network(network)
     mapping = _core.map_network(net, spec, replication or {})
     return _core.evaluate_pim(net, mapping, _tech(tech, node), system or _core.PimSystemSpec())
+
+
+def measured(pim_network, node="22nm", system=None, tech=None):
+    """CostReport of a PimNetwork whose last programmed chip ran the inferences to count: tile
+    actions and the cells' energy as the tiles counted them (mho.study.evaluate(keep_pim=True))."""
+    return _core.evaluate_pim_measured(pim_network, _tech(tech, node), system or _core.PimSystemSpec())
 
 
 def digital(network, node="22nm", spec=None, tech=None):

@@ -54,14 +54,11 @@ def load(name, split="test", limit=None, verify=False, raw=False):
         raise ValueError(f"split = {split!r}: must be one of {', '.join(SPLITS)}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit = {limit}: must be >= 1")
-    first = path_of(name)
-    with h5py.File(first, "r") as f:
-        n_parts = int(f.attrs.get("parts", 1))
+    parts = files(name)
     images, labels = [], []
-    for part in range(n_parts):
-        p = first if part == 0 else first.with_name(f"{name}.part{part}.h5")
+    for p in parts:
         if not p.is_file():
-            raise FileNotFoundError(f"{p} not found ({name} has {n_parts} parts): run "
+            raise FileNotFoundError(f"{p} not found ({name} has {len(parts)} parts): run "
                                     f"/usr/bin/python3 data/fetch_datasets.py")
         with h5py.File(p, "r") as f:
             x, y = f[f"{split}/images"][:], f[f"{split}/labels"][:]

@@ -94,7 +94,7 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
              time_s=None, replication=None, progress=True, float_accuracy=None, keep_pim=False):
     """Float and PIM accuracy of `model` (an mho model file) on `spec` over `chips` chips.
     keep_pim: keep the PimNetwork (result.pim), whose action counters then hold the last
-    chip's run over the test set (for mho.cost.pim(..., measured=result.pim))."""
+    chip's run over the test set (for mho.cost.measured(result.pim))."""
     if chips < 1:
         raise ValueError(f"chips = {chips}: must be >= 1")
     if batch < 1:

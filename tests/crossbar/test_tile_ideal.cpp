@@ -174,7 +174,7 @@ TEST(TileErrors, ClearMessages) {
 namespace mho::testing {
 namespace {
 
-// Energy in the cells by its definition, sum over passes, cells of t_read V_i^2 G_ij, with
+// Energy in linear cells by its definition, sum over passes and cells of t_read V_i^2 G_ij, with
 // the pass levels worked out by hand from the input codes.
 double energy_by_hand(const Tile& t, const std::vector<std::vector<double>>& pass_levels) {
   const Eigen::MatrixXd& g = t.conductances();
@@ -186,7 +186,7 @@ double energy_by_hand(const Tile& t, const std::vector<std::vector<double>>& pas
   return e;
 }
 
-TEST(TileEnergy, CellEnergyEqualsSumOfVSquaredG) {
+TEST(TileEnergy, CellEnergyEqualsSumOfVTimesI) {
   // Inputs on the DAC grid (codes / 15 with a fixed range of 1), so levels are exact.
   std::mt19937 rng(4);
   std::uniform_int_distribution<int> code(0, 15);
@@ -222,6 +222,31 @@ TEST(TileEnergy, CellEnergyEqualsSumOfVSquaredG) {
     // Float inputs: the same energy to single precision.
     t.forward<float>(x.cast<float>());
     EXPECT_NEAR(t.last_counters().cell_energy_J, e, 1e-6 * e) << mode;
+  }
+  // sinh cells: each dissipates V I = V G v0 sinh(V / v0) per pass.
+  {
+    TileSpec s = quantized_spec(16, 16, 4, 4);
+    s.dac.signed_mode = "unsigned";
+    s.dac.x_max = 1.0;
+    s.adc.bits = 8;
+    s.adc.range = "fixed";
+    s.cell.iv = "sinh";
+    s.cell.iv_v0_V = 0.1;
+    s.nonlinear_iv = true;
+    Tile t(s);
+    t.program(normal_matrix(12, 4, 6));
+    t.forward<double>(x);
+    const Eigen::MatrixXd& g = t.conductances();
+    const double v = s.cell.v_read_V, v0 = s.cell.iv_v0_V;
+    double e = 0.0;
+    for (Eigen::Index b = 0; b < x.rows(); ++b)
+      for (int i = 0; i < x.cols(); ++i)
+        for (int j = 0; j < g.cols(); ++j) {
+          const double vi = x(b, i) * v;
+          e += s.cell.t_read_s * vi * g(i, j) * v0 * std::sinh(vi / v0);
+        }
+    EXPECT_GT(e, 0.0);
+    EXPECT_NEAR(t.last_counters().cell_energy_J, e, 1e-12 * e);
   }
   // The exact linear path (ideal DAC and ADC) drives levels x / x_max.
   TileSpec s = TileSpec::ideal(16, 16);

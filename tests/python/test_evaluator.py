@@ -93,7 +93,7 @@ def test_measured_counts_give_the_shape_cost():
     r = mho.study.evaluate(LENET, spec=small_spec(), chips=1, limit=40, calib_samples=64, progress=False,
                            keep_pim=True)
     tech = mho.cost.load_tech("22nm")
-    measured = mho.cost.pim(None, None, measured=r.pim, tech=tech)
+    measured = mho.cost.measured(r.pim, tech=tech)
     shaped = _core.evaluate_pim(r.pim.network, r.pim.mapping, tech)
     m, b = dict(measured.energy_J), dict(shaped.energy_J)
     # Tile action counts equal the shape counts; the cells' energy is measured, not bounded.
