@@ -1,11 +1,13 @@
 // ResistiveArray: the exact DC solution of a crossbar with wire resistance (WireSpec).
 //
 // Nodal analysis of the linear network gives a sparse symmetric positive-definite system in
-// the row and column node voltages; nodes joined by a zero resistance are merged first, so
-// shorts are exact. The system is factored once (CHOLMOD supernodal Cholesky) with the
-// "ports" -- nodes fed by a source and nodes whose voltage sets an output current -- ordered
-// last. Because the interior carries no source, the trailing block of the factor is the
-// Cholesky factor of the ports' Schur complement, which gives the exact transfer matrix
+// the row and column node voltages. Without shorts every node is an unknown, numbered in a
+// nested-dissection elimination order with the "ports" -- nodes fed by a source and nodes
+// whose voltage sets an output current -- last, and the matrix is written directly in that
+// order; with shorts, nodes joined by a zero resistance are merged first (exact) and CAMD
+// orders the rest, ports last. The system is factored once (CHOLMOD supernodal Cholesky).
+// Because the interior carries no source, the trailing block of the factor is the Cholesky
+// factor of the ports' Schur complement, which gives the exact transfer matrix
 // T (cols x rows, siemens): sense currents I = T V for any source voltages V. When there are
 // too many ports for that (e.g. r_col = 0: every row node feeds an output), T is built from
 // one solve per row instead. Node voltages (for plots and checks) come from full solves with
@@ -50,6 +52,11 @@ class ResistiveArray {
 
  private:
   struct Cholmod;
+  struct System;
+  void assemble_ordered(const Eigen::MatrixXd& g, const WireSpec& wires, System* sys);
+  void assemble_general(const Eigen::MatrixXd& g, const WireSpec& wires, System* sys);
+  void factor(System& sys);
+  void transfer_from_ports(const System& sys, const Eigen::SparseMatrix<double, Eigen::RowMajor>& cmat);
   int rows_, cols_, n_free_ = 0, n_ports_ = 0;
   // node -> free unknown, or -1 - k for Dirichlet class k (k < rows: source k; rows: ground)
   std::vector<int> node_class_;

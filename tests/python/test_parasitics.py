@@ -17,8 +17,11 @@ def spice_currents(G, V, r_row, r_col, r_drv, r_sense, tmp_path):
     rows, cols = G.shape
     lines = ["mho crossbar"]
     for i in range(rows):
-        lines.append(f"V{i} s{i} 0 DC {V[i]:.17g}")
-        lines.append(f"Rd{i} s{i} r{i}_0 {r_drv:.17g}")
+        if r_drv == 0:  # a short: the source drives the row's first node itself
+            lines.append(f"V{i} r{i}_0 0 DC {V[i]:.17g}")
+        else:
+            lines.append(f"V{i} s{i} 0 DC {V[i]:.17g}")
+            lines.append(f"Rd{i} s{i} r{i}_0 {r_drv:.17g}")
         for j in range(cols - 1):
             lines.append(f"Rr{i}_{j} r{i}_{j} r{i}_{j + 1} {r_row:.17g}")
         for j in range(cols):
@@ -26,8 +29,11 @@ def spice_currents(G, V, r_row, r_col, r_drv, r_sense, tmp_path):
     for j in range(cols):
         for i in range(rows - 1):
             lines.append(f"Rc{i}_{j} c{i}_{j} c{i + 1}_{j} {r_col:.17g}")
-        lines.append(f"Rs{j} c{rows - 1}_{j} sn{j} {r_sense:.17g}")
-        lines.append(f"Vam{j} sn{j} 0 DC 0")
+        if r_sense == 0:
+            lines.append(f"Vam{j} c{rows - 1}_{j} 0 DC 0")
+        else:
+            lines.append(f"Rs{j} c{rows - 1}_{j} sn{j} {r_sense:.17g}")
+            lines.append(f"Vam{j} sn{j} 0 DC 0")
     lines += [".control", "op", "set numdgt=16",
               "print " + " ".join(f"i(vam{j})" for j in range(cols)), ".endc", ".end"]
     net = tmp_path / "crossbar.cir"
@@ -44,6 +50,7 @@ CASES = [  # rows, cols, r_row, r_col, r_driver, r_sense
     (16, 8, 5.0, 0.5, 3.0, 7.0),
     (32, 32, 1.0, 1.0, None, None),
     (32, 32, 10.0, 10.0, None, None),  # heavy drop
+    (12, 10, 2.0, 3.0, 0.0, 0.0),  # shorted driver and sense: the merged-node path
 ]
 
 
