@@ -1,20 +1,28 @@
 // ResistiveArray: the exact DC solution of a crossbar with wire resistance (WireSpec).
 //
 // Nodal analysis of the linear network gives a sparse symmetric positive-definite system in
-// the row and column node voltages. Without shorts every node is an unknown, numbered in a
-// nested-dissection elimination order with the "ports" -- nodes fed by a source and nodes
-// whose voltage sets an output current -- last, and the matrix is written directly in that
-// order; with shorts, nodes joined by a zero resistance are merged first (exact) and CAMD
-// orders the rest, ports last. The system is factored once (CHOLMOD supernodal Cholesky).
-// Because the interior carries no source, the trailing block of the factor is the Cholesky
-// factor of the ports' Schur complement, which gives the exact transfer matrix
-// T (cols x rows, siemens): sense currents I = T V for any source voltages V. When there are
-// too many ports for that (e.g. r_col = 0: every row node feeds an output), T is built from
-// one solve per row instead. Node voltages (for plots and checks) come from full solves with
-// the same factor.
+// the row and column node voltages. The "ports" are the nodes fed by a source and the nodes
+// whose voltage sets an output current. Because the interior carries no source, the ports'
+// Schur complement gives the exact transfer matrix T (cols x rows, siemens): sense currents
+// I = T V for any source voltages V.
+// - No shorts (every resistance > 0): every node is an unknown, numbered in a nested-
+//   dissection elimination order with the ports last, and the matrix is written directly in
+//   that order (NodalDomain); the trailing block of its Cholesky factor (CHOLMOD supernodal)
+//   is the Cholesky factor of the ports' Schur complement. Arrays at least 64 columns wide
+//   (and no taller than wide) are cut at one column of row nodes into two halves, factored
+//   side by side on two threads when mho has them; their Schur complements add up to the
+//   whole array's on [cut, ports], whose dense Cholesky factor ends in the ports' factor.
+//   Same numbers either way for a given array; the split only changes rounding.
+// - Shorts: nodes joined by a zero resistance are merged first (exact) and CAMD orders the
+//   rest, ports last. When there are too many ports for a dense Schur complement (e.g.
+//   r_col = 0: every row node feeds an output), T is built from one solve per row instead.
+// Node voltages (for plots and checks) come from full solves with a factor of the whole
+// network (after a split, computed on first use).
 // Output current of column j = current from column j's wire into the 0 V sense node.
+// Reproducibility: BLAS runs single-threaded while an array is solved, so T is bitwise the
+// same whatever the thread count.
 // Units: siemens, volts, amperes. Thread-safety: const methods are safe to call concurrently
-// except node_voltages(), which uses CHOLMOD's workspace.
+// except node_voltages(), which uses CHOLMOD's workspace (and may build the whole factor).
 #pragma once
 
 #include <memory>
@@ -23,6 +31,7 @@
 #include <Eigen/Sparse>
 
 #include "crossbar/gemm.h"
+#include "crossbar/sparse_cholesky.h"
 #include "crossbar/wire_spec.h"
 
 namespace mho {
@@ -51,19 +60,24 @@ class ResistiveArray {
                      RowMat<double>* col_nodes) const;
 
  private:
-  struct Cholmod;
-  struct System;
-  void assemble_ordered(const Eigen::MatrixXd& g, const WireSpec& wires, System* sys);
-  void assemble_general(const Eigen::MatrixXd& g, const WireSpec& wires, System* sys);
-  void factor(System& sys);
-  void transfer_from_ports(const System& sys, const Eigen::SparseMatrix<double, Eigen::RowMajor>& cmat);
+  void solve_without_shorts();
+  void solve_general();
+  Eigen::MatrixXd whole_port_factor();
+  Eigen::MatrixXd split_port_factor(int m);
+  void build_whole_factor() const;
+  void add_port_transfer(const Eigen::MatrixXd& lpp, Eigen::MatrixXd bp, Eigen::MatrixXd cp);
+
   int rows_, cols_, n_free_ = 0, n_ports_ = 0;
-  // node -> free unknown, or -1 - k for Dirichlet class k (k < rows: source k; rows: ground)
-  std::vector<int> node_class_;
+  Eigen::MatrixXd g_;
+  WireSpec wires_;
   Eigen::MatrixXd t_;
-  std::unique_ptr<Cholmod> chol_;
-  Eigen::SparseMatrix<double> b_src_;  // unknowns x rows: right-hand side = b_src * v
   double factor_seconds_ = 0.0;
+  // For full solves: the factor of the whole network (after a split, built on first use),
+  // node -> unknown, or -1 - k for a known voltage (k < rows: source k; rows: ground), and
+  // B (unknowns x rows: right-hand side = B v).
+  mutable std::unique_ptr<SparseCholesky> full_;
+  mutable std::vector<int> node_class_;
+  mutable Eigen::SparseMatrix<double> b_src_;
 };
 
 }  // namespace mho

@@ -56,6 +56,37 @@ TEST(ResistiveArray, TransferMatrixAgreesWithFullSolveKcl) {
   }
 }
 
+// Arrays at least 64 wide are solved as two halves joined by their Schur complements; node
+// voltages come from a factor of the whole network, so KCL on them checks the split.
+TEST(ResistiveArray, SplitArraysAgreeWithTheWholeFactor) {
+  for (auto [rows, cols] : {std::pair{40, 72}, std::pair{1, 70}, std::pair{2, 64}, std::pair{64, 64}}) {
+    Eigen::MatrixXd g = uniform_g(rows, cols, 6);
+    g(0, cols / 2) = 0.0;  // an open cell beside the cut
+    RowMatD v = testing::normal_matrix(2, rows, 7);
+    ResistiveArray a(g, wires(0.5, 2.0, 1.5, 0.7));
+    RowMatD rn, cn;
+    a.node_voltages(v, &rn, &cn);
+    RowMatD i = a.currents(v);
+    for (int s = 0; s < 2; ++s) {
+      Eigen::Map<const RowMatD> r(rn.row(s).data(), rows, cols), c(cn.row(s).data(), rows, cols);
+      Eigen::RowVectorXd kcl = (g.array() * (r - c).array()).colwise().sum();
+      EXPECT_LE((kcl - i.row(s)).cwiseAbs().maxCoeff(), 1e-12 * i.cwiseAbs().maxCoeff())
+          << rows << "x" << cols;
+    }
+  }
+}
+
+TEST(ResistiveArray, SameTransferWhateverTheThreadCount) {
+  const int before = get_num_threads();
+  Eigen::MatrixXd g = uniform_g(48, 96, 8);
+  set_num_threads(1);
+  const Eigen::MatrixXd one = ResistiveArray(g, wires(0.1, 0.1)).transfer();
+  set_num_threads(2);
+  const Eigen::MatrixXd two = ResistiveArray(g, wires(0.1, 0.1)).transfer();
+  set_num_threads(before);
+  EXPECT_TRUE(one == two);
+}
+
 TEST(ResistiveArray, RejectsBadInput) {
   Eigen::MatrixXd g = uniform_g(3, 3, 5);
   EXPECT_THROW(ResistiveArray(g, wires(-1, 1)), std::invalid_argument);

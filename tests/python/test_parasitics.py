@@ -51,6 +51,7 @@ CASES = [  # rows, cols, r_row, r_col, r_driver, r_sense
     (32, 32, 1.0, 1.0, None, None),
     (32, 32, 10.0, 10.0, None, None),  # heavy drop
     (12, 10, 2.0, 3.0, 0.0, 0.0),  # shorted driver and sense: the merged-node path
+    (48, 64, 1.0, 2.0, 0.5, 3.0),  # 64 wide: solved as two halves
 ]
 
 
