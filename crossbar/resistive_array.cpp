@@ -3,6 +3,8 @@
 #include <cblas.h>
 #include <f77blas.h>
 #include <omp.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,10 +13,6 @@
 #include <numeric>
 #include <stdexcept>
 #include <thread>
-#include <pthread.h>
-#include <sched.h>
-#include <cstdio>
-#include <cstdlib>
 
 #include "common/validate.h"
 #include "crossbar/nodal_domain.h"

@@ -12,7 +12,7 @@
 //   (and no taller than wide) are cut at one column of row nodes into two halves, factored
 //   side by side on two threads when mho has them; their Schur complements add up to the
 //   whole array's on [cut, ports], whose dense Cholesky factor ends in the ports' factor.
-//   Same numbers either way for a given array; the split only changes rounding.
+//   Split or not, T is the same up to rounding.
 // - Shorts: nodes joined by a zero resistance are merged first (exact) and CAMD orders the
 //   rest, ports last. When there are too many ports for a dense Schur complement (e.g.
 //   r_col = 0: every row node feeds an output), T is built from one solve per row instead.
