@@ -203,7 +203,8 @@ Eigen::MatrixXd ResistiveArray::split_port_factor(int m) {
       error[k] = std::current_exception();
     }
   };
-  if (omp_get_max_threads() >= 2) {
+  // Within an OpenMP parallel loop the cores are already taken: no helper then.
+  if (omp_get_max_threads() >= 2 && !omp_in_parallel()) {
     std::thread right(half, 1);
     keep_off_this_cpu(right);
     half(0);
