@@ -85,13 +85,9 @@ void hook_free(void* p) {
 
 void* hook_realloc(void* p, std::size_t size) {
   if (!p) return hook_malloc(size);
+  // A malloc block stays with malloc (its size is not known here, so it cannot be copied).
   const std::size_t old = size_if_ours(p);
-  if (old == 0 && size < kHuge) return std::realloc(p, size);
-  if (old == 0) {
-    // A malloc block growing past the threshold: its size is not known here, so let malloc
-    // move it (and keep it).
-    return std::realloc(p, size);
-  }
+  if (old == 0) return std::realloc(p, size);
   void* q = hook_malloc(size);
   if (!q) return nullptr;
   std::memcpy(q, p, old < size ? old : size);

@@ -1,5 +1,5 @@
 // NodalDomain: the nodal matrix of a block of a crossbar's resistive network when no wire
-// is a short (every resistance of the WireSpec > 0), numbered in elimination order.
+// is a short (!WireSpec::has_short()), numbered in elimination order.
 //
 // Nodes (ARCHITECTURE.md topology): row node R(i, j) = i * cols + j, column node
 // C(i, j) = rows * cols + i * cols + j. A domain owns the row nodes of columns

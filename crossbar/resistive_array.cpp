@@ -45,10 +45,6 @@ constexpr int kRhsBlock = 32;
 // Arrays at least this wide (and no taller than wide) are solved as two halves.
 constexpr int kSplitCols = 64;
 
-bool has_short(const WireSpec& w) {
-  return w.r_row_ohm == 0 || w.r_col_ohm == 0 || w.driver() == 0 || w.sense() == 0;
-}
-
 // The column whose row nodes separate the two halves, or 0 for no split. The left half also
 // carries the drivers in its interface, so it gets fewer columns.
 int split_column(int rows, int cols) {
@@ -63,28 +59,24 @@ int split_column(int rows, int cols) {
 class SerialBlas {
  public:
   SerialBlas() {
-    std::lock_guard<std::mutex> lock(mutex());
-    if (depth()++ == 0) {
-      saved() = openblas_get_num_threads();
+    std::lock_guard<std::mutex> lock(state().mutex);
+    if (state().depth++ == 0) {
+      state().saved = openblas_get_num_threads();
       openblas_set_num_threads(1);
     }
   }
   ~SerialBlas() {
-    std::lock_guard<std::mutex> lock(mutex());
-    if (--depth() == 0) openblas_set_num_threads(saved());
+    std::lock_guard<std::mutex> lock(state().mutex);
+    if (--state().depth == 0) openblas_set_num_threads(state().saved);
   }
 
  private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  static int& depth() {
-    static int d = 0;
-    return d;
-  }
-  static int& saved() {
-    static int s = 1;
+  struct State {
+    std::mutex mutex;
+    int depth = 0, saved = 1;
+  };
+  static State& state() {
+    static State s;
     return s;
   }
 };
@@ -110,7 +102,7 @@ void keep_off_this_cpu(std::thread& helper) {
 }  // namespace
 
 ResistiveArray::ResistiveArray(const Eigen::MatrixXd& g, const WireSpec& wires)
-    : rows_(int(g.rows())), cols_(int(g.cols())), g_(g), wires_(wires) {
+    : rows_(int(g.rows())), cols_(int(g.cols())), wires_(wires) {
   wires.validate();
   if (rows_ == 0 || cols_ == 0) reject("conductances", "an empty matrix", "must be at least 1x1");
   if (!g.allFinite() || g.minCoeff() < 0.0)
@@ -118,10 +110,10 @@ ResistiveArray::ResistiveArray(const Eigen::MatrixXd& g, const WireSpec& wires)
   const auto t0 = std::chrono::steady_clock::now();
   SerialBlas serial;
   t_ = Eigen::MatrixXd::Zero(cols_, rows_);  // D (sources wired straight to sense nodes), then T
-  if (!has_short(wires) && rows_ + cols_ <= kMaxPorts)
-    solve_without_shorts();
+  if (!wires.has_short() && rows_ + cols_ <= kMaxPorts)
+    solve_without_shorts(g);
   else
-    solve_general();
+    solve_general(g);
   factor_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -146,11 +138,17 @@ void ResistiveArray::add_port_transfer(const Eigen::MatrixXd& lpp, Eigen::Matrix
 
 // No shorts: every node is an unknown; the ports are the driven nodes R(., 0) and the sensed
 // nodes C(rows - 1, .), in that order, and B and C are diagonal on them.
-void ResistiveArray::solve_without_shorts() {
+void ResistiveArray::solve_without_shorts(const Eigen::MatrixXd& g) {
   n_free_ = 2 * rows_ * cols_;
   n_ports_ = rows_ + cols_;
-  const int m = split_column(rows_, cols_);
-  const Eigen::MatrixXd lpp = m > 0 ? split_port_factor(m) : whole_port_factor();
+  Eigen::MatrixXd lpp;
+  if (const int m = split_column(rows_, cols_)) {
+    lpp = split_port_factor(g, m);
+    g_ = g;  // for node voltages, which need a factor of the whole
+  } else {
+    build_whole_factor(g);
+    lpp = full_->trailing_block(n_ports_);
+  }
   Eigen::MatrixXd bp = Eigen::MatrixXd::Zero(n_ports_, rows_);
   Eigen::MatrixXd cp = Eigen::MatrixXd::Zero(n_ports_, cols_);
   bp.topRows(rows_).diagonal().setConstant(1.0 / wires_.driver());
@@ -158,13 +156,8 @@ void ResistiveArray::solve_without_shorts() {
   add_port_transfer(lpp, std::move(bp), std::move(cp));
 }
 
-Eigen::MatrixXd ResistiveArray::whole_port_factor() {
-  build_whole_factor();
-  return full_->trailing_block(n_ports_);
-}
-
-void ResistiveArray::build_whole_factor() const {
-  NodalDomain d = assemble_domain(g_, wires_, {0, cols_, 0, cols_});
+void ResistiveArray::build_whole_factor(const Eigen::MatrixXd& g) const {
+  NodalDomain d = assemble_domain(g, wires_, {0, cols_, 0, cols_});
   full_ = std::make_unique<SparseCholesky>(d.upper, 1, std::vector<int>(), d.pattern_key);
   node_class_ = std::move(d.unknown);
   std::vector<Eigen::Triplet<double>> b;
@@ -179,7 +172,7 @@ void ResistiveArray::build_whole_factor() const {
 // complements S_k = L_k L_k^T of their trailing blocks sum to the whole network's Schur
 // complement on U = [R(., m), R(., 0), C(rows - 1, .)]. Its dense Cholesky factor, with the
 // shared nodes first, ends in the ports' factor.
-Eigen::MatrixXd ResistiveArray::split_port_factor(int m) {
+Eigen::MatrixXd ResistiveArray::split_port_factor(const Eigen::MatrixXd& g, int m) {
   const DomainSpan spans[2] = {{0, m + 1, 0, m + 1}, {m, cols_, m + 1, cols_}};
   const int u = 2 * rows_ + cols_, rc = rows_ * cols_;
   auto position = [&](int node) {  // in U
@@ -191,7 +184,7 @@ Eigen::MatrixXd ResistiveArray::split_port_factor(int m) {
   std::exception_ptr error[2];
   auto half = [&](int k) {
     try {
-      NodalDomain d = assemble_domain(g_, wires_, spans[k]);
+      NodalDomain d = assemble_domain(g, wires_, spans[k]);
       SparseCholesky f(d.upper, 1, std::vector<int>(), d.pattern_key);
       const int p = int(d.interface.size());
       const Eigen::MatrixXd l = f.trailing_block(p);
@@ -234,7 +227,7 @@ Eigen::MatrixXd ResistiveArray::split_port_factor(int m) {
 
 // Any wires, shorts included: nodes joined by a zero resistance are merged (union-find), the
 // lower triangle comes from triplets, and the order from CAMD with the ports constrained last.
-void ResistiveArray::solve_general() {
+void ResistiveArray::solve_general(const Eigen::MatrixXd& g) {
   const int rc = rows_ * cols_;
   auto R = [&](int i, int j) { return i * cols_ + j; };
   auto C = [&](int i, int j) { return rc + i * cols_ + j; };
@@ -254,7 +247,7 @@ void ResistiveArray::solve_general() {
     wire(C(rows_ - 1, j), gnd, wires_.sense(), j);
   }
   for (int i = 0; i < rows_; ++i)
-    for (int j = 0; j < cols_; ++j) edges.push_back({R(i, j), C(i, j), false, g_(i, j), j});
+    for (int j = 0; j < cols_; ++j) edges.push_back({R(i, j), C(i, j), false, g(i, j), j});
 
   // Merge shorted nodes; classes holding a source or ground are known voltages.
   UnionFind uf(n_nodes);
@@ -354,7 +347,7 @@ void ResistiveArray::node_voltages(const Eigen::Ref<const RowMat<double>>& v,
     reject("voltages", std::to_string(v.rows()) + "x" + std::to_string(v.cols()),
            "must have " + std::to_string(rows_) + " columns (one per array row)");
   SerialBlas serial;
-  if (n_free_ > 0 && !full_) build_whole_factor();  // after a split: factor the whole once
+  if (n_free_ > 0 && !full_) build_whole_factor(g_);  // after a split: factor the whole once
   const Eigen::Index batch = v.rows();
   const int rc = rows_ * cols_;
   row_nodes->resize(batch, rc);

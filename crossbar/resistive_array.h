@@ -60,16 +60,15 @@ class ResistiveArray {
                      RowMat<double>* col_nodes) const;
 
  private:
-  void solve_without_shorts();
-  void solve_general();
-  Eigen::MatrixXd whole_port_factor();
-  Eigen::MatrixXd split_port_factor(int m);
-  void build_whole_factor() const;
+  void solve_without_shorts(const Eigen::MatrixXd& g);
+  void solve_general(const Eigen::MatrixXd& g);
+  Eigen::MatrixXd split_port_factor(const Eigen::MatrixXd& g, int m);
+  void build_whole_factor(const Eigen::MatrixXd& g) const;
   void add_port_transfer(const Eigen::MatrixXd& lpp, Eigen::MatrixXd bp, Eigen::MatrixXd cp);
 
   int rows_, cols_, n_free_ = 0, n_ports_ = 0;
-  Eigen::MatrixXd g_;
   WireSpec wires_;
+  Eigen::MatrixXd g_;  // kept after a split only
   Eigen::MatrixXd t_;
   double factor_seconds_ = 0.0;
   // For full solves: the factor of the whole network (after a split, built on first use),

@@ -129,8 +129,8 @@ SparseCholesky::SparseCholesky(Eigen::SparseMatrix<double>& a, int stype,
   omp_set_max_active_levels(levels);
   if (!factored || cc->status == CHOLMOD_NOT_POSDEF)
     throw std::runtime_error(
-        "ResistiveArray: the nodal matrix could not be factored (a part of the network without a "
-        "path to a source or to ground?)");
+        "the nodal matrix is not positive definite and could not be factored (a part of the "
+        "network without a path to a source or to ground?)");
 }
 
 SparseCholesky::~SparseCholesky() = default;

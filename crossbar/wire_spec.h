@@ -21,6 +21,8 @@ struct WireSpec {
   double driver() const { return r_driver_ohm < 0 ? r_row_ohm : r_driver_ohm; }
   double sense() const { return r_sense_ohm < 0 ? r_col_ohm : r_sense_ohm; }
   bool active() const { return r_row_ohm > 0 || r_col_ohm > 0 || driver() > 0 || sense() > 0; }
+  // Some resistance is 0: nodes merge.
+  bool has_short() const { return r_row_ohm == 0 || r_col_ohm == 0 || driver() == 0 || sense() == 0; }
 
   void validate() const;
   std::string repr() const;
