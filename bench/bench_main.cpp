@@ -1,7 +1,10 @@
 // mho_bench CASE: runs one benchmark case and prints one JSON line. Each case runs in its own
 // process (bench/run) so that peak_rss_mib is the case's own. `seconds` is the median of
 // repeated runs after a warm-up; ratio_to_gemm divides it by the median of a plain float32
-// GEMM (OpenBLAS sgemm) of the same logical shape, run alternately in the same process.
+// GEMM (OpenBLAS sgemm, threaded as OpenBLAS threads it, as numpy's a @ b) of the same
+// logical shape, run alternately in the same process; gemm_gflops is that reference's speed
+// and blas_kernel the OpenBLAS kernel in use, so that a slow kernel cannot hide in the ratio.
+#include <cblas.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "crossbar/blas_runtime.h"
 #include "crossbar/gemm.h"
 #include "crossbar/resistive_array.h"
 #include "crossbar/tile.h"
@@ -66,12 +70,17 @@ double peak_rss_mib() {
 // allocates its result (as Tile::forward does).
 struct Reference {
   RowMat<float> a, b;
-  Reference(int batch, int n_in, int n_out) : a(normal(batch, n_in, 1)), b(normal(n_in, n_out, 2)) {}
+  double flops = 0.0;
+  Reference(int batch, int n_in, int n_out) : a(normal(batch, n_in, 1)), b(normal(n_in, n_out, 2)) {
+    flops = 2.0 * double(batch) * n_in * n_out;
+  }
   void operator()() const {
-    RowMat<float> c;
-    mho::gemm<float>(a, b, c);
+    RowMat<float> c(a.rows(), b.cols());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(a.rows()), int(b.cols()), int(a.cols()), 1.0f,
+                a.data(), int(a.cols()), b.data(), int(b.cols()), 0.0f, c.data(), int(c.cols()));
   }
 };
+double g_reference_flops = 0.0;  // of the case's reference, for gemm_gflops
 
 mho::TileSpec realistic(int rows, int n_out) {
   mho::TileSpec s;
@@ -97,8 +106,9 @@ mho::TileSpec realistic(int rows, int n_out) {
 void print(const std::string& name, double sec, double ref, const std::string& extra) {
   std::printf(
       "{\"case\": \"%s\", \"seconds\": %.6g, \"gemm_seconds\": %.6g, \"ratio_to_gemm\": %.4g, "
-      "\"peak_rss_mib\": %.1f, \"threads\": %d%s}\n",
-      name.c_str(), sec, ref, sec / ref, peak_rss_mib(), mho::get_num_threads(), extra.c_str());
+      "\"gemm_gflops\": %.1f, \"blas_kernel\": \"%s\", \"peak_rss_mib\": %.1f, \"threads\": %d%s}\n",
+      name.c_str(), sec, ref, sec / ref, 1e-9 * g_reference_flops / ref, mho::blas_kernel().c_str(),
+      peak_rss_mib(), mho::get_num_threads(), extra.c_str());
 }
 
 // One tile of `spec` holding an n_in x n_out block, batch inputs, forward timed.
@@ -112,6 +122,7 @@ void single_tile(const std::string& name, mho::TileSpec spec, int n_in, int n_ou
   const double setup = std::chrono::duration<double>(Clock::now() - t0).count();
   RowMat<float> y;
   const Reference reference(batch, n_in, n_out);
+  g_reference_flops = reference.flops;
   const auto [sec, ref] = paired_medians([&] { y = tile.forward<float>(x, 0); }, reference, reps);
   char extra[256];
   std::snprintf(extra, sizeof extra,
@@ -141,6 +152,7 @@ void tiled(int reps) {
     }
   RowMat<float> y(batch, N);
   const Reference reference(batch, N, N);
+  g_reference_flops = reference.flops;
   const auto [sec, ref] = paired_medians(
       [&] {
         y.setZero();
@@ -172,6 +184,7 @@ void parasitics(const std::string& name, int n, double r_ohm) {
   // that shape (a tile's, every Monte Carlo chip's) share.
   const double first = seconds_of([&] { mho::ResistiveArray net(g, w); });
   const Reference reference(batch, n, n);
+  g_reference_flops = reference.flops;
   const auto [sec, ref] = paired_medians(
       [&] {
         mho::ResistiveArray net(g, w);
@@ -192,6 +205,7 @@ void parasitics(const std::string& name, int n, double r_ohm) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mho::ensure_blas_kernel(argv);
   const std::map<std::string, std::function<void()>> cases = {
       {"ideal", [] { single_tile("ideal", mho::TileSpec::ideal(256, 512), 256, 256, 1024, 41); }},
       {"realistic", [] { single_tile("realistic", realistic(256, 256), 256, 256, 1024, 41); }},

@@ -3,6 +3,7 @@
 
 #include "bindings/bindings.h"
 #include "bindings/spec_binder.h"
+#include "crossbar/blas_runtime.h"
 #include "crossbar/gemm.h"
 #include "crossbar/resistive_array.h"
 #include "crossbar/tile.h"
@@ -146,8 +147,22 @@ void bind_crossbar(py::module_& m) {
       }, py::arg("g_S"), py::arg("v_V"), py::arg("wires"), py::arg("nodes") = false,
       "Column currents (batch x cols) of a crossbar with wire resistance; see mho.ir_drop.");
 
-  m.def("set_num_threads", &set_num_threads, py::arg("n"), "Threads for BLAS and element-wise passes.");
+  m.def("set_num_threads", &set_num_threads, py::arg("n"),
+        "Threads of mho's passes and products (results never depend on it).");
   m.def("get_num_threads", &get_num_threads);
+  m.def("blas_config", &blas_config);
+  m.def("blas_kernel", &blas_kernel);
+  m.def("blas_kernel_is_generic", &blas_kernel_is_generic);
+  m.def("preferred_blas_kernel", &preferred_blas_kernel);
+  m.def("blas_self_check", [] {
+    std::string detail;
+    const bool ok = blas_self_check(&detail);
+    return py::make_tuple(ok, detail);
+  });
+  m.def("blas_measure_gflops", [](int m, int n, int k, bool as_mho) {
+    py::gil_scoped_release release;
+    return blas_measure_gflops(m, n, k, as_mho);
+  }, py::arg("m"), py::arg("n"), py::arg("k"), py::arg("as_mho"));
 
 }
 

@@ -3,7 +3,10 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
+
 #include "common/validate.h"
+#include "crossbar/blas_runtime.h"
 
 namespace mho {
 
@@ -14,19 +17,18 @@ void blas(int m, int n, int k, const float* a, int la, const float* b, int lb, f
 void blas(int m, int n, int k, const double* a, int la, const double* b, int lb, double* c, int lc) {
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, la, b, lb, 0.0, c, lc);
 }
-}  // namespace
 
-template <typename T>
-void gemm(const Eigen::Ref<const RowMat<T>>& a, const Eigen::Ref<const RowMat<T>>& b, RowMat<T>& c) {
-  c.resize(a.rows(), b.cols());
-  if (a.rows() == 0 || b.cols() == 0) return;
-  if (a.cols() == 0) {
-    c.setZero();
-    return;
+// Runs body(block) for blocks 0 .. count-1 on mho's threads (serially inside a parallel region).
+template <typename F>
+void for_blocks(std::int64_t count, F&& body) {
+  if (count > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::int64_t q = 0; q < count; ++q) body(q);
+  } else {
+    for (std::int64_t q = 0; q < count; ++q) body(q);
   }
-  blas(int(a.rows()), int(b.cols()), int(a.cols()), a.data(), int(a.outerStride()), b.data(),
-       int(b.outerStride()), c.data(), int(c.cols()));
 }
+}  // namespace
 
 std::int64_t gemm_chunk_rows(std::int64_t n, std::int64_t k) {
   const std::int64_t per_row = std::max<std::int64_t>(1, n * k);
@@ -36,34 +38,50 @@ std::int64_t gemm_chunk_rows(std::int64_t n, std::int64_t k) {
 }
 
 template <typename T>
-void gemm_aligned(const Eigen::Ref<const RowMat<T>>& a, const Eigen::Ref<const RowMat<T>>& b,
-                  Eigen::Ref<RowMat<T>> c, std::int64_t first_row, std::int64_t chunk) {
-  if (c.rows() != a.rows() || c.cols() != b.cols())
-    reject("gemm_aligned output", std::to_string(c.rows()) + "x" + std::to_string(c.cols()), "must be A's rows x B's columns");
+void gemm(const Eigen::Ref<const RowMat<T>>& a, const Eigen::Ref<const RowMat<T>>& b, RowMat<T>& c) {
+  c.resize(a.rows(), b.cols());
   if (a.rows() == 0 || b.cols() == 0) return;
   if (a.cols() == 0) {
     c.setZero();
     return;
   }
-  const std::int64_t last = first_row + a.rows();
-  // Whole chunks in one call (its size stays a multiple of `chunk`), partial ones padded.
-  const std::int64_t whole_lo = (first_row + chunk - 1) / chunk * chunk, whole_hi = last / chunk * chunk;
-  if (whole_hi > whole_lo)
-    blas(int(whole_hi - whole_lo), int(b.cols()), int(a.cols()), a.data() + (whole_lo - first_row) * a.outerStride(),
-         int(a.outerStride()), b.data(), int(b.outerStride()), c.data() + (whole_lo - first_row) * c.outerStride(),
-         int(c.outerStride()));
-  RowMat<T> pad_in, pad_out;
-  for (std::int64_t c0 = first_row / chunk * chunk; c0 < last; c0 += chunk) {
-    const std::int64_t lo = std::max(c0, first_row), hi = std::min(c0 + chunk, last);
-    if (lo == c0 && hi == c0 + chunk) continue;  // done above
-    // A partial chunk: zero rows around it keep every row at its place in a full-size call.
-    pad_in.setZero(chunk, a.cols());
-    pad_out.resize(chunk, b.cols());
-    pad_in.middleRows(lo - c0, hi - lo) = a.middleRows(lo - first_row, hi - lo);
-    blas(int(chunk), int(b.cols()), int(a.cols()), pad_in.data(), int(pad_in.cols()), b.data(),
-         int(b.outerStride()), pad_out.data(), int(pad_out.cols()));
-    c.middleRows(lo - first_row, hi - lo) = pad_out.middleRows(lo - c0, hi - lo);
+  const BlasSerialScope serial;
+  const std::int64_t rows = a.rows(), chunk = gemm_chunk_rows(b.cols(), a.cols());
+  for_blocks((rows + chunk - 1) / chunk, [&](std::int64_t q) {
+    const std::int64_t r0 = q * chunk, m = std::min(chunk, rows - r0);
+    blas(int(m), int(b.cols()), int(a.cols()), a.data() + r0 * a.outerStride(), int(a.outerStride()),
+         b.data(), int(b.outerStride()), c.data() + r0 * c.cols(), int(c.cols()));
+  });
+}
+
+template <typename T>
+void gemm_aligned(const Eigen::Ref<const RowMat<T>>& a, const Eigen::Ref<const RowMat<T>>& b,
+                  Eigen::Ref<RowMat<T>> c, std::int64_t first_row, std::int64_t chunk) {
+  if (c.rows() != a.rows() || c.cols() != b.cols())
+    reject("gemm_aligned output", std::to_string(c.rows()) + "x" + std::to_string(c.cols()), "must be A's rows x B's columns");
+  if (chunk < 1) reject("gemm_aligned chunk", std::to_string(chunk), "must be >= 1");
+  if (a.rows() == 0 || b.cols() == 0) return;
+  if (a.cols() == 0) {
+    c.setZero();
+    return;
   }
+  const BlasSerialScope serial;
+  const std::int64_t last = first_row + a.rows(), c_first = first_row / chunk * chunk;
+  const int n = int(b.cols()), k = int(a.cols());
+  for_blocks((last - c_first + chunk - 1) / chunk, [&](std::int64_t q) {
+    const std::int64_t c0 = c_first + q * chunk;
+    const std::int64_t lo = std::max(c0, first_row), hi = std::min(c0 + chunk, last);
+    if (lo == c0 && hi == c0 + chunk) {  // a whole chunk, in place
+      blas(int(chunk), n, k, a.data() + (lo - first_row) * a.outerStride(), int(a.outerStride()), b.data(),
+           int(b.outerStride()), c.data() + (lo - first_row) * c.outerStride(), int(c.outerStride()));
+      return;
+    }
+    // A partial chunk: zero rows around it keep every row at its place in a full-size call.
+    RowMat<T> pad_in = RowMat<T>::Zero(chunk, k), pad_out(chunk, n);
+    pad_in.middleRows(lo - c0, hi - lo) = a.middleRows(lo - first_row, hi - lo);
+    blas(int(chunk), n, k, pad_in.data(), k, b.data(), int(b.outerStride()), pad_out.data(), n);
+    c.middleRows(lo - first_row, hi - lo) = pad_out.middleRows(lo - c0, hi - lo);
+  });
 }
 
 template void gemm<float>(const Eigen::Ref<const RowMat<float>>&, const Eigen::Ref<const RowMat<float>>&, RowMat<float>&);
@@ -75,7 +93,6 @@ template void gemm_aligned<double>(const Eigen::Ref<const RowMat<double>>&, cons
 
 void set_num_threads(int n) {
   require_in("num_threads", n, 1, 1024);
-  openblas_set_num_threads(n);
   omp_set_num_threads(n);
 }
 

@@ -9,12 +9,12 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
-#include <mutex>
 #include <numeric>
 #include <stdexcept>
 #include <thread>
 
 #include "common/validate.h"
+#include "crossbar/blas_runtime.h"
 #include "crossbar/nodal_domain.h"
 
 namespace mho {
@@ -52,34 +52,10 @@ int split_column(int rows, int cols) {
   return cols * 7 / 16;
 }
 
-// Single-threaded BLAS while an array is solved: multi-threaded OpenBLAS rounds differently
-// with the thread count, and the two halves of a split array already take a core each.
-// Process-wide while any array is being solved (other threads' BLAS calls run single-threaded
-// meanwhile); nested and concurrent uses restore the setting once the last one ends.
-class SerialBlas {
- public:
-  SerialBlas() {
-    std::lock_guard<std::mutex> lock(state().mutex);
-    if (state().depth++ == 0) {
-      state().saved = openblas_get_num_threads();
-      openblas_set_num_threads(1);
-    }
-  }
-  ~SerialBlas() {
-    std::lock_guard<std::mutex> lock(state().mutex);
-    if (--state().depth == 0) openblas_set_num_threads(state().saved);
-  }
-
- private:
-  struct State {
-    std::mutex mutex;
-    int depth = 0, saved = 1;
-  };
-  static State& state() {
-    static State s;
-    return s;
-  }
-};
+// Single-threaded BLAS while an array is solved (BlasSerialScope): multi-threaded OpenBLAS
+// rounds differently with the thread count, and the two halves of a split array already take
+// a core each.
+using SerialBlas = BlasSerialScope;
 
 // Lets the helper run on any CPU but the caller's current one. Without the hint the scheduler
 // often stacks both halves on one core for tens of milliseconds when the other is busy, e.g.

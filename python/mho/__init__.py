@@ -19,6 +19,11 @@ import os as _os
 # takes effect if no other module has loaded libgomp yet, and never overrides a user setting.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# The OpenBLAS kernel must be settled before the library loads (mho.blas says why).
+from . import blas  # noqa: E402
+
+blas.select()
+
 from ._core import (  # noqa: F401,E402
     AdcSpec,
     CellModel,
@@ -35,6 +40,8 @@ from ._core import (  # noqa: F401,E402
     get_num_threads,
     set_num_threads,
 )
+
+blas.warn_if_generic()
 
 from . import cost, datasets, export, nets, results, study  # noqa: E402,F401
 from .parasitics import IRDropResult, ir_drop  # noqa: E402

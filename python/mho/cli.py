@@ -188,7 +188,20 @@ def parser():
     z = sub.add_parser("zoo", help="the zoo networks with MACs and weights",
                        description="List the zoo networks (layer shapes only) with MACs and weights per inference.")
     z.add_argument("--json", action="store_true", help="print a JSON list of {name, macs, weights, ...}")
+    i = sub.add_parser("info", help="the BLAS under mho: kernel, how it was chosen, self-check, GFLOP/s",
+                       description="Which OpenBLAS kernel runs and why, its self-check, mho's threads, and "
+                                   "measured float32 GFLOP/s against a rough CPU peak.")
+    i.add_argument("--json", action="store_true", help="print the same as JSON")
+    i.add_argument("--no-measure", action="store_true", help="skip the GFLOP/s measurement")
     return ap
+
+
+def _info(a):
+    from . import blas
+    if a.json:
+        print(json.dumps(blas.info(not a.no_measure), indent=2))
+    else:
+        print(blas.report(not a.no_measure))
 
 
 def main(argv=None):
@@ -198,6 +211,8 @@ def main(argv=None):
             run(a.config, out_dir=a.out, plots=False if a.no_plots else None, progress=not a.quiet)
         elif a.command == "cost":
             _cost(a)
+        elif a.command == "info":
+            _info(a)
         else:
             _zoo(a)
     except (ValueError, TypeError, FileNotFoundError) as e:

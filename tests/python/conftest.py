@@ -1,3 +1,4 @@
+import mho  # noqa: F401  (first: mho settles the BLAS kernel before numpy loads OpenBLAS)
 import numpy as np
 import pytest
 

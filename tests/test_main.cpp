@@ -1,0 +1,11 @@
+// GoogleTest main for mho's suites: the BLAS kernel is settled (crossbar/blas_runtime.h)
+// before any test runs, as in every mho program.
+#include <gtest/gtest.h>
+
+#include "crossbar/blas_runtime.h"
+
+int main(int argc, char** argv) {
+  mho::ensure_blas_kernel(argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
