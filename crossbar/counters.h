@@ -5,8 +5,9 @@
 //   shift_adds       additions in the digital recombination of planes, slices and signs
 //   cell_energy_J    energy dissipated in the cells, sum over passes of t_read sum_ij V_i I_ij
 //                    with V_i the row drive (exact without wires; with wires the cells see
-//                   less, so it is an upper bound there). Summed per call in a fixed order;
-//                    how a stream is split into calls changes only its last bits.
+//                   less, so it is an upper bound there). Accumulated exactly, per pass,
+//                    in fixed point (cell_energy_q, units of 2^-120 J), so the total is the
+//                    same bits however a stream is split into calls or threads.
 //   samples          input vectors processed; forward_calls: calls of forward()
 #pragma once
 
@@ -14,12 +15,19 @@
 
 namespace mho {
 
+// Energy in exact fixed point: 2^-120 J units in 128 bits hold up to ~1e2 J, far below any
+// pass's rounding (a pass dissipates > 1e-20 J with 53 significant bits).
+using EnergyQ = __int128;
+inline EnergyQ energy_q(double joules) { return EnergyQ(joules * 0x1p120); }
+inline double energy_J(EnergyQ q) { return double(q) * 0x1p-120; }
+
 struct TileCounters {
   std::uint64_t cell_reads = 0;
   std::uint64_t dac_conversions = 0;
   std::uint64_t adc_conversions = 0;
   std::uint64_t shift_adds = 0;
-  double cell_energy_J = 0.0;
+  double cell_energy_J = 0.0;  // energy_J(cell_energy_q)
+  EnergyQ cell_energy_q = 0;
   std::uint64_t samples = 0;
   std::uint64_t forward_calls = 0;
 
@@ -28,7 +36,8 @@ struct TileCounters {
     dac_conversions += o.dac_conversions;
     adc_conversions += o.adc_conversions;
     shift_adds += o.shift_adds;
-    cell_energy_J += o.cell_energy_J;
+    cell_energy_q += o.cell_energy_q;
+    cell_energy_J = energy_J(cell_energy_q);
     samples += o.samples;
     forward_calls += o.forward_calls;
     return *this;

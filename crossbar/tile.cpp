@@ -224,15 +224,16 @@ void Tile::check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) c
            "must be >= 0 with DacSpec.signed_mode='unsigned' (use 'two_pass' or 'bipolar')");
 }
 
-double Tile::cells_energy(const std::vector<double>& row_sums, double scale) const {
-  double total = 0.0;
-  for (double p : row_sums) total += p;  // in order: the same for any thread count
-  const double v = spec_.cell.v_read_V;
-  return total * scale * scale * v * v * spec_.cell.t_read_s;
+EnergyQ Tile::cells_energy(const std::vector<double>& row_sums, double scale) const {
+  // Each pass in exact fixed point: the total does not depend on how passes are grouped.
+  const double v = spec_.cell.v_read_V, unit = scale * scale * v * v * spec_.cell.t_read_s;
+  EnergyQ total = 0;
+  for (double p : row_sums) total += energy_q(p * unit);
+  return total;
 }
 
 template <typename T>
-double Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const {
+EnergyQ Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const {
   // Per row in the working precision (vectorised).
   const Eigen::Matrix<T, 1, Eigen::Dynamic> g = g_row_sum_.transpose().cast<T>();
   std::vector<double> part(std::size_t(lv.rows()));
@@ -249,7 +250,7 @@ double Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) c
 template <typename T>
 double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
                              bool noise, RowMat<T>* levels, RowMat<T>* currents,
-                             RowMat<T>* variance, double* cell_energy) const {
+                             RowMat<T>* variance, EnergyQ* cell_energy) const {
   RowMat<T>& lv = *levels;
   RowMat<T>& cur = *currents;
   variance->resize(0, 0);
@@ -396,7 +397,7 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
   const Eigen::VectorXd out_scale = w_unit_ * (alpha_ / delta_g_);
 
   RowMat<T> out;
-  double cell_energy = 0.0;
+  EnergyQ cell_energy = 0;
   const bool exact_linear = dac_.is_ideal() && P == 1 && G == 1 && spec_.adc.bits == 0 &&
                             groups_[0].analog_ref < 0 && !(spec_.read_noise && has_read_noise_) &&
                             !(spec_.nonlinear_iv && spec_.cell.iv != "linear");
@@ -421,7 +422,7 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
       // Blocks end at multiples of `block` in the sample stream (see sample_block()).
       const std::int64_t g0 = first + b0;
       nb = Eigen::Index(std::min<std::int64_t>(first + B, (g0 / block + 1) * block) - g0);
-      double energy = 0.0;
+      EnergyQ energy = 0;
       const double unit = analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var, &energy);
       cell_energy += energy;
       const bool read_noise = var.size() > 0;
@@ -484,7 +485,8 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
   last_.dac_conversions = passes * std::uint64_t(n_in_);
   last_.adc_conversions = passes * converted;
   last_.shift_adds = std::uint64_t(B) * std::uint64_t(n_out_) * (std::uint64_t(P) * G - 1);
-  last_.cell_energy_J = cell_energy;
+  last_.cell_energy_q = cell_energy;
+  last_.cell_energy_J = energy_J(cell_energy);
   last_.samples = std::uint64_t(B);
   last_.forward_calls = 1;
   total_ += last_;

@@ -98,17 +98,18 @@ class Tile {
   // With read noise on the aggregate path, `variance` receives the per-output read-noise
   // variance (same units squared) and the noise is drawn by the caller; the per-cell path
   // draws it here and leaves `variance` empty.
-  // If `cell_energy` is given, it receives the energy the cells dissipate in these passes, J.
+  // If `cell_energy` is given, it receives the energy the cells dissipate in these passes
+  // (fixed point, counters.h).
   template <typename T>
   double analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
                          bool noise, RowMat<T>* levels, RowMat<T>* currents,
-                         RowMat<T>* variance, double* cell_energy = nullptr) const;
+                         RowMat<T>* variance, EnergyQ* cell_energy = nullptr) const;
   // The cells' energy, J, for linear cells driven at levels lv * scale (of v_read):
   // t_read v^2 scale^2 sum_r sum_i lv_ri^2 g_row_i.
   template <typename T>
-  double level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const;
+  EnergyQ level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const;
   // t_read v^2 scale^2 times the sum of per-row sums, added in row order.
-  double cells_energy(const std::vector<double>& row_sums, double scale) const;
+  EnergyQ cells_energy(const std::vector<double>& row_sums, double scale) const;
   template <typename T>
   const RowMat<T>& gemm_matrix() const;
   template <typename T>

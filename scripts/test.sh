@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: set up (apt, venv, build), then the C++ suites (ctest) and the Python suite
-# (pytest). Exits non-zero if any test fails.
+# (pytest), then the reproducibility tests again with OpenBLAS forced to each kernel this CPU
+# can run, so that CI also takes the kernel paths of other CPUs. Exits non-zero if any fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -8,3 +9,25 @@ echo "== ctest"
 (cd build && ctest --output-on-failure -j "$(nproc)")
 echo "== pytest"
 .venv/bin/python -m pytest -q tests/python
+
+echo "== reproducibility on other OpenBLAS kernels"
+if [[ -n "${OPENBLAS_CORETYPE:-}" ]]; then
+  # Some machines set it on purpose (older OpenBLAS builds compute wrong results on their
+  # CPUs): keep it, and do not force others.
+  echo "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE is set in the environment: kept; no other kernel forced"
+  kernels=()
+else
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  kernels=(Prescott)
+  [[ $flags == *" avx2 "* && $flags == *" fma "* ]] && kernels+=(Haswell)
+  avx512=1
+  for f in avx512f avx512bw avx512dq avx512vl avx512cd; do [[ $flags == *" $f "* ]] || avx512=0; done
+  ((avx512)) && kernels+=(SkylakeX)
+  echo "kernels this CPU can run: ${kernels[*]}${avx512:+}"
+  ((avx512)) || echo "(SkylakeX needs AVX-512, which this CPU lacks: not run here)"
+fi
+for k in "${kernels[@]}"; do
+  echo "-- OPENBLAS_CORETYPE=$k"
+  (cd build && OPENBLAS_CORETYPE=$k ctest --output-on-failure -j "$(nproc)" -R 'Repro')
+  OPENBLAS_CORETYPE=$k .venv/bin/python -m pytest -q tests/python/test_repro.py tests/python/test_blas.py
+done
