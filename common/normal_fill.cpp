@@ -16,27 +16,42 @@ inline std::uint64_t splitmix(std::uint64_t z) {
 constexpr std::uint64_t kGamma = 0x9E3779B97F4A7C15ULL;
 }  // namespace
 
-void fill_normals(const StreamKey& key, std::uint64_t index, std::uint32_t sub, float* out, int n) {
-  if (n <= 0) return;
+namespace {
+inline std::uint64_t row_seed(const StreamKey& key, std::uint64_t index, std::uint32_t sub) {
   const std::uint64_t k = (std::uint64_t(key.k1()) << 32) | key.k0();
-  const std::uint64_t row = splitmix(splitmix(k ^ splitmix(index + kGamma)) ^ (std::uint64_t(sub) + 1));
+  return splitmix(splitmix(k ^ splitmix(index + kGamma)) ^ (std::uint64_t(sub) + 1));
+}
+}  // namespace
+
+void fill_normals_rows(const StreamKey& key, std::uint64_t index, const std::uint32_t* subs, int rows,
+                       float* out, int n) {
+  if (n <= 0 || rows <= 0) return;
   const int m = (n + 1) / 2, half = n / 2;  // pair p gives out[p] and out[p + m]
-  // The transforms run over a multiple of 16 pairs so that every element comes from the
-  // vector loop (never its scalar tail, whose libm results could differ in the last bit).
-  const int padded = (m + 15) / 16 * 16;
+  // All rows' pairs in one array, whose length is a multiple of 16 pairs, so that every
+  // element comes from the vector loop (never its scalar tail, whose libm results could differ
+  // in the last bit): an element does not depend on how many rows share the call.
+  const int total = rows * m, padded = (total + 15) / 16 * 16;
   thread_local std::vector<float> u1, u2, c, s;
-  u1.resize(std::size_t(padded));
-  u2.resize(std::size_t(padded));
-  c.resize(std::size_t(padded));
-  s.resize(std::size_t(padded));
+  if (u1.size() < std::size_t(padded)) {
+    u1.resize(std::size_t(padded));
+    u2.resize(std::size_t(padded));
+    c.resize(std::size_t(padded));
+    s.resize(std::size_t(padded));
+  }
   float* a = u1.data();
   float* b = u2.data();
   constexpr float kTwoPi = 6.28318530717958647692f, kInv24 = 1.0f / 16777216.0f;
-  for (int p = 0; p < padded; ++p) {
-    const std::uint64_t h = splitmix(row + std::uint64_t(p + 1) * kGamma);
-    a[p] = (float(std::int32_t(h >> 40)) + 0.5f) * kInv24;
-    b[p] = float(std::int32_t((h >> 16) & 0xFFFFFFu)) * kInv24;
+  for (int r = 0; r < rows; ++r) {
+    const std::uint64_t seed = row_seed(key, index, subs[r]);
+    float* ar = a + std::size_t(r) * m;
+    float* br = b + std::size_t(r) * m;
+    for (int p = 0; p < m; ++p) {
+      const std::uint64_t h = splitmix(seed + std::uint64_t(p + 1) * kGamma);
+      ar[p] = (float(std::int32_t(h >> 40)) + 0.5f) * kInv24;
+      br[p] = float(std::int32_t((h >> 16) & 0xFFFFFFu)) * kInv24;
+    }
   }
+  for (int p = total; p < padded; ++p) a[p] = b[p] = 0.5f;
   float* cs = c.data();
   float* sn = s.data();
   for (int p = 0; p < padded; ++p) {
@@ -44,8 +59,17 @@ void fill_normals(const StreamKey& key, std::uint64_t index, std::uint32_t sub, 
     cs[p] = r * std::cos(kTwoPi * b[p]);
     sn[p] = r * std::sin(kTwoPi * b[p]);
   }
-  for (int p = 0; p < m; ++p) out[p] = cs[p];
-  for (int p = 0; p < half; ++p) out[p + m] = sn[p];
+  for (int r = 0; r < rows; ++r) {
+    float* o = out + std::size_t(r) * n;
+    const float* cr = cs + std::size_t(r) * m;
+    const float* sr = sn + std::size_t(r) * m;
+    for (int p = 0; p < m; ++p) o[p] = cr[p];
+    for (int p = 0; p < half; ++p) o[p + m] = sr[p];
+  }
+}
+
+void fill_normals(const StreamKey& key, std::uint64_t index, std::uint32_t sub, float* out, int n) {
+  fill_normals_rows(key, index, &sub, 1, out, n);
 }
 
 }  // namespace mho

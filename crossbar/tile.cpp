@@ -418,6 +418,8 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
     const Eigen::Matrix<T, Eigen::Dynamic, 1> scale_t = out_scale.cast<T>();
     const T* scale = scale_t.data();
     RowMat<T> lv, cur, var;
+    std::vector<std::uint32_t> plane_subs;
+    for (int k = 0; k < P; ++k) plane_subs.push_back(sub_index(k, 0));
     for (Eigen::Index b0 = 0, nb = 0; b0 < B; b0 += nb) {
       // Blocks end at multiples of `block` in the sample stream (see sample_block()).
       const std::int64_t g0 = first + b0;
@@ -439,19 +441,22 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
       {
         std::vector<T> acc(static_cast<std::size_t>(n_out_));
         std::vector<float> z(static_cast<std::size_t>(std::max(ncols, n_out_)));
+        std::vector<float> z_read(read_noise ? std::size_t(P) * ncols : 0);
         std::vector<T> noisy(static_cast<std::size_t>(ncols));
 #pragma omp for schedule(static)
         for (Eigen::Index b = 0; b < nb; ++b) {
           std::fill(acc.begin(), acc.end(), T(0));
           const std::uint64_t sample = std::uint64_t(first + b0 + b);
+          // Every plane's read-noise row of this sample in one call.
+          if (read_noise) fill_normals_rows(read_key, sample, plane_subs.data(), P, z_read.data(), ncols);
           for (int k = 0; k < P; ++k) {
             const Eigen::Index r = k * nb + b;
             const T* row = cur.row(r).data();
             if (read_noise) {
-              fill_normals(read_key, sample, sub_index(k, 0), z.data(), ncols);
+              const float* zk = z_read.data() + std::size_t(k) * ncols;
               const T* vr = var.row(r).data();
               for (int j = 0; j < ncols; ++j)
-                noisy[j] = row[j] + std::sqrt(std::max(vr[j], T(0))) * T(z[j]);
+                noisy[j] = row[j] + std::sqrt(std::max(vr[j], T(0))) * T(zk[j]);
               row = noisy.data();
             }
             for (int g = 0; g < G; ++g) {

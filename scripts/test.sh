@@ -23,7 +23,7 @@ else
   avx512=1
   for f in avx512f avx512bw avx512dq avx512vl avx512cd; do [[ $flags == *" $f "* ]] || avx512=0; done
   ((avx512)) && kernels+=(SkylakeX)
-  echo "kernels this CPU can run: ${kernels[*]}${avx512:+}"
+  echo "kernels this CPU can run: ${kernels[*]}"
   ((avx512)) || echo "(SkylakeX needs AVX-512, which this CPU lacks: not run here)"
 fi
 for k in "${kernels[@]}"; do

@@ -65,3 +65,27 @@ TEST(FillNormals, ElementDependsOnlyOnItsPosition) {
 
 }  // namespace
 }  // namespace mho
+
+namespace mho {
+namespace {
+
+// Rows drawn together are the rows drawn one by one, for short, odd and long rows.
+TEST(FillNormals, RowsTogetherEqualRowsOneByOne) {
+  const StreamKey k(13, 2, 5, Purpose::kTest);
+  for (int n : {1, 2, 3, 15, 48, 61, 200}) {
+    const int rows = 9;
+    std::vector<std::uint32_t> subs;
+    for (int r = 0; r < rows; ++r) subs.push_back(std::uint32_t(r * 7 + 1) << 21);
+    std::vector<float> together(std::size_t(rows) * n);
+    std::vector<float> alone(static_cast<std::size_t>(n));
+    fill_normals_rows(k, 77, subs.data(), rows, together.data(), n);
+    for (int r = 0; r < rows; ++r) {
+      fill_normals(k, 77, subs[std::size_t(r)], alone.data(), n);
+      for (int i = 0; i < n; ++i)
+        ASSERT_EQ(together[std::size_t(r) * n + i], alone[std::size_t(i)]) << "n " << n << " row " << r << " i " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mho
