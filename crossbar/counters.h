@@ -11,6 +11,7 @@
 //   samples          input vectors processed; forward_calls: calls of forward()
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 namespace mho {
@@ -18,7 +19,13 @@ namespace mho {
 // Energy in exact fixed point: 2^-120 J units in 128 bits hold up to ~1e2 J, far below any
 // pass's rounding (a pass dissipates > 1e-20 J with 53 significant bits).
 using EnergyQ = __int128;
-inline EnergyQ energy_q(double joules) { return EnergyQ(joules * 0x1p120); }
+// Two hardware conversions instead of the library's double -> __int128 (exact: hi * 2^64 and
+// the remainder are representable; joules >= 0 and < 2^7).
+inline EnergyQ energy_q(double joules) {
+  const double scaled = joules * 0x1p120;
+  const double hi = std::floor(scaled * 0x1p-64);
+  return (EnergyQ(std::int64_t(hi)) << 64) + EnergyQ(std::uint64_t(scaled - hi * 0x1p64));
+}
 inline double energy_J(EnergyQ q) { return double(q) * 0x1p-120; }
 
 struct TileCounters {

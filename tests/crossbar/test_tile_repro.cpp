@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
+#include <random>
 
 #include "crossbar/gemm.h"
 #include "tile_fixtures.h"
@@ -210,6 +212,31 @@ TEST(ReproGemm, AlignedAndPlainProductsIgnoreThreadCount) {
     // And they compute the product.
     EXPECT_LT((ref_plain.cast<double>() - a64 * b64).cwiseAbs().maxCoeff(), 1e-4 * sh[2]);
   }
+}
+
+}  // namespace
+}  // namespace mho
+
+namespace mho {
+namespace {
+
+// Energies are summed in fixed point so that grouping cannot change the total; the fast
+// conversion equals the exact one, and the sum is the same in any order.
+TEST(ReproEnergy, FixedPointConversionExactAndOrderFree) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> e(-60.0, 6.0);
+  std::vector<double> j;
+  for (int i = 0; i < 200000; ++i) j.push_back(std::exp2(e(rng)));
+  EnergyQ fwd = 0, bwd = 0;
+  for (double v : j) {
+    ASSERT_TRUE(energy_q(v) == EnergyQ(v * 0x1p120)) << v;
+    fwd += energy_q(v);
+  }
+  for (auto it = j.rbegin(); it != j.rend(); ++it) bwd += energy_q(*it);
+  EXPECT_TRUE(fwd == bwd);
+  long double exact = 0.0L;
+  for (double v : j) exact += v;
+  EXPECT_NEAR(double(energy_J(fwd)), double(exact), 1e-12 * double(exact));
 }
 
 }  // namespace
