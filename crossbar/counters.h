@@ -6,7 +6,7 @@
 //   cell_energy_J    energy dissipated in the cells, sum over passes of t_read sum_ij V_i I_ij
 //                    with V_i the row drive (exact without wires; with wires the cells see
 //                   less, so it is an upper bound there). Accumulated exactly, per pass,
-//                    in fixed point (cell_energy_q, units of 2^-120 J), so the total is the
+//                    in fixed point (cell_energy_q, units of 2^-100 J), so the total is the
 //                    same bits however a stream is split into calls or threads.
 //   samples          input vectors processed; forward_calls: calls of forward()
 #pragma once
@@ -16,17 +16,17 @@
 
 namespace mho {
 
-// Energy in exact fixed point: 2^-120 J units in 128 bits hold up to ~1e2 J, far below any
-// pass's rounding (a pass dissipates > 1e-20 J with 53 significant bits).
+// Energy in exact fixed point: 2^-100 J (8e-31 J) units in 128 bits hold up to 2^27 J
+// (1.3e8 J, any study); truncation costs < 1e-13 relative on the smallest pass (> 1e-17 J).
 using EnergyQ = __int128;
 // Two hardware conversions instead of the library's double -> __int128 (exact: hi * 2^64 and
-// the remainder are representable; joules >= 0 and < 2^7).
+// the remainder are representable; 0 <= joules < 2^27).
 inline EnergyQ energy_q(double joules) {
-  const double scaled = joules * 0x1p120;
+  const double scaled = joules * 0x1p100;
   const double hi = std::floor(scaled * 0x1p-64);
   return (EnergyQ(std::int64_t(hi)) << 64) + EnergyQ(std::uint64_t(scaled - hi * 0x1p64));
 }
-inline double energy_J(EnergyQ q) { return double(q) * 0x1p-120; }
+inline double energy_J(EnergyQ q) { return double(q) * 0x1p-100; }
 
 struct TileCounters {
   std::uint64_t cell_reads = 0;
