@@ -60,8 +60,8 @@ def read_json(path):
         return json.load(f)
 
 
-# HDF5 layout (format 2). Names: every '%' and '/' of a key, and a key of dots only or the
-# empty key, are percent-escaped, so any key is a valid, distinct HDF5 name. Markers are
+# HDF5 layout (format 2). Names: every '%', '/' and NUL of a key (%25, %2F, %00), lone
+# surrogates (%uD800), and a key of dots only (%2E) are percent-escaped, the empty key is '%', so any key is a valid, distinct HDF5 name. Markers are
 # names no escaped key can take (they contain a bare '%'): "%format" (root), "%list" (a
 # group holding a list of records), and "<key>%json" for values stored as JSON text (bools,
 # None, mixed or nested lists, strings HDF5 cannot hold as they are, integers beyond int64).
@@ -72,11 +72,19 @@ _JSON = "%json"
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
+def _escape_char(c):
+    if c in "%/\x00":
+        return f"%{ord(c):02X}"
+    if 0xD800 <= ord(c) <= 0xDFFF:  # a lone surrogate has no UTF-8 form
+        return f"%u{ord(c):04X}"
+    return c
+
+
 def _escape(key):
-    k = key.replace("%", "%25").replace("/", "%2F")
+    k = "".join(_escape_char(c) for c in key)
     if k == "":
         return "%"
-    if set(k) == {"."}:
+    if set(k) == {"."}:  # HDF5 reads "." as the group itself
         return k.replace(".", "%2E")
     return k
 
@@ -84,7 +92,8 @@ def _escape(key):
 def _unescape(name):
     if name == "%":
         return ""
-    return re.sub(r"%(25|2F|2E)", lambda m: {"25": "%", "2F": "/", "2E": "."}[m.group(1)], name)
+    return re.sub(r"%(u[0-9A-F]{4}|[0-9A-F]{2})",
+                  lambda m: chr(int(m.group(1)[1:] if m.group(1)[0] == "u" else m.group(1), 16)), name)
 
 
 def _h5_safe_str(v):
@@ -179,10 +188,12 @@ class ResultSet:
 
     Every member is written under a temporary name beside its final path (the `.mho-tmp-`
     names of _util, removed by a later run if this one is killed), fsync'ed, then: the
-    previous set's JSON is removed first (so no JSON ever describes a mix), then the previous
-    set's members that the new set does not overwrite, then the members are renamed in (the
-    JSON last) and the folders fsync'ed. On an error the temporaries are removed and the
-    previous set stays as it was.
+    previous set's JSON is replaced by a placeholder {"incomplete": ..., "result_files": both
+    sets' names} (so no JSON ever describes a mix, and a run killed from here on leaves a list
+    of what the next run removes), the previous set's members that the new set does not
+    overwrite are removed, the members are renamed in (the JSON last) and the folders
+    fsync'ed. On an error before that the temporaries are removed and the previous set stays
+    as it was. Without a JSON member there is no list: only same-named files are replaced.
     """
 
     def __init__(self, paths):
@@ -248,9 +259,15 @@ class ResultSet:
         manifests = [f for f in self.finals if f.endswith(".json")]
         stale = []
         for m in manifests:
-            stale += [p for p in self._previous_members(m) if p not in self.finals]
-            if os.path.isfile(m):
-                os.unlink(m)
+            old = self._previous_members(m)
+            stale += [p for p in old if p not in self.finals]
+            # Until the new JSON is renamed in, the JSON in its place is a placeholder that
+            # names both sets' files: killed now, a later run still knows what to remove,
+            # and no reader takes a half-replaced set for a result.
+            folder = os.path.dirname(m)
+            both = sorted({os.path.basename(p) for p in old + self.finals if os.path.dirname(p) == folder})
+            write_json(m, {"incomplete": "a result set being replaced; the next run removes these files",
+                           "result_files": both})
         for p in stale:
             if os.path.isfile(p) and not os.path.islink(p):
                 os.unlink(p)
