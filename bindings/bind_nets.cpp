@@ -22,6 +22,15 @@ Eigen::Map<const RowMat<float>> rows(const FloatArray& a) {
   return Eigen::Map<const RowMat<float>>(a.data(), b, per);
 }
 
+// A layer index as Python sees it: negative counts from the end; out of range is IndexError.
+int layer_index(const Network& n, int i, const std::string& what) {
+  const int size = int(n.layers().size());
+  if (i < -size || i >= size)
+    throw py::index_error(what + " = " + std::to_string(i) + ": the network has " + std::to_string(size) +
+                          " layers (0.." + std::to_string(size - 1) + ")");
+  return i < 0 ? i + size : i;
+}
+
 py::dict layer_dict(const Network& n, int i) {
   const Layer& l = n.layers()[std::size_t(i)];
   const Shape& s = n.output_shape(i);
@@ -63,13 +72,21 @@ void bind_nets(py::module_& m) {
         return py::make_tuple(s.c, s.h, s.w);
       })
       .def_property_readonly("num_layers", [](const Network& n) { return n.layers().size(); })
-      .def("layer", &layer_dict, py::arg("index"), "A dict describing one layer.")
+      .def("layer", [](const Network& n, int i) { return layer_dict(n, layer_index(n, i, "Network.layer(index)")); },
+           py::arg("index"), "A dict describing one layer.")
       .def("layers", [](const Network& n) {
         py::list l;
         for (int i = 0; i < int(n.layers().size()); ++i) l.append(layer_dict(n, i));
         return l;
       })
-      .def("weight_matrix", &Network::weight_matrix, py::arg("layer"), py::arg("group") = 0,
+      .def("weight_matrix", [](const Network& n, int layer, int group) {
+             const int li = layer_index(n, layer, "Network.weight_matrix(layer)");
+             const int groups = n.layers()[std::size_t(li)].groups;
+             if (group < 0 || group >= groups)  // the C++ call reads the weights unchecked
+               throw py::index_error("Network.weight_matrix(group) = " + std::to_string(group) + ": layer " +
+                                     std::to_string(li) + " has " + std::to_string(groups) + " group(s)");
+             return n.weight_matrix(li, group);
+           }, py::arg("layer"), py::arg("group") = 0,
            "One group's weight matrix: (in/groups*kh*kw) x (out/groups).")
       .def("fold_batchnorm", &Network::fold_batchnorm)
       .def("forward", [](const Network& n, py::handle x) {

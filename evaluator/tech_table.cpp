@@ -14,6 +14,11 @@ namespace {
 
 constexpr double kPico = 1e-12, kUm2 = 1e-12, kNano = 1e-9;
 
+// Every number of the table is a per-action energy (pJ), an area (um^2), a time (ns), a
+// capacity (bytes), a resistance or a ratio; 1e15 is beyond any of them (a 1 kJ conversion,
+// a 1 m^2 adder) and keeps their products with action counts finite.
+constexpr double kMaxTableNumber = 1e15;
+
 struct Reader {
   std::string file;
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
@@ -29,7 +34,8 @@ struct Reader {
     const YAML::Node v = need(n, parent, key);
     try {
       const double d = v.as<double>();
-      if (!std::isfinite(d) || d < 0) fail(path, to_string(d) + ": must be a finite number >= 0");
+      if (!(d >= 0 && d <= kMaxTableNumber))
+        fail(path, to_string(d) + ": must be a finite number in [0, " + to_string(kMaxTableNumber) + "]");
       return d;
     } catch (const YAML::Exception&) {
       fail(path, "'" + (v.IsScalar() ? v.Scalar() : std::string("(not a scalar)")) + "': must be a number");
@@ -48,8 +54,9 @@ struct Reader {
       } catch (const YAML::Exception&) {
         fail(path + "[" + std::to_string(i) + "]", "must be a number");
       }
-      if (!std::isfinite(out.back()) || out.back() < 0)
-        fail(path + "[" + std::to_string(i) + "]", to_string(out.back()) + ": must be a finite number >= 0");
+      if (!(out.back() >= 0 && out.back() <= kMaxTableNumber))
+        fail(path + "[" + std::to_string(i) + "]",
+             to_string(out.back()) + ": must be a finite number in [0, " + to_string(kMaxTableNumber) + "]");
     }
     return out;
   }

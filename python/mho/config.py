@@ -17,7 +17,7 @@ Schema (every key but `model` optional; relative paths are relative to the confi
       weight_bits: 6
       dac: {input_bits: 8, signed_mode: unsigned}   # DacSpec fields
       adc: {bits: 8, columns_per_adc: 8}            # AdcSpec fields
-      wires: {r_row: 0.0, r_col: 0.0}               # WireSpec fields
+      wires: {r_row_ohm: 0.0, r_col_ohm: 0.0}       # WireSpec fields
     system: {adc_type: sar}    # PimSystemSpec fields (periphery, buffers, digital lanes)
     tech: {node: 22nm, file: null}   # technology table; default data/tech.yaml
     digital: {pe_rows: 16, pe_cols: 16}   # DigitalSpec fields, or false: no baseline
@@ -25,7 +25,9 @@ Schema (every key but `model` optional; relative paths are relative to the confi
     output: {dir: results, name: null, plots: true}   # name: default the config's stem
 
 Errors name the key: `config key 'hardware.adc.bits': ...` (ValueError), a missing file is a
-FileNotFoundError.
+FileNotFoundError. load() checks everything a run needs before any work starts (the model,
+the dataset's files, the tech table and its ADC types and resolutions, every sweep value, the
+cost of every design, the output folder), so a run never fails after its study.
 """
 import copy
 import os

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -11,6 +12,7 @@
 
 #include "adc_dac/adc_spec.h"
 #include "adc_dac/dac_spec.h"
+#include "crossbar/tile.h"
 #include "crossbar/tile_spec.h"
 #include "crossbar/wire_spec.h"
 #include "devices/cell_spec.h"
@@ -137,7 +139,7 @@ TEST_F(TechValues, ShippedTableLoads) { TechTable::load(std::string(MHO_SOURCE_D
 TEST_F(TechValues, ZeroOrNegativeDivisorsAreRejectedNamingTheKey) {
   EXPECT_NE(load_error("reference_node_nm: 45", "reference_node_nm: 0").find("scaling.reference_node_nm: 0: must be a finite number in (0,"),
             std::string::npos);
-  EXPECT_NE(load_error("reference_vdd_V: 0.9", "reference_vdd_V: -0.9").find("scaling.reference_vdd_V: -0.9: must be a finite number >= 0"),
+  EXPECT_NE(load_error("reference_vdd_V: 0.9", "reference_vdd_V: -0.9").find("scaling.reference_vdd_V: -0.9: must be a finite number in [0, 1e+15]"),
             std::string::npos);
   EXPECT_NE(load_error("\n    node_nm: 22", "\n    node_nm: 0").find("nodes.22nm.node_nm: 0"), std::string::npos);
 }
@@ -151,6 +153,19 @@ TEST_F(TechValues, NonFiniteNumbersAreRejectedNamingTheKey) {
             std::string::npos);
 }
 
+TEST_F(TechValues, HugeNumbersAreRejected) {
+  EXPECT_NE(load_error("energy_pJ: [0.2, 0.8, 3.1]", "energy_pJ: [0.2, 1e300, 3.1]")
+                .find("reference_45nm.mult.energy_pJ[1]: 1e+300: must be a finite number in [0, 1e+15]"),
+            std::string::npos);
+}
+
+TEST_F(TechValues, OnlyRegularFilesAreRead) {
+  const std::string folder = ::testing::TempDir() + "tech_folder";
+  std::filesystem::create_directories(folder);
+  EXPECT_NE(error_of([&] { TechTable::load(folder, "22nm"); }).find("not a regular file"), std::string::npos);
+  EXPECT_THROW(TechTable::load(folder + "/none.yaml", "22nm"), TechFileNotFound);
+}
+
 TEST_F(TechValues, BitsMustBeWholeAndListedOnce) {
   EXPECT_NE(load_error("bits: [8, 16, 32]", "bits: [8, 16.5, 32]").find("reference_45nm.add.bits[1]: 16.5: must be a whole number of bits"),
             std::string::npos);
@@ -159,6 +174,18 @@ TEST_F(TechValues, BitsMustBeWholeAndListedOnce) {
   EXPECT_NE(load_error("bits:      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]", "bits:      [1, 2, 3, 4.5, 5, 6, 7, 8, 9, 10]")
                 .find(".adc.sar.bits[3]: 4.5"),
             std::string::npos);
+}
+
+TEST(TileTime, SetTimeRejectsNonFiniteAndNegative) {
+  Tile t(TileSpec::ideal(8, 8));
+  t.program(Eigen::MatrixXd::Ones(8, 2));
+  for (double bad : {kNan, kInf, -1.0, 1e11}) {
+    const std::string msg = error_of([&] { t.set_time(bad); });
+    EXPECT_NE(msg.find("Tile.set_time(t_s) = "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("must be a finite number in [0, 1e+10]"), std::string::npos) << msg;
+  }
+  t.set_time(3600.0);
+  EXPECT_EQ(t.time(), 3600.0);
 }
 
 TEST(NetworkInput, NonFiniteInputIsRejectedLikeTileForward) {

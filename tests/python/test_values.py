@@ -179,7 +179,8 @@ def test_a_failed_allocation_inside_numpy_is_a_memory_error_not_a_crash():
         import resource, numpy as np, mho
         t = mho.Tile(mho.TileSpec.ideal(64, 8)); t.program(np.ones((64, 4)))
         x = np.broadcast_to(np.ones(64), (4 * 10**6, 64))   # 2 GB as a contiguous copy
-        resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))
+        vm = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))
+        resource.setrlimit(resource.RLIMIT_AS, (vm + (1 << 30), vm + (1 << 30)))   # 1 GiB more than now
         for call in (t.forward, t.calibrate):
             try:
                 call(x)
@@ -290,3 +291,15 @@ def test_ir_drop_arguments():
         mho.ir_drop(g, np.ones(4), 0.1, math.nan)
     with pytest.raises(TypeError, match="nodes: expected True or False"):
         mho.ir_drop(g, np.ones(4), 0.1, 0.1, nodes=1)
+
+
+def test_layer_indices_are_checked():
+    net, _ = mho.nets.load(LENET)
+    n = net.num_layers
+    assert net.layer(-1) == net.layer(n - 1)
+    with pytest.raises(IndexError, match=rf"Network.layer\(index\) = {n}: the network has {n} layers"):
+        net.layer(n)
+    with pytest.raises(IndexError, match=r"Network.weight_matrix\(group\) = 1: layer 0 has 1 group"):
+        net.weight_matrix(0, 1)
+    with pytest.raises(IndexError, match=r"Network.weight_matrix\(layer\)"):
+        net.weight_matrix(-n - 1)
