@@ -104,6 +104,8 @@ void bind_crossbar(py::module_& m) {
       .finish()
       .def_static("ideal", &TileSpec::ideal, py::arg("rows"), py::arg("cols"),
                   "Every non-ideality off: the tile computes X @ W exactly.");
+  auto tile_spec_cls = py::reinterpret_borrow<py::class_<TileSpec>>(m.attr("TileSpec"));
+  reject_other_static_calls(tile_spec_cls, "ideal", "TileSpec.ideal(rows: int, cols: int)");
 
   py::class_<Tile> tile_cls(m, "Tile", "A crossbar tile holding one weight block. See crossbar/tile.h.");
   tile_cls

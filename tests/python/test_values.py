@@ -208,6 +208,7 @@ def test_a_failed_allocation_inside_numpy_is_a_memory_error_not_a_crash():
     (lambda: mho.cost.load_tech("22nm").adc("sar", "six"), r"TechTable.adc\(type: str, bits: int\): got \(str 'sar', str 'six'\)"),
     (lambda: _core.TechTable.load(path=1, node="22nm"), r"TechTable.load\(path\): expected a path"),
     (lambda: mho.set_num_threads(1.5), r"set_num_threads\(n\): expected an integer, got float 1.5"),
+    (lambda: mho.TileSpec.ideal(64.5, 64), r"TileSpec.ideal\(rows: int, cols: int\): got \(float 64.5, int 64\)"),
 ])
 def test_errors_name_the_argument_in_python_terms(call, text):
     with pytest.raises(TypeError) as e:
