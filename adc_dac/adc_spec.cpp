@@ -9,9 +9,11 @@ namespace mho {
 void AdcSpec::validate() const {
   require_in("AdcSpec.bits", bits, 0, 24);
   require_one_of("AdcSpec.range", range, {"fixed", "calibrated"});
-  require_in("AdcSpec.percentile", percentile, 1e-9, 100.0);
-  require_nonnegative("AdcSpec.noise_lsb", noise_lsb);
-  require_nonnegative("AdcSpec.inl_lsb", inl_lsb);
+  require_finite_in("AdcSpec.percentile", percentile, 1e-9, 100.0);
+  // Noise and INL beyond the code range of the widest ADC (2^24 codes) only clip, so that is a
+  // generous bound; it keeps (code + noise) far inside the integer range the codes use.
+  require_finite_in("AdcSpec.noise_lsb", noise_lsb, 0.0, 16777216.0);
+  require_finite_in("AdcSpec.inl_lsb", inl_lsb, 0.0, 16777216.0);
   require_in("AdcSpec.columns_per_adc", columns_per_adc, 1, 4096);
 }
 

@@ -14,8 +14,10 @@ void DacSpec::validate() const {
     reject("DacSpec.mode", "'bitserial'", "needs input_bits >= 1 (input_bits = 0 is an ideal DAC)");
   require_one_of("DacSpec.signed_mode", signed_mode, {"unsigned", "two_pass", "bipolar"});
   require_one_of("DacSpec.range", range, {"fixed", "calibrated"});
-  require_positive("DacSpec.x_max", x_max);
-  require_in("DacSpec.percentile", percentile, 1e-9, 100.0);
+  // x_max is in the caller's units (any scale), so the bounds only keep x / x_max and its
+  // float32 copy finite and nonzero: float32 spans 1.2e-38 .. 3.4e38.
+  require_finite_in("DacSpec.x_max", x_max, 1e-30, 1e30);
+  require_finite_in("DacSpec.percentile", percentile, 1e-9, 100.0);
 }
 
 std::string DacSpec::repr() const {

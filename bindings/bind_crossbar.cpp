@@ -2,6 +2,7 @@
 #include <pybind11/numpy.h>
 
 #include "bindings/bindings.h"
+#include "bindings/convert.h"
 #include "bindings/spec_binder.h"
 #include "crossbar/blas_runtime.h"
 #include "crossbar/gemm.h"
@@ -27,34 +28,41 @@ namespace {
 
 // numpy (float32 or float64, 2-D, any memory order) -> the tile's call in that precision.
 template <typename Fn>
-py::object with_matrix(const char* what, py::handle obj, Fn&& fn) {
+py::object with_matrix(const std::string& what, py::handle obj, Fn&& fn) {
   if (!py::isinstance<py::array>(obj))
-    throw py::type_error(std::string(what) + ": expected a numpy array, got " +
-                         std::string(py::str(py::type::of(obj).attr("__name__"))));
+    throw py::type_error(what + ": expected a 2-D float32 or float64 numpy array, got " + describe(obj));
   auto arr = py::reinterpret_borrow<py::array>(obj);
   if (arr.ndim() != 2)
-    throw py::value_error(std::string(what) + ": expected a 2-D array (batch x inputs), got " +
-                          std::to_string(arr.ndim()) + "-D");
+    throw py::value_error(what + ": expected a 2-D array (batch x inputs), got " + std::to_string(arr.ndim()) +
+                          "-D");
   auto run = [&](auto tag) {
     using T = decltype(tag);
-    auto c = py::array_t<T, py::array::c_style>::ensure(arr);
+    auto c = contiguous<T>(arr, what);
     Eigen::Map<const RowMat<T>> x(c.data(), c.shape(0), c.shape(1));
     return fn(Eigen::Ref<const RowMat<T>>(x));
   };
   if (arr.dtype().is(py::dtype::of<float>())) return run(float{});
   if (arr.dtype().is(py::dtype::of<double>())) return run(double{});
-  throw py::type_error(std::string(what) + ": dtype " + std::string(py::str(arr.dtype())) +
+  throw py::type_error(what + ": dtype " + std::string(py::str(arr.dtype())) +
                        " is not supported; use float32 or float64");
 }
 
 template <typename S>
 SpecBinder<TileSpec>::Setter nested(S TileSpec::*pm, const char* full) {
-  return [pm, full](TileSpec& t, py::handle h) {
-    if (!py::isinstance<S>(h))
-      throw py::type_error(std::string(full) + ": expected " + py::type_id<S>() + ", got " +
-                           std::string(py::str(py::type::of(h).attr("__name__"))));
-    t.*pm = h.cast<S>();
-  };
+  return [pm, full](TileSpec& t, py::handle h) { t.*pm = to_object<S>(h, full); };
+}
+
+// Samples are numbered by int64 stream counters; an offset beyond 2^62 (far past any run:
+// 4.6e18 samples) would overflow offset + batch.
+constexpr std::int64_t kMaxSampleOffset = std::int64_t(1) << 62;
+
+std::int64_t sample_offset(py::handle h, std::int64_t batch) {
+  if (h.is_none()) return -1;
+  const auto v = to_integer<std::int64_t>(h, "Tile.forward(sample_offset)");
+  if (v < -1 || v > kMaxSampleOffset - batch)
+    throw py::value_error("Tile.forward(sample_offset) = " + std::to_string(v) +
+                          ": must be -1 or None (continue after the samples seen) or in [0, 2**62 - batch]");
+  return v;
 }
 
 }  // namespace
@@ -97,25 +105,36 @@ void bind_crossbar(py::module_& m) {
       .finish()
       .def_static("ideal", &TileSpec::ideal, py::arg("rows"), py::arg("cols"),
                   "Every non-ideality off: the tile computes X @ W exactly.");
+  auto tile_spec_cls = py::reinterpret_borrow<py::class_<TileSpec>>(m.attr("TileSpec"));
+  reject_other_static_calls(tile_spec_cls, "ideal", "TileSpec.ideal(rows: int, cols: int)");
 
-  py::class_<Tile>(m, "Tile", "A crossbar tile holding one weight block. See crossbar/tile.h.")
-      .def(py::init<TileSpec, std::uint64_t>(), py::arg("spec"), py::arg("tile_id") = 0)
+  py::class_<Tile> tile_cls(m, "Tile", "A crossbar tile holding one weight block. See crossbar/tile.h.");
+  tile_cls
+      .def(py::init([](py::handle spec, py::handle tile_id) {
+             return Tile(to_object<TileSpec>(spec, "Tile(spec)"), to_integer<std::uint64_t>(tile_id, "Tile(tile_id)"));
+           }),
+           py::arg("spec"), py::arg("tile_id") = 0)
       .def_property_readonly("spec", &Tile::spec)
       .def_property_readonly("tile_id", &Tile::tile_id)
-      .def("program", [](Tile& t, const Eigen::MatrixXd& w, std::uint64_t chip) { t.program(w, chip); },
+      .def("program", [](Tile& t, py::handle w, py::handle chip) {
+             const auto c = to_integer<std::uint64_t>(chip, "Tile.program(chip)");
+             const auto a = real_array<double>(w, "Tile.program(weights)", 2, 2);
+             t.program(Eigen::Map<const RowMat<double>>(a.data(), a.shape(0), a.shape(1)), c);
+           },
            py::arg("weights"), py::arg("chip") = 0,
            "Program a weight block (inputs x outputs) for simulated chip `chip`.")
-      .def("set_time", &Tile::set_time, py::arg("t_s"), "Age the array to t_s seconds after programming.")
+      .def("set_time", [](Tile& t, py::handle t_s) { t.set_time(to_double(t_s, "Tile.set_time(t_s)")); },
+           py::arg("t_s"), "Age the array to t_s seconds after programming (finite, in [0, 1e10]).")
       .def_property_readonly("time", &Tile::time)
       .def("calibrate", [](Tile& t, py::handle x) {
-        return with_matrix("Tile.calibrate", x, [&](auto ref) {
+        return with_matrix("Tile.calibrate(x)", x, [&](auto ref) {
           t.calibrate(ref);
           return py::object(py::none());
         });
       }, py::arg("x"), "Set calibrated DAC/ADC ranges from a batch of inputs.")
-      .def("forward", [](Tile& t, py::handle x, std::int64_t offset) {
-        return with_matrix("Tile.forward", x, [&](auto ref) {
-          auto y = t.forward(ref, offset);
+      .def("forward", [](Tile& t, py::handle x, py::handle offset) {
+        return with_matrix("Tile.forward(x)", x, [&](auto ref) {
+          auto y = t.forward(ref, sample_offset(offset, ref.rows()));
           return py::object(py::cast(std::move(y)));
         });
       }, py::arg("x"), py::arg("sample_offset") = -1,
@@ -137,18 +156,30 @@ void bind_crossbar(py::module_& m) {
       .def_property_readonly("last_counters", [](const Tile& t) { return counters_dict(t.last_counters()); })
       .def_property_readonly("total_counters", [](const Tile& t) { return counters_dict(t.total_counters()); })
       .def("reset_counters", &Tile::reset_counters);
+  reject_other_inits(tile_cls, "Tile(spec: TileSpec, tile_id: int = 0)");
+  reject_other_calls(tile_cls, "program", "Tile.program(weights: 2-D array, chip: int = 0)");
+  reject_other_calls(tile_cls, "set_time", "Tile.set_time(t_s: float)");
+  reject_other_calls(tile_cls, "calibrate", "Tile.calibrate(x: 2-D float32/float64 array)");
+  reject_other_calls(tile_cls, "forward", "Tile.forward(x: 2-D float32/float64 array, sample_offset: int | None = -1)");
 
 
-  m.def("_ir_drop", [](const Eigen::MatrixXd& g, const RowMat<double>& v, const WireSpec& w, bool nodes) {
+  m.def("_ir_drop", [](py::handle g_obj, py::handle v_obj, py::handle w_obj, py::handle nodes_obj) {
+        const auto ga = real_array<double>(g_obj, "ir_drop(G)", 2, 2);
+        const auto va = real_array<double>(v_obj, "ir_drop(V)", 2, 2);
+        const WireSpec& w = to_object<WireSpec>(w_obj, "ir_drop(wires)");
+        const bool nodes = to_bool(nodes_obj, "ir_drop(nodes)");
+        const Eigen::MatrixXd g = Eigen::Map<const RowMat<double>>(ga.data(), ga.shape(0), ga.shape(1));
+        const Eigen::Map<const RowMat<double>> v(va.data(), va.shape(0), va.shape(1));
         ResistiveArray arr(g, w);
         RowMat<double> rn, cn;
         if (nodes) arr.node_voltages(v, &rn, &cn);
         return py::make_tuple(arr.currents(v), rn, cn, arr.factor_seconds(), arr.unknowns());
       }, py::arg("g_S"), py::arg("v_V"), py::arg("wires"), py::arg("nodes") = false,
       "Column currents (batch x cols) of a crossbar with wire resistance; see mho.ir_drop.");
+  reject_other_calls(m, "_ir_drop", "_ir_drop(g_S: 2-D array, v_V: 2-D array, wires: WireSpec, nodes: bool = False)");
 
-  m.def("set_num_threads", &set_num_threads, py::arg("n"),
-        "Threads of mho's passes and products (results never depend on it).");
+  m.def("set_num_threads", [](py::handle n) { set_num_threads(to_integer<int>(n, "set_num_threads(n)")); },
+        py::arg("n"), "Threads of mho's passes and products (results never depend on it).");
   m.def("get_num_threads", &get_num_threads);
   m.def("blas_config", &blas_config);
   m.def("blas_kernel", &blas_kernel);

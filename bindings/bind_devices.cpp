@@ -1,6 +1,7 @@
 #include <pybind11/eigen.h>
 
 #include "bindings/bindings.h"
+#include "bindings/convert.h"
 #include "bindings/spec_binder.h"
 #include "devices/cell_model.h"
 #include "devices/presets.h"
@@ -31,7 +32,8 @@ void bind_devices(py::module_& m) {
       .field("t_read_s", &CellSpec::t_read_s, "read pulse, s")
       .finish();
 
-  py::class_<CellModel>(m, "CellModel", "Behaviour of a CellSpec: sigma and drift functions.")
+  py::class_<CellModel> cellModel_cls(m, "CellModel", "Behaviour of a CellSpec: sigma and drift functions.");
+  cellModel_cls
       .def(py::init<CellSpec>(), py::arg("spec"))
       .def_property_readonly("spec", &CellModel::spec)
       .def("prog_sigma", &CellModel::prog_sigma, py::arg("g_S"), "programming-error sigma at g, S")
@@ -42,8 +44,14 @@ void bind_devices(py::module_& m) {
         return py::make_tuple(mu, sd);
       }, py::arg("g_S"), "(mean, std) of the drift exponent nu at g")
       .def("iv_voltage", &CellModel::iv_voltage, py::arg("v_V"), "f(V) with I = G f(V)");
+  reject_other_inits(cellModel_cls, "CellModel(spec: CellSpec)");
+  reject_other_calls(cellModel_cls, "prog_sigma", "CellModel.prog_sigma(g_S: float)");
+  reject_other_calls(cellModel_cls, "read_sigma", "CellModel.read_sigma(g_S: float, t_s: float)");
+  reject_other_calls(cellModel_cls, "drift_moments", "CellModel.drift_moments(g_S: float)");
+  reject_other_calls(cellModel_cls, "iv_voltage", "CellModel.iv_voltage(v_V: float)");
 
-  m.def("cell_preset", &cell_preset, py::arg("name"), "A CellSpec preset by name.");
+  m.def("cell_preset", [](py::handle name) { return cell_preset(to_string(name, "cell_preset(name)")); },
+        py::arg("name"), "A CellSpec preset by name.");
   m.def("cell_preset_names", &cell_preset_names, "Names of the cell presets.");
 }
 

@@ -1,6 +1,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/bindings.h"
+#include "bindings/convert.h"
 #include "bindings/spec_binder.h"
 #include "evaluator/digital_cost.h"
 #include "evaluator/pim_cost.h"
@@ -33,8 +34,11 @@ py::dict actions_dict(const LayerActions& a) {
 void bind_evaluator(py::module_& m) {
   py::register_exception<TechFileNotFound>(m, "TechFileNotFound", PyExc_FileNotFoundError);
 
-  py::class_<TechTable>(m, "TechTable", "Per-action energies and component areas of one node. See evaluator/tech_table.h.")
-      .def_static("load", &TechTable::load, py::arg("path"), py::arg("node"))
+  py::class_<TechTable> techTable_cls(m, "TechTable", "Per-action energies and component areas of one node. See evaluator/tech_table.h.");
+  techTable_cls
+      .def_static("load", [](py::handle path, py::handle node) {
+        return TechTable::load(to_path(path, "TechTable.load(path)"), to_string(node, "TechTable.load(node)"));
+      }, py::arg("path"), py::arg("node"))
       .def_readonly("file", &TechTable::file)
       .def_readonly("node", &TechTable::node)
       .def_readonly("node_m", &TechTable::node_m)
@@ -51,6 +55,7 @@ void bind_evaluator(py::module_& m) {
         return v;
       })
       .def("adc_bits", [](const TechTable& t, const std::string& type) {
+        if (!t.adc.count(type)) t.adc_cost(type, 1);  // throws ValueError naming the table's types
         std::vector<int> v;
         for (const auto& kv : t.adc.at(type)) v.push_back(kv.first);
         return v;
@@ -61,6 +66,12 @@ void bind_evaluator(py::module_& m) {
       .def("mult", [](const TechTable& t, int bits) { return component(t.mult_cost(bits)); }, py::arg("bits"))
       .def("dac", [](const TechTable& t, int bits) { return component(t.dac_cost(bits)); }, py::arg("bits"))
       .def("sram_J_per_bit", &TechTable::sram_J_per_bit, py::arg("capacity_bytes"));
+  reject_other_static_calls(techTable_cls, "load", "TechTable.load(path: str, node: str)");
+  reject_other_calls(techTable_cls, "adc_bits", "TechTable.adc_bits(type: str)");
+  reject_other_calls(techTable_cls, "adc", "TechTable.adc(type: str, bits: int)");
+  for (const char* f : {"add", "mult", "dac"})
+    reject_other_calls(techTable_cls, f, std::string("TechTable.") + f + "(bits: int)");
+  reject_other_calls(techTable_cls, "sram_J_per_bit", "TechTable.sram_J_per_bit(capacity_bytes: float)");
 
   SpecBinder<PimSystemSpec>(m, "PimSystemSpec", "System around the tiles (converter type, buffers, digital). See evaluator/pim_cost.h.")
       .field("adc_type", &PimSystemSpec::adc_type, "ADC architecture in the tech table ('sar', 'flash')")
@@ -118,18 +129,32 @@ void bind_evaluator(py::module_& m) {
     return l;
   }, py::arg("network"), py::arg("mapping"), py::arg("activation_bits") = 8,
      "Per-inference action counts of each layer, from shapes (see evaluator/actions.h).");
+  reject_other_calls(m, "shape_actions", "shape_actions(network: Network, mapping: Mapping, activation_bits: int = 8)");
 
-  m.def("evaluate_pim", [](const Network& n, const Mapping& mp, const TechTable& t, const PimSystemSpec& s) {
+  m.def("evaluate_pim", [](py::handle n_obj, py::handle mp_obj, py::handle t_obj, py::handle s_obj) {
+    const Network& n = to_object<Network>(n_obj, "evaluate_pim(network)");
+    const Mapping& mp = to_object<Mapping>(mp_obj, "evaluate_pim(mapping)");
+    const TechTable& t = to_object<TechTable>(t_obj, "evaluate_pim(tech)");
+    const PimSystemSpec& s = to_object<PimSystemSpec>(s_obj, "evaluate_pim(system)");
     return evaluate_pim(n, mp, shape_actions(n, mp, s.activation_bits), t, s);
   }, py::arg("network"), py::arg("mapping"), py::arg("tech"), py::arg("system") = PimSystemSpec(),
      "Cost of a mapped network, action counts from layer shapes.");
-  m.def("evaluate_pim_measured", [](const PimNetwork& pim, const TechTable& t, const PimSystemSpec& s) {
+  m.def("evaluate_pim_measured", [](py::handle p_obj, py::handle t_obj, py::handle s_obj) {
+    const PimNetwork& pim = to_object<PimNetwork>(p_obj, "evaluate_pim_measured(pim)");
+    const TechTable& t = to_object<TechTable>(t_obj, "evaluate_pim_measured(tech)");
+    const PimSystemSpec& s = to_object<PimSystemSpec>(s_obj, "evaluate_pim_measured(system)");
     const auto acts = measured_actions(pim.network(), pim.mapping(), s.activation_bits, pim.layer_counters(),
                                        pim.inferences());
     return evaluate_pim(pim.network(), pim.mapping(), acts, t, s);
   }, py::arg("pim"), py::arg("tech"), py::arg("system") = PimSystemSpec(),
      "Cost of a PimNetwork with the tile actions (and cells' energy) counted since its last program().");
-  m.def("evaluate_digital", &evaluate_digital, py::arg("network"), py::arg("tech"), py::arg("spec") = DigitalSpec());
+  m.def("evaluate_digital", [](py::handle n, py::handle t, py::handle d) {
+    return evaluate_digital(to_object<Network>(n, "evaluate_digital(network)"), to_object<TechTable>(t, "evaluate_digital(tech)"),
+                            to_object<DigitalSpec>(d, "evaluate_digital(spec)"));
+  }, py::arg("network"), py::arg("tech"), py::arg("spec") = DigitalSpec());
+  reject_other_calls(m, "evaluate_pim", "evaluate_pim(network: Network, mapping: Mapping, tech: TechTable, system: PimSystemSpec = PimSystemSpec())");
+  reject_other_calls(m, "evaluate_pim_measured", "evaluate_pim_measured(pim: PimNetwork, tech: TechTable, system: PimSystemSpec = PimSystemSpec())");
+  reject_other_calls(m, "evaluate_digital", "evaluate_digital(network: Network, tech: TechTable, spec: DigitalSpec = DigitalSpec())");
 }
 
 }  // namespace mho::bindings

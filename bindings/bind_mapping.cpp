@@ -1,12 +1,14 @@
 #include <pybind11/stl.h>
 
 #include "bindings/bindings.h"
+#include "bindings/convert.h"
 #include "mapping/mapping.h"
 
 namespace mho::bindings {
 
 void bind_mapping(py::module_& m) {
-  py::class_<Mapping>(m, "Mapping", "Layers' weight matrices placed on arrays. See mapping/mapping.h.")
+  py::class_<Mapping> mapping_cls(m, "Mapping", "Layers' weight matrices placed on arrays. See mapping/mapping.h.");
+  mapping_cls
       .def(py::init([](const std::vector<std::tuple<int, std::string, int, int, int>>& layers, const TileSpec& spec,
                        const std::map<int, int>& replication) {
              std::vector<MatrixLayer> mats;
@@ -41,6 +43,7 @@ void bind_mapping(py::module_& m) {
       })
       .def("summary", &Mapping::summary)
       .def("__repr__", &Mapping::summary);
+  reject_other_inits(mapping_cls, "Mapping(layers: list of (layer, name, groups, rows, cols), spec: TileSpec, replication: dict[int, int] = {})");
 }
 
 }  // namespace mho::bindings

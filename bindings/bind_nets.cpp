@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/bindings.h"
+#include "bindings/convert.h"
 #include "nets/model_file.h"
 #include "nets/pim_network.h"
 #include "nets/zoo.h"
@@ -10,6 +11,26 @@
 namespace mho::bindings {
 
 namespace {
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// A batch (batch, ...) of any real dtype, as float32.
+FloatArray batch(py::handle x, const std::string& what) { return real_array<float>(x, what, 2, 32); }
+
+// One row per sample (a view of `a`, which must outlive it).
+Eigen::Map<const RowMat<float>> rows(const FloatArray& a) {
+  const Eigen::Index b = a.shape(0), per = a.size() / std::max<Eigen::Index>(b, 1);
+  return Eigen::Map<const RowMat<float>>(a.data(), b, per);
+}
+
+// A layer index as Python sees it: negative counts from the end; out of range is IndexError.
+int layer_index(const Network& n, int i, const std::string& what) {
+  const int size = int(n.layers().size());
+  if (i < -size || i >= size)
+    throw py::index_error(what + " = " + std::to_string(i) + ": the network has " + std::to_string(size) +
+                          " layers (0.." + std::to_string(size - 1) + ")");
+  return i < 0 ? i + size : i;
+}
+
 py::dict layer_dict(const Network& n, int i) {
   const Layer& l = n.layers()[std::size_t(i)];
   const Shape& s = n.output_shape(i);
@@ -43,58 +64,77 @@ void bind_nets(py::module_& m) {
       .def_readwrite("source", &ModelInfo::source)
       .def_readwrite("float_test_accuracy", &ModelInfo::float_test_accuracy);
 
-  py::class_<Network>(m, "Network", "A graph of layers. See nets/network.h.")
+  py::class_<Network> network_cls(m, "Network", "A graph of layers. See nets/network.h.");
+  network_cls
       .def_property_readonly("name", &Network::name)
       .def_property_readonly("input_shape", [](const Network& n) {
         const Shape& s = n.input_shape();
         return py::make_tuple(s.c, s.h, s.w);
       })
       .def_property_readonly("num_layers", [](const Network& n) { return n.layers().size(); })
-      .def("layer", &layer_dict, py::arg("index"), "A dict describing one layer.")
+      .def("layer", [](const Network& n, int i) { return layer_dict(n, layer_index(n, i, "Network.layer(index)")); },
+           py::arg("index"), "A dict describing one layer.")
       .def("layers", [](const Network& n) {
         py::list l;
         for (int i = 0; i < int(n.layers().size()); ++i) l.append(layer_dict(n, i));
         return l;
       })
-      .def("weight_matrix", &Network::weight_matrix, py::arg("layer"), py::arg("group") = 0,
+      .def("weight_matrix", [](const Network& n, int layer, int group) {
+             const int li = layer_index(n, layer, "Network.weight_matrix(layer)");
+             const int groups = n.layers()[std::size_t(li)].groups;
+             if (group < 0 || group >= groups)  // the C++ call reads the weights unchecked
+               throw py::index_error("Network.weight_matrix(group) = " + std::to_string(group) + ": layer " +
+                                     std::to_string(li) + " has " + std::to_string(groups) + " group(s)");
+             return n.weight_matrix(li, group);
+           }, py::arg("layer"), py::arg("group") = 0,
            "One group's weight matrix: (in/groups*kh*kw) x (out/groups).")
       .def("fold_batchnorm", &Network::fold_batchnorm)
-      .def("forward", [](const Network& n, py::array_t<float, py::array::c_style | py::array::forcecast> x) {
-        if (x.ndim() < 2) throw py::value_error("Network.forward: expected a batch (batch, ...), got a " + std::to_string(x.ndim()) + "-D array");
-        const Eigen::Index b = x.shape(0), per = x.size() / std::max<Eigen::Index>(b, 1);
-        Eigen::Map<const RowMat<float>> m(x.data(), b, per);
-        return n.forward(m);
+      .def("forward", [](const Network& n, py::handle x) {
+        const FloatArray a = batch(x, "Network.forward(x)");
+        return n.forward(rows(a));
       }, py::arg("x"), "Float reference inference: (batch, C, H, W) or (batch, C*H*W) -> (batch, outputs).")
       .def_property_readonly("total_macs", &Network::total_macs)
       .def_property_readonly("total_weights", &Network::total_weights);
+  reject_other_calls(network_cls, "layer", "Network.layer(index: int)");
+  reject_other_calls(network_cls, "weight_matrix", "Network.weight_matrix(layer: int, group: int = 0)");
+  reject_other_calls(network_cls, "forward", "Network.forward(x: array (batch, C, H, W) or (batch, C*H*W))");
 
-  m.def("load_model", [](const std::string& path) {
+  m.def("load_model", [](py::handle path) {
     ModelInfo info;
-    Network n = load_model(path, &info);
+    Network n = load_model(to_path(path, "load_model(path)"), &info);
     return py::make_tuple(n, info);
   }, py::arg("path"), "Load an mho model file: (Network, ModelInfo).");
-  m.def("map_network", [](const Network& n, const TileSpec& spec, const std::map<int, int>& rep) {
-    return Mapping(matrix_layers(n), spec, rep);
+  reject_other_calls(m, "load_model", "load_model(path: str)");
+  m.def("map_network", [](py::handle n, py::handle spec, const std::map<int, int>& rep) {
+    return Mapping(matrix_layers(to_object<Network>(n, "map_network(network)")),
+                   to_object<TileSpec>(spec, "map_network(spec)"), rep);
   }, py::arg("network"), py::arg("spec"), py::arg("replication") = std::map<int, int>(),
      "Place a network's conv/linear layers on arrays of `spec`.");
+  reject_other_calls(m, "map_network", "map_network(network: Network, spec: TileSpec, replication: dict[int, int] = {})");
 
-  py::class_<PimNetwork>(m, "PimNetwork", "A network running on mapped crossbar tiles. See nets/pim_network.h.")
-      .def(py::init<Network, const TileSpec&, const std::map<int, int>&>(), py::arg("network"), py::arg("spec"),
-           py::arg("replication") = std::map<int, int>())
+  py::class_<PimNetwork> pimNetwork_cls(m, "PimNetwork", "A network running on mapped crossbar tiles. See nets/pim_network.h.");
+  pimNetwork_cls
+      .def(py::init([](py::handle n, py::handle spec, const std::map<int, int>& rep) {
+             return PimNetwork(to_object<Network>(n, "PimNetwork(network)"), to_object<TileSpec>(spec, "PimNetwork(spec)"),
+                               rep);
+           }),
+           py::arg("network"), py::arg("spec"), py::arg("replication") = std::map<int, int>())
       .def_property_readonly("mapping", &PimNetwork::mapping, py::return_value_policy::reference_internal)
       .def_property_readonly("network", &PimNetwork::network, py::return_value_policy::reference_internal)
-      .def("program", &PimNetwork::program, py::arg("chip"))
-      .def("set_time", &PimNetwork::set_time, py::arg("t_s"))
-      .def("calibrate", [](PimNetwork& p, py::array_t<float, py::array::c_style | py::array::forcecast> x) {
-        if (x.ndim() < 2) throw py::value_error("PimNetwork.calibrate: expected a batch (batch, ...)");
-        Eigen::Map<const RowMat<float>> m(x.data(), x.shape(0), x.size() / std::max<py::ssize_t>(x.shape(0), 1));
-        p.calibrate(m);
-      }, py::arg("x"), "Calibrate DAC/ADC ranges on training inputs.")
-      .def("forward", [](PimNetwork& p, py::array_t<float, py::array::c_style | py::array::forcecast> x) {
-        if (x.ndim() < 2) throw py::value_error("PimNetwork.forward: expected a batch (batch, ...)");
-        Eigen::Map<const RowMat<float>> m(x.data(), x.shape(0), x.size() / std::max<py::ssize_t>(x.shape(0), 1));
-        return p.forward(m);
-      }, py::arg("x"))
+      .def("program", [](PimNetwork& p, py::handle chip) { p.program(to_integer<std::uint64_t>(chip, "PimNetwork.program(chip)")); },
+           py::arg("chip"))
+      .def("set_time", [](PimNetwork& p, py::handle t) { p.set_time(to_double(t, "PimNetwork.set_time(t_s)")); },
+           py::arg("t_s"))
+      .def("calibrate", [](PimNetwork& p, py::handle x) {
+             const FloatArray a = batch(x, "PimNetwork.calibrate(x)");
+             p.calibrate(rows(a));
+           },
+           py::arg("x"), "Calibrate DAC/ADC ranges on training inputs.")
+      .def("forward", [](PimNetwork& p, py::handle x) {
+             const FloatArray a = batch(x, "PimNetwork.forward(x)");
+             return p.forward(rows(a));
+           },
+           py::arg("x"))
       .def_property_readonly("counters", [](const PimNetwork& p) {
         py::dict d = counters_dict(p.counters());
         d.attr("pop")("samples");
@@ -102,10 +142,17 @@ void bind_nets(py::module_& m) {
         return d;
       }, "Actions of all tiles since program() (see crossbar/counters.h).")
       .def_property_readonly("inferences", &PimNetwork::inferences);
+  reject_other_inits(pimNetwork_cls, "PimNetwork(network: Network, spec: TileSpec, replication: dict[int, int] = {})");
+  for (const char* f : {"calibrate", "forward"})
+    reject_other_calls(pimNetwork_cls, f, std::string("PimNetwork.") + f + "(x: array (batch, ...))");
+  reject_other_calls(pimNetwork_cls, "program", "PimNetwork.program(chip: int)");
+  reject_other_calls(pimNetwork_cls, "set_time", "PimNetwork.set_time(t_s: float)");
 
-  m.def("zoo_network", &zoo_network, py::arg("name"), "A zoo network's layer shapes (no weights).");
+  m.def("zoo_network", [](py::handle name) { return zoo_network(to_string(name, "zoo_network(name)")); },
+        py::arg("name"), "A zoo network's layer shapes (no weights).");
   m.def("zoo_names", &zoo_names);
   m.def("save_model", &save_model, py::arg("network"), py::arg("path"), py::arg("info") = ModelInfo());
+  reject_other_calls(m, "save_model", "save_model(network: Network, path: str, info: ModelInfo = ModelInfo())");
 }
 
 }  // namespace mho::bindings

@@ -1,7 +1,7 @@
 // Binds a validated spec struct: read-only fields, a keyword constructor, replace(**kw)
-// (like dataclasses.replace), __repr__ and equality of reprs. Unknown keywords and values of
-// the wrong type raise TypeError naming the field; bad values raise ValueError from
-// validate().
+// (like dataclasses.replace), __repr__ and equality of reprs. Unknown keywords, positional
+// arguments and values of the wrong type raise TypeError naming the field; bad values raise
+// ValueError from validate().
 #pragma once
 
 #include <functional>
@@ -11,9 +11,30 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "bindings/convert.h"
+
 namespace mho::bindings {
 
 namespace py = pybind11;
+
+// A field's value, strictly: bools only True/False, integers never from floats or bools,
+// numbers never from bools (bindings/convert.h).
+template <typename F>
+F convert(py::handle h, const std::string& what) {
+  if constexpr (std::is_same_v<F, bool>) {
+    return to_bool(h, what);
+  } else if constexpr (std::is_integral_v<F>) {
+    return to_integer<F>(h, what);
+  } else if constexpr (std::is_same_v<F, double>) {
+    return to_double(h, what);
+  } else if constexpr (std::is_same_v<F, std::string>) {
+    return to_string(h, what);
+  } else if constexpr (std::is_same_v<F, std::vector<double>>) {
+    return to_double_list(h, what);
+  } else {
+    return to_object<F>(h, what);
+  }
+}
 
 template <typename S>
 class SpecBinder {
@@ -25,14 +46,7 @@ class SpecBinder {
   SpecBinder& field(const char* fname, F S::*pm, const char* doc) {
     cls_.def_property_readonly(fname, [pm](const S& s) { return s.*pm; }, doc);
     const std::string full = name_ + "." + fname;
-    (*setters_)[fname] = [pm, full](S& s, py::handle h) {
-      try {
-        s.*pm = h.cast<F>();
-      } catch (const py::cast_error&) {
-        throw py::type_error(full + ": got " + std::string(py::str(py::type::of(h).attr("__name__"))) +
-                             " " + std::string(py::repr(h)) + ", expected " + py::type_id<F>());
-      }
-    };
+    (*setters_)[fname] = [pm, full](S& s, py::handle h) { s.*pm = convert<F>(h, full); };
     return *this;
   }
 
@@ -60,18 +74,25 @@ class SpecBinder {
       }
       s.validate();
     };
-    cls_.def(py::init([apply](const py::kwargs& kw) {
+    auto keywords_only = [name](const char* call, const py::args& a) {
+      if (a.size() > 0)
+        throw py::type_error(name + call + " takes keyword arguments only (" + name + "(field=value, ...)), got " +
+                             std::to_string(a.size()) + " positional: " + describe(a[0]));
+    };
+    cls_.def(py::init([apply, keywords_only](const py::args& a, const py::kwargs& kw) {
+      keywords_only("()", a);
       S s;
       apply(s, kw);
       return s;
     }));
-    cls_.def("replace", [apply](const S& self, const py::kwargs& kw) {
+    cls_.def("replace", [apply, keywords_only](const S& self, const py::args& a, const py::kwargs& kw) {
+      keywords_only(".replace()", a);
       S s = self;
       apply(s, kw);
       return s;
     }, "A copy with the given fields changed (validated).");
     cls_.def("__repr__", [](const S& s) { return s.repr(); });
-    cls_.def("__eq__", [](const S& a, const S& b) { return a.repr() == b.repr(); });
+    cls_.def("__eq__", [](const S& a, const S& b) { return a.repr() == b.repr(); }, py::is_operator());
     cls_.def("fields", [setters](const S&) {
       std::vector<std::string> f;
       for (const auto& kv : *setters) f.push_back(kv.first);

@@ -27,6 +27,24 @@ void require_in(const std::string& field, T v, T lo, T hi) {
     reject(field, to_text(v), "must be in [" + to_text(lo) + ", " + to_text(hi) + "]");
 }
 
+// The one check of a floating-point spec field: finite and within [lo, hi] (lo_open: (lo, hi]).
+// NaN fails every comparison and infinity exceeds every finite hi, so both are rejected with a
+// message naming the field, the value and the range. Every float field has a finite hi where
+// an overflow is reachable; each caller cites why its bounds are physically generous.
+inline void require_finite_in(const std::string& field, double v, double lo, double hi,
+                              bool lo_open = false) {
+  const bool ok = (lo_open ? v > lo : v >= lo) && v <= hi;
+  if (!ok)
+    reject(field, to_text(v),
+           "must be a finite number in " + std::string(lo_open ? "(" : "[") + to_text(lo) + ", " +
+               to_text(hi) + "]");
+}
+
+// (0, hi]: a positive finite quantity.
+inline void require_finite_positive(const std::string& field, double v, double hi) {
+  require_finite_in(field, v, 0.0, hi, true);
+}
+
 template <typename T>
 void require_positive(const std::string& field, T v) {
   if (!(v > T(0))) reject(field, to_text(v), "must be > 0");

@@ -154,7 +154,8 @@ double Tile::fixed_adc_range(const Group& g) const {
 
 void Tile::set_time(double t_s) {
   check_ready("set_time");
-  require_nonnegative("t_s", t_s);
+  // 1e10 s (~300 years) is far past any retention specification (10 years).
+  require_finite_in("Tile.set_time(t_s)", t_s, 0.0, 1e10);
   t_s_ = t_s;
   g_t_ = g0_;
   if (spec_.drift)

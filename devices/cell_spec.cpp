@@ -20,6 +20,15 @@ void require_params(const std::string& field, const std::string& kind,
       reject(field + "[" + std::to_string(i) + "]", to_text(p[i]), "must be finite");
 }
 
+// Bounds of the noise and drift parameters. Published cells have sigma of a few percent of
+// g (NeuroSim, Joshi et al. 2020: 1-3 %), so sigma = 10 x g (k <= 10) or 1 S (a 1-ohm cell's
+// whole conductance) is already far beyond any device, while keeping sigma^2 sums and their
+// square roots finite (read_sigma = 1e300 overflows them).
+constexpr double kMaxSigmaS = 1.0;       // constant sigma, polynomial coefficients (siemens)
+constexpr double kMaxRelSigma = 10.0;    // proportional k, pcm_1f q0 and q_max
+constexpr double kMaxPcmExponent = 10.0; // pcm_1f: Joshi et al. fit 0.65
+constexpr double kMaxPcmReadS = 1.0;     // pcm_1f read time: Joshi et al. 250 ns
+
 void validate_sigma_model(const std::string& kind_field, const std::string& kind,
                           const std::string& param_field, const std::vector<double>& p,
                           bool allow_pcm) {
@@ -28,27 +37,40 @@ void validate_sigma_model(const std::string& kind_field, const std::string& kind
   require_one_of(kind_field, kind, kinds);
   if (kind == "none") {
     require_params(param_field, kind, p, 0, 0);
-  } else if (kind == "constant" || kind == "proportional") {
+  } else if (kind == "constant") {
     require_params(param_field, kind, p, 1, 1);
-    require_nonnegative(param_field + "[0]", p[0]);
+    require_finite_in(param_field + "[0] (sigma_S)", p[0], 0.0, kMaxSigmaS);
+  } else if (kind == "proportional") {
+    require_params(param_field, kind, p, 1, 1);
+    require_finite_in(param_field + "[0] (k)", p[0], 0.0, kMaxRelSigma);
   } else if (kind == "polynomial") {
     require_params(param_field, kind, p, 1, 6);
+    for (std::size_t i = 0; i < p.size(); ++i)
+      require_finite_in(param_field + "[" + std::to_string(i) + "]", p[i], -kMaxSigmaS, kMaxSigmaS);
   } else {  // pcm_1f: empty = published values, or all four given
     if (!p.empty()) {
       require_params(param_field, kind, p, 4, 4);
-      require_nonnegative(param_field + "[0] (q0)", p[0]);
-      require_nonnegative(param_field + "[1] (exponent)", p[1]);
-      require_nonnegative(param_field + "[2] (q_max)", p[2]);
-      require_positive(param_field + "[3] (t_read_s)", p[3]);
+      require_finite_in(param_field + "[0] (q0)", p[0], 0.0, kMaxRelSigma);
+      require_finite_in(param_field + "[1] (exponent)", p[1], 0.0, kMaxPcmExponent);
+      require_finite_in(param_field + "[2] (q_max)", p[2], 0.0, kMaxRelSigma);
+      require_finite_positive(param_field + "[3] (t_read_s)", p[3], kMaxPcmReadS);
     }
   }
 }
 }  // namespace
 
 void CellSpec::validate() const {
+  // Physically generous bounds (each far outside every published device, each keeping the
+  // products of a read -- V x G summed over 65536 rows, V^2 G t energies -- finite):
+  //   conductance <= 1 S (a 1-ohm cell; RRAM/PCM/SRAM cells are 1 uS..1 mS, NeuroSim V1.4);
+  //   read voltage <= 10 V (cells read at 0.1-1 V); read pulse <= 1 s (ns..us pulses);
+  //   area <= 1e6 F^2 (SRAM 8T ~ 360 F^2); feature size 0.1 nm .. 10 um;
+  //   drift t0 <= 1e10 s (~300 years; retention is specified at 10 years);
+  //   drift exponent |nu| <= 1 (PCM: 0.05-0.1, Joshi et al. 2020); sinh v0 <= 1e6 V (a
+  //   large v0 is the linear limit, so any finite bound is generous).
   if (name.empty()) reject("CellSpec.name", "''", "must not be empty");
-  require_nonnegative("CellSpec.g_min_S", g_min_S);
-  require_positive("CellSpec.g_max_S", g_max_S);
+  require_finite_in("CellSpec.g_min_S", g_min_S, 0.0, 1.0);
+  require_finite_positive("CellSpec.g_max_S", g_max_S, 1.0);
   if (!(g_max_S > g_min_S))
     reject("CellSpec.g_max_S", to_text(g_max_S), "must be > g_min_S (" + to_text(g_min_S) + ")");
   require_in("CellSpec.bits", bits, 1, 16);
@@ -57,24 +79,29 @@ void CellSpec::validate() const {
   require_one_of("CellSpec.drift", drift, {"none", "constant", "pcm"});
   if (drift == "constant") {
     require_params("CellSpec.drift_params", drift, drift_params, 2, 2);
-    require_nonnegative("CellSpec.drift_params[1] (nu_std)", drift_params[1]);
+    require_finite_in("CellSpec.drift_params[0] (nu_mean)", drift_params[0], -1.0, 1.0);
+    require_finite_in("CellSpec.drift_params[1] (nu_std)", drift_params[1], 0.0, 1.0);
   } else {
     require_params("CellSpec.drift_params", drift, drift_params, 0, 0);
   }
-  require_positive("CellSpec.drift_t0_s", drift_t0_s);
+  require_finite_positive("CellSpec.drift_t0_s", drift_t0_s, 1e10);
   require_one_of("CellSpec.iv", iv, {"linear", "sinh"});
-  require_positive("CellSpec.iv_v0_V", iv_v0_V);
-  require_in("CellSpec.stuck_at_min_prob", stuck_at_min_prob, 0.0, 1.0);
-  require_in("CellSpec.stuck_at_max_prob", stuck_at_max_prob, 0.0, 1.0);
+  require_finite_positive("CellSpec.iv_v0_V", iv_v0_V, 1e6);  // large v0: Ohm's law
+  require_finite_in("CellSpec.stuck_at_min_prob", stuck_at_min_prob, 0.0, 1.0);
+  require_finite_in("CellSpec.stuck_at_max_prob", stuck_at_max_prob, 0.0, 1.0);
   if (stuck_at_min_prob + stuck_at_max_prob > 1.0)
     reject("CellSpec.stuck_at_max_prob", to_text(stuck_at_max_prob),
            "stuck_at_min_prob + stuck_at_max_prob must be <= 1");
-  require_positive("CellSpec.area_F2", area_F2);
-  require_positive("CellSpec.feature_size_m", feature_size_m);
-  require_positive("CellSpec.v_read_V", v_read_V);
-  require_positive("CellSpec.t_read_s", t_read_s);
+  require_finite_positive("CellSpec.area_F2", area_F2, 1e6);
+  require_finite_in("CellSpec.feature_size_m", feature_size_m, 1e-10, 1e-5);
+  require_finite_positive("CellSpec.v_read_V", v_read_V, 10.0);
+  require_finite_positive("CellSpec.t_read_s", t_read_s, 1.0);
+  // sinh(V / v0) overflows past V / v0 = 710; 100 keeps the currents finite (sinh(100) ~ 1e43)
+  // and is already a cell conducting 1e43 times its linear current.
+  if (iv == "sinh" && v_read_V / iv_v0_V > 100.0)
+    reject("CellSpec.iv_v0_V", to_text(iv_v0_V),
+           "must be >= v_read_V / 100 (" + to_text(v_read_V / 100.0) + ") for the sinh I-V");
 }
-
 namespace {
 std::string list_text(const std::vector<double>& v) {
   std::ostringstream os;

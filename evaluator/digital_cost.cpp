@@ -28,8 +28,11 @@ void DigitalSpec::validate() const {
   require_in("DigitalSpec.bits", bits, 1, 32);
   require_in("DigitalSpec.accumulator_bits", accumulator_bits, 1, 64);
   require_in("DigitalSpec.rf_bytes_per_pe", rf_bytes_per_pe, 1, 1 << 20);
-  require_positive("DigitalSpec.glb_bytes", glb_bytes);
-  require_positive("DigitalSpec.dram_bandwidth_Bps", dram_bandwidth_Bps);
+  // Generous bounds: accelerators hold 0.1-100 MB of SRAM (Eyeriss 108 kB, TPUv1 28 MB) and
+  // reach 1e10-1e12 B/s (DDR4 channel 25.6 GB/s, HBM3 stack ~0.8 TB/s); 1 TB and 1 PB/s are
+  // far beyond both, and keep bytes x energies and bytes / bandwidth finite.
+  require_finite_positive("DigitalSpec.glb_bytes", glb_bytes, 1e12);
+  require_finite_positive("DigitalSpec.dram_bandwidth_Bps", dram_bandwidth_Bps, 1e15);
   require_in("DigitalSpec.digital_lanes", digital_lanes, 1, 1 << 20);
   require_in("DigitalSpec.batch", batch, 1, 1 << 30);
 }

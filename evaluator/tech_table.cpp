@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +13,11 @@ namespace mho {
 namespace {
 
 constexpr double kPico = 1e-12, kUm2 = 1e-12, kNano = 1e-9;
+
+// Every number of the table is a per-action energy (pJ), an area (um^2), a time (ns), a
+// capacity (bytes), a resistance or a ratio; 1e15 is beyond any of them (a 1 kJ conversion,
+// a 1 m^2 adder) and keeps their products with action counts finite.
+constexpr double kMaxTableNumber = 1e15;
 
 struct Reader {
   std::string file;
@@ -28,10 +34,11 @@ struct Reader {
     const YAML::Node v = need(n, parent, key);
     try {
       const double d = v.as<double>();
-      if (!std::isfinite(d) || d < 0) fail(path, "must be a finite number >= 0");
+      if (!(d >= 0 && d <= kMaxTableNumber))
+        fail(path, to_string(d) + ": must be a finite number in [0, " + to_string(kMaxTableNumber) + "]");
       return d;
     } catch (const YAML::Exception&) {
-      fail(path, "must be a number");
+      fail(path, "'" + (v.IsScalar() ? v.Scalar() : std::string("(not a scalar)")) + "': must be a number");
     }
   }
   std::vector<double> list(const YAML::Node& n, const std::string& parent, const std::string& key,
@@ -47,9 +54,38 @@ struct Reader {
       } catch (const YAML::Exception&) {
         fail(path + "[" + std::to_string(i) + "]", "must be a number");
       }
-      if (!std::isfinite(out.back()) || out.back() < 0) fail(path + "[" + std::to_string(i) + "]", "must be a finite number >= 0");
+      if (!(out.back() >= 0 && out.back() <= kMaxTableNumber))
+        fail(path + "[" + std::to_string(i) + "]",
+             to_string(out.back()) + ": must be a finite number in [0, " + to_string(kMaxTableNumber) + "]");
     }
     return out;
+  }
+  // A quantity the load divides by or takes the logarithm of: finite, > 0 and <= hi.
+  double positive(const YAML::Node& n, const std::string& parent, const std::string& key, double hi) const {
+    const std::string path = parent.empty() ? key : parent + "." + key;
+    const double d = num(n, parent, key);
+    if (!(d > 0 && d <= hi)) fail(path, to_string(d) + ": must be a finite number in (0, " + to_string(hi) + "]");
+    return d;
+  }
+  // Operand or converter resolutions: whole numbers in [1, hi], each listed once (a fraction
+  // would be truncated to another resolution's entry).
+  std::vector<int> bits(const YAML::Node& n, const std::string& parent, const std::string& key, int hi) const {
+    const std::vector<double> v = list(n, parent, key);
+    std::vector<int> out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::string at = parent + "." + key + "[" + std::to_string(i) + "]";
+      if (!(v[i] >= 1 && v[i] <= hi && v[i] == std::floor(v[i])))
+        fail(at, to_string(v[i]) + ": must be a whole number of bits in [1, " + std::to_string(hi) + "]");
+      if (std::find(out.begin(), out.end(), int(v[i])) != out.end())
+        fail(at, to_string(v[i]) + ": listed twice");
+      out.push_back(int(v[i]));
+    }
+    return out;
+  }
+  static std::string to_string(double d) {
+    std::ostringstream s;
+    s << d;
+    return s.str();
   }
   std::string text(const YAML::Node& n, const std::string& parent, const std::string& key) const {
     try {
@@ -61,8 +97,14 @@ struct Reader {
 };
 
 YAML::Node parse(const std::string& path) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(st)) throw TechFileNotFound("tech table: no such file: " + path);
+  // A folder reads as an empty stream and a FIFO blocks for ever: only regular files.
+  if (!std::filesystem::is_regular_file(st))
+    throw std::invalid_argument("tech table " + path + ": not a regular file");
   std::ifstream f(path);
-  if (!f) throw TechFileNotFound("tech table: no such file: " + path);
+  if (!f) throw TechFileNotFound("tech table: cannot open " + path);
   try {
     return YAML::LoadFile(path);
   } catch (const YAML::Exception& e) {
@@ -103,13 +145,16 @@ TechTable TechTable::load(const std::string& path, const std::string& node) {
   }
   const YAML::Node n = nodes[node];
   const std::string np = "nodes." + node;
-  t.node_m = r.num(n, np, "node_nm") * kNano;
-  t.vdd_V = r.num(n, np, "vdd_V");
-  t.clock_hz = r.num(n, np, "clock_hz");
-  if (t.node_m <= 0 || t.vdd_V <= 0 || t.clock_hz <= 0) r.fail(np, "node_nm, vdd_V and clock_hz must be > 0");
+  // Generous bounds on the node figures (CMOS nodes are 3-180 nm at 0.5-5 V and <= 10 GHz):
+  // they are divisors and scale factors, so 0 or an absurd value would make every cost inf/NaN.
+  constexpr double kMaxNodeNm = 1e4, kMaxVdd = 100.0, kMaxClockHz = 1e12;
+  t.node_m = r.positive(n, np, "node_nm", kMaxNodeNm) * kNano;
+  t.vdd_V = r.positive(n, np, "vdd_V", kMaxVdd);
+  t.clock_hz = r.positive(n, np, "clock_hz", kMaxClockHz);
 
   const YAML::Node sc = r.need(root, "", "scaling");
-  const double f0 = r.num(sc, "scaling", "reference_node_nm") * kNano, v0 = r.num(sc, "scaling", "reference_vdd_V");
+  const double f0 = r.positive(sc, "scaling", "reference_node_nm", kMaxNodeNm) * kNano,
+               v0 = r.positive(sc, "scaling", "reference_vdd_V", kMaxVdd);
   const double v2 = (t.vdd_V / v0) * (t.vdd_V / v0);
   const double logic_e = (t.node_m / f0) * v2, area_s = (t.node_m / f0) * (t.node_m / f0);
 
@@ -124,11 +169,11 @@ TechTable TechTable::load(const std::string& path, const std::string& node) {
   for (const char* op : {"add", "mult"}) {
     const std::string p = std::string("reference_45nm.") + op;
     const YAML::Node e = r.need(ref, "reference_45nm", op);
-    const auto bits = r.list(e, p, "bits");
+    const auto bits = r.bits(e, p, "bits", 128);
     const auto en = r.list(e, p, "energy_pJ", bits.size()), ar = r.list(e, p, "area_um2", bits.size());
     const double es = energy_scale(e, p);
     auto& m = std::string(op) == "add" ? t.add : t.mult;
-    for (std::size_t i = 0; i < bits.size(); ++i) m[int(bits[i])] = {en[i] * kPico * es, ar[i] * kUm2 * area_s, 0.0};
+    for (std::size_t i = 0; i < bits.size(); ++i) m[bits[i]] = {en[i] * kPico * es, ar[i] * kUm2 * area_s, 0.0};
   }
   {
     const YAML::Node e = r.need(ref, "reference_45nm", "sram_read_64b");
@@ -138,6 +183,9 @@ TechTable TechTable::load(const std::string& path, const std::string& node) {
     const auto en = r.list(e, p, "energy_pJ", cap.size());
     const double es = energy_scale(e, p);
     for (std::size_t i = 0; i < cap.size(); ++i) {
+      // Interpolated on log scales (sram_J_per_bit): zero has no logarithm.
+      if (!(cap[i] > 0)) r.fail(p + ".capacity_bytes[" + std::to_string(i) + "]", "must be > 0");
+      if (!(en[i] > 0)) r.fail(p + ".energy_pJ[" + std::to_string(i) + "]", "must be > 0");
       if (i && cap[i] <= cap[i - 1]) r.fail(p + ".capacity_bytes", "must increase");
       t.sram_read_64b.push_back({cap[i], en[i] * kPico * es});
     }
@@ -177,13 +225,13 @@ TechTable TechTable::load(const std::string& path, const std::string& node) {
   if (!adcs.IsMap() || adcs.size() == 0) r.fail(np + ".adc", "must map ADC types to tables");
   for (const auto& kv : adcs) {
     const std::string type = kv.first.as<std::string>(), p = np + ".adc." + type;
-    const auto bits = r.list(kv.second, p, "bits");
+    const auto bits = r.bits(kv.second, p, "bits", 24);  // AdcSpec.bits <= 24
     const auto en = r.list(kv.second, p, "energy_pJ", bits.size());
     const auto ar = r.list(kv.second, p, "area_um2", bits.size());
     const auto tm = r.list(kv.second, p, "time_ns", bits.size());
     r.text(kv.second, p, "source");
     for (std::size_t i = 0; i < bits.size(); ++i)
-      t.adc[type][int(bits[i])] = {en[i] * kPico, ar[i] * kUm2, tm[i] * kNano};
+      t.adc[type][bits[i]] = {en[i] * kPico, ar[i] * kUm2, tm[i] * kNano};
   }
   return t;
 }

@@ -171,6 +171,11 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
   if (x.cols() != input_.size())
     reject("network input", std::to_string(x.rows()) + "x" + std::to_string(x.cols()),
            "must have " + std::to_string(input_.size()) + " columns (" + input_.text() + " per sample)");
+  // As Tile.forward: NaN or infinity would flow silently through every layer (max pooling and
+  // ReLU even drop NaN), so a bad input is rejected, never turned into a plausible answer.
+  for (Eigen::Index r = 0; r < x.rows(); ++r)
+    if (!all_finite(x.row(r).data(), std::size_t(x.cols())))
+      reject("network input", "row " + std::to_string(r) + " with NaN or infinity", "must be finite");
   for (const Layer& l : layers_)
     if (l.shape_only())
       reject("network '" + name_ + "'", "shape-only layers", "has no weights to run (a zoo network: use it for counts and mapping)");

@@ -1,8 +1,49 @@
-"""Small helpers shared by mho's Python modules: progress bars and atomic figure files."""
+"""Small helpers shared by mho's Python modules: argument checks, progress bars, atomic files."""
 import contextlib
+import math
+import numbers
 import os
+import re
+import secrets
 import sys
-import tempfile
+
+# Temporary files are named `.mho-tmp-<pid>-<random>-<final name>` beside their final path,
+# so a run killed at any moment leaves only names a later run recognises, and removes once
+# the process that made them is gone.
+TMP_PREFIX = ".mho-tmp-"
+_TMP_RE = re.compile(re.escape(TMP_PREFIX) + r"(\d+)-[0-9a-f]+-")
+
+
+def integer(name, v, lo=None, hi=None, none_ok=False):
+    """`v` as an int: a Python or numpy integer, never a bool, a float (even 2.0: a fraction
+    would be truncated, NaN would mean anything) or a string. TypeError/ValueError name `name`."""
+    if v is None and none_ok:
+        return None
+    import numpy as np
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer{' or None' if none_ok else ''}, "
+                        f"got {type(v).__name__} {v!r}")
+    v = int(v)
+    if lo is not None and v < lo:
+        raise ValueError(f"{name} = {v}: must be >= {lo}")
+    if hi is not None and v > hi:
+        raise ValueError(f"{name} = {v}: must be <= {hi}")
+    return v
+
+
+def real(name, v, lo=None, hi=None, none_ok=False):
+    """`v` as a finite float in [lo, hi] (a Python or numpy number, not a bool or string)."""
+    if v is None and none_ok:
+        return None
+    import numpy as np
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name}: expected a number{' or None' if none_ok else ''}, "
+                        f"got {type(v).__name__} {v!r}")
+    v = float(v)
+    if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
+        rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+        raise ValueError(f"{name} = {v!r}: must be a finite number in {rng}")
+    return v
 
 
 def progress(total, desc, enabled=True, unit="step"):
@@ -21,17 +62,83 @@ def progress(total, desc, enabled=True, unit="step"):
         return _Null()
 
 
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def clean_stale_temps(folder):
+    """Remove temporary files in `folder` left by mho processes that no longer run (killed
+    with -9, or the machine went down). Returns the names removed."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for n in names:
+        m = _TMP_RE.match(n)
+        if not m or int(m.group(1)) == os.getpid() or _pid_alive(int(m.group(1))):
+            continue
+        try:
+            os.unlink(os.path.join(folder, n))
+            removed.append(n)
+        except FileNotFoundError:
+            pass  # another run cleaned it first
+    return removed
+
+
+def temp_path(path):
+    """A fresh temporary name beside `path` (same folder, so a rename is atomic), with the
+    same extension (writers pick the format from it)."""
+    out = os.path.abspath(os.fspath(path))
+    folder, name = os.path.split(out)
+    return os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{name}")
+
+
+def fsync_file(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(folder):
+    """Make the renames in `folder` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_file(path):
-    """Yields a temporary path beside `path`; on success it is renamed to `path`, on failure
-    removed, so a failed run leaves no half-written file."""
+    """Yields a temporary path beside `path`; on success it is fsync'ed and renamed to `path`
+    (and the folder fsync'ed), on failure removed, so a failed or killed run never leaves a
+    half-written file under the final name (and its temporary is cleaned by a later run)."""
     out = os.path.abspath(os.fspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=os.path.splitext(out)[1], dir=os.path.dirname(out))
-    os.close(fd)
+    folder = os.path.dirname(out)
+    if os.path.isdir(out):
+        raise IsADirectoryError(f"{out}: is a directory, expected a file path")
+    clean_stale_temps(folder)
+    tmp = temp_path(out)
     try:
         yield tmp
+        fsync_file(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)
+        fsync_dir(folder)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -48,15 +48,26 @@ def _study_record(c, r, pim_cost, dig_cost, sweep):
 
 def run(config_path, out_dir=None, plots=None, progress=True, out=None):
     """Run the study a config file describes; print the report; write <name>.json, <name>.h5
-    and PNG plots (atomically) to the output folder. Returns the result record."""
+    and PNG plots to the output folder as one result set (results.ResultSet: never a mix of
+    two runs). The config is validated completely first. Returns the result record."""
     from . import config, cost, results, study
     out = out or sys.stdout
     c = config.load(config_path)
     if out_dir is not None:
         c["out_dir"] = os.path.abspath(out_dir)
+        problem = config.output_dir_problem(c["out_dir"])
+        if problem:
+            raise ValueError(f"--out {out_dir}: {problem}")
     if plots is not None:
         c["plots"] = plots
     os.makedirs(c["out_dir"], exist_ok=True)
+    stem = os.path.join(c["out_dir"], c["name"])
+    members = [stem + ".json", stem + ".h5"]
+    if c["plots"]:
+        members.append(stem + "_cost.png")
+        if c["sweep"]:
+            members.append(stem + "_sweep.png")
+    result_set = results.ResultSet(members)  # refuses a folder in a member's place, now
     r = study.evaluate(c["model"], spec=c["spec"], chips=c["chips"], dataset=c["dataset"], batch=c["batch"],
                        calib_samples=c["calib_samples"], limit=c["test_images"], time_s=c["time_s"],
                        progress=progress, keep_pim=True)
@@ -75,14 +86,16 @@ def run(config_path, out_dir=None, plots=None, progress=True, out=None):
         print(f"accuracy sweep of {sw['param']} (same design otherwise):", file=out)
         print(study.sweep_table(sweep), file=out)
     rec = _study_record(c, r, pim_cost, dig_cost, sweep)
-    stem = os.path.join(c["out_dir"], c["name"])
-    written = [results.write_json(stem + ".json", rec), results.write_h5(stem + ".h5", rec)]
-    if c["plots"]:
-        written.append(cost.plot(pim_cost, dig_cost, stem + "_cost.png"))
-        if sweep:
-            written.append(study.plot_sweep(sweep, stem + "_sweep.png"))
+    rec["result_files"] = result_set.names
+    with result_set as rs:
+        results.write_json(rs.tmp(stem + ".json"), rec)
+        results.write_h5(rs.tmp(stem + ".h5"), rec)
+        if c["plots"]:
+            cost.plot(pim_cost, dig_cost, rs.tmp(stem + "_cost.png"))
+            if sweep:
+                study.plot_sweep(sweep, rs.tmp(stem + "_sweep.png"))
     print(file=out)
-    print("written: " + ", ".join(_short(w) for w in written), file=out)
+    print("written: " + ", ".join(_short(w) for w in result_set.finals), file=out)
     return rec
 
 
@@ -120,11 +133,19 @@ def _cost(a, out=None):
            "inputs": {"tech": {"path": tech.file, "sha256": results.sha256_file(tech.file)}} | (
                {"model": {"path": a.net, "sha256": results.sha256_file(a.net)}} if os.path.isfile(a.net) else {}),
            "cost": {"pim": cost.to_dict(p)} | ({"digital": cost.to_dict(d)} if d else {})}
-    for path, write in ((a.json, results.write_json), (a.h5, results.write_h5)):
-        if path:
-            print(f"written: {write(path, rec)}", file=out)
-    if a.plot:
-        print(f"written: {cost.plot(p, d, a.plot)}", file=out)
+    members = [f for f in (a.json, a.h5, a.plot) if f]
+    if members:
+        result_set = results.ResultSet(members)
+        rec["result_files"] = result_set.names
+        with result_set as rs:
+            if a.json:
+                results.write_json(rs.tmp(a.json), rec)
+            if a.h5:
+                results.write_h5(rs.tmp(a.h5), rec)
+            if a.plot:
+                cost.plot(p, d, rs.tmp(a.plot))
+        for f in result_set.finals:
+            print(f"written: {_short(f)}", file=out)
     return rec
 
 
@@ -204,9 +225,25 @@ def _info(a):
         print(blas.report(not a.no_measure))
 
 
+# What a user's input can cause (a bad key or value, a missing or unreadable file, a folder
+# where a file belongs, YAML nested beyond Python's recursion limit, an unwritable output):
+# one line naming the key or option, exit status 2. Anything else is a bug in mho and keeps
+# its traceback.
+USER_ERRORS = (ValueError, TypeError, OSError, RecursionError, MemoryError)
+
+
+def _one_line(e):
+    text = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, OSError) and e.filename is not None and os.fspath(e.filename) not in text:
+        text += f": {e.filename}"
+    if isinstance(e, RecursionError):
+        text = f"input nested too deeply ({text})"
+    return text
+
+
 def main(argv=None):
-    a = parser().parse_args(argv)
     try:
+        a = parser().parse_args(argv)
         if a.command == "run":
             run(a.config, out_dir=a.out, plots=False if a.no_plots else None, progress=not a.quiet)
         elif a.command == "cost":
@@ -215,13 +252,15 @@ def main(argv=None):
             _info(a)
         else:
             _zoo(a)
-    except (ValueError, TypeError, FileNotFoundError) as e:
-        print(f"mho {a.command}: error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        return 130  # interrupted by the user: the shell's convention, no traceback
     except BrokenPipeError:
         # The reader of our output went away (e.g. `mho zoo | head`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except USER_ERRORS as e:
+        print(f"mho: error: {_one_line(e)}", file=sys.stderr)
+        return 2
     return 0
 
 

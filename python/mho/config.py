@@ -17,7 +17,7 @@ Schema (every key but `model` optional; relative paths are relative to the confi
       weight_bits: 6
       dac: {input_bits: 8, signed_mode: unsigned}   # DacSpec fields
       adc: {bits: 8, columns_per_adc: 8}            # AdcSpec fields
-      wires: {r_row: 0.0, r_col: 0.0}               # WireSpec fields
+      wires: {r_row_ohm: 0.0, r_col_ohm: 0.0}       # WireSpec fields
     system: {adc_type: sar}    # PimSystemSpec fields (periphery, buffers, digital lanes)
     tech: {node: 22nm, file: null}   # technology table; default data/tech.yaml
     digital: {pe_rows: 16, pe_cols: 16}   # DigitalSpec fields, or false: no baseline
@@ -25,7 +25,9 @@ Schema (every key but `model` optional; relative paths are relative to the confi
     output: {dir: results, name: null, plots: true}   # name: default the config's stem
 
 Errors name the key: `config key 'hardware.adc.bits': ...` (ValueError), a missing file is a
-FileNotFoundError.
+FileNotFoundError. load() checks everything a run needs before any work starts (the model,
+the dataset's files, the tech table and its ADC types and resolutions, every sweep value, the
+cost of every design, the output folder), so a run never fails after its study.
 """
 import copy
 import os
@@ -85,11 +87,42 @@ def _path(base, p, key):
     return p if os.path.isabs(p) else os.path.normpath(os.path.join(base, p))
 
 
+def _file(base, p, key):
+    """A config path that must name an existing regular file (FileNotFoundError,
+    IsADirectoryError or ConfigError naming the key)."""
+    from .cost import check_regular_file
+    full = _path(base, p, key)
+    try:
+        return check_regular_file(full, f"config key '{key}'")
+    except (FileNotFoundError, IsADirectoryError):
+        raise
+    except (TypeError, ValueError) as e:
+        raise ConfigError(str(e)) from None
+
+
+def _checked(key, fn, *args, **kw):
+    """fn(*args, **kw), its TypeError/ValueError re-raised as a ConfigError naming `key`."""
+    try:
+        return fn(*args, **kw)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as e:
+        _fail(key, str(e))
+
+
 def load(path):
     """A validated configuration: a dict with built specs (TileSpec, PimSystemSpec,
-    DigitalSpec or None) and resolved paths; 'raw' holds the file's own mapping."""
+    DigitalSpec or None) and resolved paths; 'raw' holds the file's own mapping.
+
+    Everything a run needs is checked here, before any work starts: every key and value,
+    the model file (loaded), the dataset and its files, the tech table and that it holds
+    the ADC type and resolutions, each sweep value (its design is built and mapped), the
+    cost of the design (computed from shapes) and the output folder."""
     import yaml
+    from . import cost, datasets, nets, study
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"config {path}: is a directory, expected a YAML file")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"config file not found: {path}")
     with open(path) as f:
@@ -97,6 +130,8 @@ def load(path):
             raw = yaml.safe_load(f)
         except yaml.YAMLError as e:
             raise ConfigError(f"config {path}: not valid YAML: {e}") from None
+        except RecursionError:
+            raise ConfigError(f"config {path}: nested too deeply") from None
     if raw is None:
         raise ConfigError(f"config {path}: empty file")
     _known(raw, TOP_KEYS, "")
@@ -104,22 +139,29 @@ def load(path):
     if "model" not in raw:
         _fail("model", "missing (an mho model file)")
     c = {"raw": copy.deepcopy(raw), "file": os.path.abspath(path)}
-    c["model"] = _path(base, raw["model"], "model")
-    if not os.path.isfile(c["model"]):
-        raise FileNotFoundError(f"config key 'model': file not found: {c['model']}")
+    c["model"] = _file(base, raw["model"], "model")
+    net, info = _checked("model", nets.load, c["model"])
     ds = raw.get("dataset")
     if ds is not None and not isinstance(ds, str):
         _fail("dataset", f"expected a dataset name, got {ds!r}")
     c["dataset"] = ds
+    ds_name = ds or info.dataset
+    if not ds_name:
+        _fail("dataset", f"missing: the model file {c['model']} names no dataset")
+    try:
+        for part in datasets.files(ds_name):
+            if not os.path.isfile(part):
+                raise FileNotFoundError(f"{part} not found: run /usr/bin/python3 data/fetch_datasets.py")
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"config key 'dataset' ({ds_name!r}): {e}") from None
+    except (TypeError, ValueError, OSError) as e:
+        _fail("dataset", str(e))
     c["chips"] = _int(raw, "chips", 10, 1)
     c["seed"] = _int(raw, "seed", 1, 0)
     c["test_images"] = _int(raw, "test_images", None, 1, none_ok=True)
     c["batch"] = _int(raw, "batch", 500, 1)
     c["calib_samples"] = _int(raw, "calib_samples", 512, 1)
-    t = raw.get("time_s")
-    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or t < 0):
-        _fail("time_s", f"expected a number of seconds >= 0, got {t!r}")
-    c["time_s"] = t
+    c["time_s"] = _checked("time_s", study.check_time, raw.get("time_s"))
 
     hw = dict(raw.get("hardware") or {})
     hw.setdefault("seed", c["seed"])
@@ -134,18 +176,36 @@ def load(path):
     node = tech.get("node", "22nm")
     if not isinstance(node, str):
         _fail("tech.node", f"expected a node name such as '22nm', got {node!r}")
-    from . import cost
-    c["tech_file"] = _path(base, tech["file"], "tech.file") if tech.get("file") else cost.tech_file()
+    c["tech_file"] = _file(base, tech["file"], "tech.file") if tech.get("file") is not None else cost.tech_file()
     try:
         c["tech"] = cost.load_tech(node, c["tech_file"])
+    except (FileNotFoundError, IsADirectoryError):
+        raise
     except ValueError as e:
-        _fail("tech.node", str(e))
+        _fail("tech.node" if f"'{node}'" in str(e) else "tech.file", str(e))
+    types = c["tech"].adc_types()
+    if c["system"].adc_type not in types:
+        _fail("system.adc_type", f"'{c['system'].adc_type}': the {node} table has {', '.join(types)}")
 
     dig = raw.get("digital", {})
     if dig is False:
         c["digital"] = None
     else:
         c["digital"] = _spec(_core.DigitalSpec, dig or {}, "digital")
+
+    def costs(spec, key):
+        """The design mapped and costed from shapes now, so the run cannot fail later."""
+        bits = spec.adc.bits
+        have = c["tech"].adc_bits(c["system"].adc_type)
+        if bits not in have:
+            _fail(key, f"ADC bits = {bits}: the {node} table has {', '.join(map(str, have))} "
+                       f"for system.adc_type '{c['system'].adc_type}'")
+        _checked(key, cost.pim, net, spec, system=c["system"], tech=c["tech"])
+        _checked(key, _core.PimNetwork, net, spec, {})
+
+    costs(c["spec"], "hardware")
+    if c["digital"] is not None:
+        _checked("digital", cost.digital, net, spec=c["digital"], tech=c["tech"])
 
     sw = raw.get("sweep")
     if sw is not None:
@@ -154,13 +214,13 @@ def load(path):
             _fail("sweep.param", f"expected a parameter name such as 'adc.bits', got {sw.get('param')!r}")
         if not isinstance(sw.get("values"), list) or not sw["values"]:
             _fail("sweep.values", f"expected a non-empty list, got {sw.get('values')!r}")
-        from .study import with_parameter
-        for v in sw["values"]:
-            if sw["param"] != "time_s":
-                try:
-                    with_parameter(c["spec"], sw["param"], v)
-                except (TypeError, ValueError) as e:
-                    _fail("sweep.values", f"{v!r}: {e}")
+        if sw["param"] != "time_s" and not _param_known(c["spec"], sw["param"]):
+            _fail("sweep.param", f"{sw['param']!r}: not a TileSpec field nor one of array, read_noise_scale, "
+                                 f"time_s, adc.*, dac.*, cell.*, wires.* (fields: {', '.join(c['spec'].fields())})")
+        designs = _checked("sweep.values", study.swept_designs, c["spec"], sw["param"], sw["values"])
+        if sw["param"] != "time_s":
+            for i, (spec, _) in enumerate(designs):
+                costs(spec, f"sweep.values[{i}]")
         c["sweep"] = {"param": sw["param"], "values": sw["values"], "chips": _int(sw, "chips", 5, 1, where="sweep.")}
     else:
         c["sweep"] = None
@@ -168,12 +228,38 @@ def load(path):
     out = raw.get("output") or {}
     _known(out, ("dir", "name", "plots"), "output")
     c["out_dir"] = _path(base if "dir" in out else os.getcwd(), out.get("dir", "results"), "output.dir")
+    problem = output_dir_problem(c["out_dir"])
+    if problem:
+        _fail("output.dir", problem)
     name = out.get("name") or os.path.splitext(os.path.basename(path))[0]
-    if not isinstance(name, str) or os.sep in name:
-        _fail("output.name", f"expected a file stem without '/', got {name!r}")
+    if not isinstance(name, str) or os.sep in name or name in (".", "..") or name.startswith("."):
+        _fail("output.name", f"expected a file stem without '/' or a leading '.', got {name!r}")
     c["name"] = name
     plots = out.get("plots", True)
     if not isinstance(plots, bool):
         _fail("output.plots", f"expected true or false, got {plots!r}")
     c["plots"] = plots
     return c
+
+
+def _param_known(spec, param):
+    if param in ("array", "read_noise_scale") or param in spec.fields():
+        return True
+    part, _, fld = param.partition(".")
+    return part in ("adc", "dac", "cell", "wires") and fld in getattr(spec, part).fields()
+
+
+def output_dir_problem(folder):
+    """Why results could not be written to `folder` (None if they can): checked before a run,
+    so a study never ends in an unwritable place."""
+    f = os.path.abspath(folder)
+    while not os.path.exists(f):  # the nearest existing ancestor must be a writable folder
+        parent = os.path.dirname(f)
+        if parent == f:
+            break
+        f = parent
+    if not os.path.isdir(f):
+        return f"{folder}: {f} is not a directory"
+    if not os.access(f, os.W_OK | os.X_OK):
+        return f"{folder}: {f} is not writable"
+    return None

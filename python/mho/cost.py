@@ -22,10 +22,30 @@ def tech_file():
     return os.fspath(datasets.data_dir() / NODES_FILE)
 
 
+def check_regular_file(path, what):
+    """`path` as a str, if it names an existing regular file (a folder, a FIFO -- which would
+    block the reader for ever -- or a device is refused before anything opens it)."""
+    import stat
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{what}: expected a file path, got {type(path).__name__} {path!r}")
+    p = os.fspath(path)
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what}: no such file: {p}") from None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"{what}: {p} is a directory, expected a file")
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{what}: {p} is not a regular file")
+    return p
+
+
 def load_tech(node="22nm", path=None):
     """The technology table of `node` (FileNotFoundError for a missing file, ValueError
     naming the key for a malformed one or an unknown node)."""
-    return _core.TechTable.load(os.fspath(path) if path else tech_file(), node)
+    if not isinstance(node, str):
+        raise TypeError(f"node: expected a node name such as '22nm', got {type(node).__name__} {node!r}")
+    return _core.TechTable.load(check_regular_file(path if path else tech_file(), "tech file"), node)
 
 
 def _network(net):
@@ -48,8 +68,9 @@ def _tech(tech, node):
 
 def pim(network, spec, node="22nm", system=None, replication=None, tech=None):
     """CostReport of `network` mapped on arrays of `spec`, action counts from layer shapes."""
+    from .study import check_replication
     net = _network(network)
-    mapping = _core.map_network(net, spec, replication or {})
+    mapping = _core.map_network(net, spec, check_replication(replication))
     return _core.evaluate_pim(net, mapping, _tech(tech, node), system or _core.PimSystemSpec())
 
 

@@ -5,14 +5,18 @@ each row driven at its column-0 end through ``r_driver`` (default: one row segme
 segments of ``r_row``, cells ``G[i, j]`` between row node (i, j) and column node (i, j),
 column segments of ``r_col``, and the last node of each column reaching a 0 V sense node
 through ``r_sense`` (default: one column segment). The nodal system is factored once (sparse
-Cholesky, CHOLMOD) and solved for every input vector.
+Cholesky, CHOLMOD) and solved for every input vector. Before it starts, the factor's memory
+and time are estimated (estimate_ir_drop): what cannot fit in the available memory is refused
+with MemoryError at once, and a long solve warns (SlowSolveWarning) with its estimate.
 """
+import math
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from . import _core
+from . import _core, _util
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,59 @@ class IRDropResult:
         return self.row_voltages - self.col_voltages
 
 
+class SlowSolveWarning(UserWarning):
+    """An ir_drop call expected to take long (its estimate is in the message)."""
+
+
+# Peak memory of a factorization, bytes per (cell x log2 cells): measured peak RSS of
+# mho.ir_drop on random 1 uS - 1 mS arrays with 0.1-ohm wires here (84 at 256x256, 90 at
+# 512x512, 84 at 1024x1024, 1.68 GiB; with r_col = 0: 91 and 81), rounded up. A nested-
+# dissection factor of a planar grid holds O(n log n) entries.
+BYTES_PER_CELL_LOG2 = 100.0
+# Seconds of one 1024x1024 factorization on 2 cores (README, bench `parasitics_1024`:
+# 2.0-2.5 s, first array of a shape up to 3.7 s); nested dissection does O(n^1.5) work.
+SECONDS_1024 = 3.7
+# Solves estimated to take longer than this warn first (SlowSolveWarning).
+WARN_SECONDS = 10.0
+
+
+def available_memory():
+    """Bytes available to this process now (/proc/meminfo MemAvailable), None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def estimate_ir_drop(rows, cols, batch=1, nodes=False):
+    """(bytes, seconds): a rough upper estimate of the peak memory and the time of
+    ir_drop on a rows x cols array (the factorization dominates both)."""
+    n = float(rows) * float(cols)
+    factor = BYTES_PER_CELL_LOG2 * n * max(math.log2(max(n, 2.0)), 1.0)
+    dense = 8.0 * (rows + cols) ** 2 + 8.0 * float(batch) * (rows + cols)  # ports' Schur complement, V, I
+    mem = factor + dense
+    if nodes:  # the whole network's factor besides the split halves, and two batch x rows x cols outputs
+        mem += factor + 16.0 * float(batch) * n
+    seconds = SECONDS_1024 * (n / 1024.0 ** 2) ** 1.5
+    return mem, seconds
+
+
+def _check_fits(rows, cols, batch, nodes):
+    mem, seconds = estimate_ir_drop(rows, cols, batch, nodes)
+    avail = available_memory()
+    if avail is not None and mem > avail:
+        raise MemoryError(f"ir_drop: a {rows}x{cols} array needs about {mem / 1e9:.3g} GB to factor "
+                          f"(estimate), {avail / 1e9:.3g} GB available: solve smaller arrays "
+                          f"(a tile is at most 1024x1024 in practice)")
+    if seconds > WARN_SECONDS:
+        warnings.warn(f"ir_drop: a {rows}x{cols} array takes about {seconds:.0f} s to factor (estimate, "
+                      f"{mem / 1e9:.2g} GB)", SlowSolveWarning, stacklevel=3)
+
+
 def ir_drop(G, V, r_row, r_col, r_driver=None, r_sense=None, nodes=False):
     """Column currents of a crossbar with wire resistance.
 
@@ -51,9 +108,12 @@ def ir_drop(G, V, r_row, r_col, r_driver=None, r_sense=None, nodes=False):
         raise ValueError(f"V has shape {V.shape}: expected ({G.shape[0]},) or (batch, {G.shape[0]})")
     if not np.all(np.isfinite(V2)):
         raise ValueError("V must be finite")
-    wires = _core.WireSpec(r_row_ohm=float(r_row), r_col_ohm=float(r_col),
-                           r_driver_ohm=-1.0 if r_driver is None else float(r_driver),
-                           r_sense_ohm=-1.0 if r_sense is None else float(r_sense))
+    if not isinstance(nodes, (bool, np.bool_)):
+        raise TypeError(f"nodes: expected True or False, got {type(nodes).__name__} {nodes!r}")
+    wires = _core.WireSpec(r_row_ohm=_util.real("r_row", r_row), r_col_ohm=_util.real("r_col", r_col),
+                           r_driver_ohm=-1.0 if r_driver is None else _util.real("r_driver", r_driver),
+                           r_sense_ohm=-1.0 if r_sense is None else _util.real("r_sense", r_sense))
+    _check_fits(G.shape[0], G.shape[1], V2.shape[0], bool(nodes))
     cur, rn, cn, t, n = _core._ir_drop(G, np.ascontiguousarray(V2), wires, bool(nodes))
     if not nodes:
         return cur[0] if single else cur

@@ -95,14 +95,14 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     """Float and PIM accuracy of `model` (an mho model file) on `spec` over `chips` chips.
     keep_pim: keep the PimNetwork (result.pim), whose action counters then hold the last
     chip's run over the test set (for mho.cost.measured(result.pim))."""
-    if chips < 1:
-        raise ValueError(f"chips = {chips}: must be >= 1")
-    if batch < 1:
-        raise ValueError(f"batch = {batch}: must be >= 1")
-    if calib_samples < 1:
-        raise ValueError(f"calib_samples = {calib_samples}: must be >= 1")
-    if time_s is not None and time_s < 0:
-        raise ValueError(f"time_s = {time_s}: must be >= 0")
+    chips = _util.integer("chips", chips, lo=1)
+    batch = _util.integer("batch", batch, lo=1)
+    calib_samples = _util.integer("calib_samples", calib_samples, lo=1)
+    limit = _util.integer("limit", limit, lo=1, none_ok=True)
+    time_s = check_time(time_s)
+    replication = check_replication(replication)
+    if spec is not None and not isinstance(spec, _core.TileSpec):
+        raise TypeError(f"spec: expected a TileSpec, got {type(spec).__name__}")
     t0 = time.time()
     net, info, name = _load(model)
     dataset = dataset or info.dataset
@@ -135,13 +135,37 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
                        m.summary(), per, time.time() - t0, repr(spec), pim=pim if keep_pim else None)
 
 
+# Ageing beyond ~300 years is outside any retention specification (10 years); Tile.set_time
+# enforces the same bound.
+MAX_TIME_S = 1e10
+
+
+def check_time(time_s, name="time_s"):
+    """time_s: None (no ageing) or a finite number of seconds in [0, 1e10]."""
+    return _util.real(name, time_s, 0.0, MAX_TIME_S, none_ok=True)
+
+
+def check_replication(replication, name="replication"):
+    """None or {layer index: copies >= 1}, integers only."""
+    if replication is None:
+        return {}
+    if not isinstance(replication, dict):
+        raise TypeError(f"{name}: expected a dict {{layer index: copies}}, got {type(replication).__name__}")
+    return {_util.integer(f"{name} key", k, lo=0): _util.integer(f"{name}[{k!r}]", v, lo=1)
+            for k, v in replication.items()}
+
+
 def with_parameter(spec, param, value):
     """A copy of `spec` with one parameter changed. param: a TileSpec field ('weight_bits'),
     'adc.<field>', 'dac.<field>', 'cell.<field>', 'wires.<field>', 'array' (rows = cols =
     value), or 'read_noise_scale' (multiplies the cell's read-noise parameters)."""
+    if not isinstance(param, str):
+        raise TypeError(f"param: expected a parameter name such as 'adc.bits', got {type(param).__name__}")
     if param == "array":
-        return spec.replace(rows=int(value), cols=int(value))
+        n = _util.integer("array", value, lo=1)
+        return spec.replace(rows=n, cols=n)
     if param == "read_noise_scale":
+        value = _util.real("read_noise_scale", value, 0.0)
         c = spec.cell
         if c.read_noise == "none":
             raise ValueError("read_noise_scale: the cell has no read noise to scale")
@@ -165,18 +189,35 @@ def with_parameter(spec, param, value):
     return spec.replace(**{param: value})
 
 
+def swept_designs(spec, param, values):
+    """(spec, time_s) for each value of a sweep, every value checked: a sweep never fails
+    half-way on a bad value."""
+    out = []
+    for i, v in enumerate(values):
+        try:
+            out.append((spec, check_time(v, "time_s")) if param == "time_s" else (with_parameter(spec, param, v), None))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"values[{i}] = {v!r}: {e}") from None
+    return out
+
+
 def sweep(model, param, values, spec=None, chips=5, **kw):
     """evaluate() for each value of one parameter ('time_s' ages the chips instead)."""
     spec = spec if spec is not None else default_spec()
-    if not values:
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__"):
+        raise TypeError(f"values: expected a list of values to sweep, got {type(values).__name__}")
+    if len(values) == 0:
         raise ValueError("values: give at least one value to sweep")
+    chips = _util.integer("chips", chips, lo=1)
+    if "time_s" in kw and param == "time_s":
+        raise TypeError("time_s: it is the swept parameter here; give its values in `values`")
+    designs = swept_designs(spec, param, values)  # every value checked before any work starts
     results, float_acc = [], kw.pop("float_accuracy", None)
-    for v in values:
+    for v, (sp, t) in zip(values, designs):
         if param == "time_s":
-            r = evaluate(model, spec=spec, chips=chips, time_s=v, float_accuracy=float_acc, **kw)
+            r = evaluate(model, spec=sp, chips=chips, time_s=t, float_accuracy=float_acc, **kw)
         else:
-            r = evaluate(model, spec=with_parameter(spec, param, v), chips=chips,
-                         float_accuracy=float_acc, **kw)
+            r = evaluate(model, spec=sp, chips=chips, float_accuracy=float_acc, **kw)
         float_acc = r.float_accuracy
         r.parameter = {param: v}
         results.append(r)

@@ -39,8 +39,18 @@ def run(preset="rram_neurosim_22nm", rows=256, outputs=64, batch=512, chips=5,
 
     read_noise is the proportional per-read sigma (fraction of g); programming error is the
     preset's own. weight_bits defaults to the cell's bits (one slice per sign)."""
-    if chips < 1:
-        raise ValueError(f"chips = {chips}: must be >= 1")
+    # Array sizes up to the largest TileSpec (65536 rows); batch bounded so x stays < 8 GB.
+    rows = _util.integer("rows", rows, lo=1, hi=65536)
+    outputs = _util.integer("outputs", outputs, lo=1, hi=65536)
+    batch = _util.integer("batch", batch, lo=1, hi=(1 << 30) // rows)
+    chips = _util.integer("chips", chips, lo=1)
+    seed = _util.integer("seed", seed, lo=0)
+    input_bits = _util.integer("input_bits", input_bits, lo=0)
+    weight_bits = _util.integer("weight_bits", weight_bits, lo=0, none_ok=True)
+    adc_bits = [_util.integer(f"adc_bits[{i}]", b, lo=0) for i, b in enumerate(adc_bits)]
+    read_noise = [_util.real(f"read_noise[{i}]", r, 0.0) for i, r in enumerate(read_noise)]
+    if not adc_bits or not read_noise:
+        raise ValueError("adc_bits and read_noise: give at least one value each")
     data = np.random.default_rng(seed)
     w = data.normal(0.0, 1.0 / math.sqrt(rows), size=(rows, outputs))
     x = np.maximum(data.normal(size=(batch, rows)), 0.0)  # ReLU activations

@@ -35,7 +35,7 @@ def test_bad_inputs(rng):
     t = ideal_tile(rng.normal(size=(10, 4)))
     with pytest.raises(TypeError, match="dtype int64 is not supported; use float32 or float64"):
         t.forward(np.ones((2, 10), dtype=np.int64))
-    with pytest.raises(TypeError, match="expected a numpy array"):
+    with pytest.raises(TypeError, match=r"Tile.forward\(x\): expected a 2-D float32 or float64 numpy array, got list"):
         t.forward([[1.0] * 10])
     with pytest.raises(ValueError, match="2-D"):
         t.forward(np.ones(10))
