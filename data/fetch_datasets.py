@@ -211,7 +211,8 @@ def write_h5(path, name, version, raw_sha, arrays):
     def fill(tmp):
         with h5py.File(tmp, "w") as f:
             f.attrs["source"] = version
-            f.attrs["source_version"] = cfg.get("spec") or cfg["package"]
+            f.attrs["source_version"] = (cfg["spec"] if cfg["kind"] == "npm"
+                                         else f"{cfg['package']} {deb_version(cfg['package'])}")
             f.attrs["licence"] = cfg["licence"]
             f.attrs["raw_sha256"] = json.dumps(raw_sha, sort_keys=True)
             f.attrs["split"] = cfg["split"]
