@@ -1,8 +1,8 @@
-"""bench case lenet_mnist: the whole MNIST test split through LeNet-5 on PIM tiles with the
-foundation issue's `bitserial` settings (8 one-bit input planes, 8-bit weights as 4 slices
-of 2-bit cells on differential pairs, 8-bit calibrated ADC, 3 % programming error, 2 % read
-noise), 10 chips. Prints one JSON line; the reference is float inference of the same network
-(mho's im2col + GEMM) on the same images, timed in the same run."""
+"""bench case lenet_mnist: the official MNIST test set (all 10,000 images) through LeNet-5 on
+PIM tiles with the foundation issue's `bitserial` settings (8 one-bit input planes, 8-bit
+weights as 4 slices of 2-bit cells on differential pairs, 8-bit calibrated ADC, 3 %
+programming error, 2 % read noise), 10 chips. Prints one JSON line; the reference is float
+inference of the same network (mho's im2col + GEMM) on the same images, timed in the same run."""
 import json
 import os
 import resource
@@ -20,7 +20,7 @@ MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "
 
 def main():
     net, _ = mho.nets.load(MODEL)
-    x, y = mho.datasets.load("mnist", "test")
+    x, y = mho.datasets.load("mnist", "test")  # no limit: the full 10,000-image test set
     calib, _ = mho.datasets.load("mnist", "train", limit=512)
     cell = mho.CellSpec(name="bench_rram", bits=8, prog_error="proportional", prog_sigma=[0.03],
                         read_noise="proportional", read_sigma=[0.02])

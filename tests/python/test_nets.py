@@ -152,26 +152,3 @@ def test_wrong_input_size(lenet_file):
     net, _ = mho.nets.load(lenet_file)
     with pytest.raises(ValueError, match="must have 784 columns"):
         net.forward(np.zeros((2, 1, 27, 28), np.float32))
-
-
-def test_datasets_loader():
-    x, y = mho.datasets.load("mnist", "test", verify=True)
-    assert x.shape == (1996, 1, 28, 28) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
-    assert set(np.unique(y)) == set(range(10))
-    x, y = mho.datasets.load("fashion_mnist", "train", limit=100)
-    assert x.shape == (100, 1, 28, 28)
-    assert np.bincount(y, minlength=10).tolist() == [10] * 10  # every class, in proportion
-    with pytest.raises(ValueError, match="dataset name = 'cifar'"):
-        mho.datasets.load("cifar")
-    with pytest.raises(ValueError, match="split = 'val'"):
-        mho.datasets.load("mnist", "val")
-
-
-def test_dataset_parts_are_joined_and_a_missing_part_is_named(tmp_path, monkeypatch):
-    x, _ = mho.datasets.load("fashion_mnist", "train", raw=True)
-    assert x.shape[0] == 60000  # two files of 30,000
-    import shutil
-    shutil.copy(mho.datasets.path_of("fashion_mnist"), tmp_path / "fashion_mnist.h5")
-    monkeypatch.setenv("MHO_DATA_DIR", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="fashion_mnist.part1.h5 not found"):
-        mho.datasets.load("fashion_mnist", "train")

@@ -12,12 +12,15 @@ LENET = os.path.join(MODELS, "lenet5_mnist.h5")
 RESCNN = os.path.join(MODELS, "rescnn_fmnist.h5")
 
 
-@pytest.mark.parametrize("path,dataset,minimum", [(LENET, "mnist", 0.97), (RESCNN, "fashion_mnist", 0.90)])
+# Minimums from issue 10 (LeNet-5 >= 98.5 % on MNIST, the residual CNN >= 90 % on
+# Fashion-MNIST), on the full official test sets (10,000 images each).
+@pytest.mark.parametrize("path,dataset,minimum", [(LENET, "mnist", 0.985), (RESCNN, "fashion_mnist", 0.90)])
 def test_shipped_model_accuracy_is_recorded_and_reproduced(path, dataset, minimum):
     net, info = mho.nets.load(path)
     assert info.dataset == dataset and info.float_test_accuracy >= minimum
     assert "train_models.py" in info.source
     x, y = mho.datasets.load(dataset, "test")
+    assert len(y) == 10000
     pred = np.concatenate([net.forward(x[i:i + 1000]).argmax(1) for i in range(0, len(x), 1000)])
     assert abs(np.mean(pred == y) - info.float_test_accuracy) <= 1.0 / len(y)
 
