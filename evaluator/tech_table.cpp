@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <sstream>
+
+#include "common/regular_file.h"
 
 namespace mho {
 
@@ -60,13 +61,14 @@ struct Reader {
   }
 };
 
-YAML::Node parse(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw TechFileNotFound("tech table: no such file: " + path);
+// Far above any table (data/tech.yaml is 7 kB); a larger file is a wrong path.
+constexpr std::size_t kMaxTechTableBytes = 16 << 20;
+
+YAML::Node parse_yaml(const std::string& text, const std::string& name) {
   try {
-    return YAML::LoadFile(path);
+    return YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw std::invalid_argument("tech table " + path + ": not valid YAML: " + e.what());
+    throw std::invalid_argument("tech table " + name + ": not valid YAML: " + e.what());
   }
 }
 
@@ -88,7 +90,17 @@ const ComponentCost& by_bits(const std::map<int, ComponentCost>& m, int bits, co
 }  // namespace
 
 TechTable TechTable::load(const std::string& path, const std::string& node) {
-  const YAML::Node root = parse(path);
+  std::string text;
+  try {
+    text = read_regular_file(path, kMaxTechTableBytes, "tech table");
+  } catch (const RegularFileMissing&) {
+    throw TechFileNotFound("tech table: no such file: " + path);
+  }
+  return parse(text, path, node);
+}
+
+TechTable TechTable::parse(const std::string& text, const std::string& path, const std::string& node) {
+  const YAML::Node root = parse_yaml(text, path);
   Reader r{path};
   TechTable t;
   t.file = path;

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +11,8 @@
 #include <cstring>
 #include <limits>
 #include <vector>
+
+#include "common/regular_file.h"
 
 namespace mho {
 
@@ -63,37 +64,12 @@ std::string sha256_hex(const char* data, std::size_t n) {
   throw std::invalid_argument("model file " + file + ": " + what);
 }
 
-// Bytes of a regular file, read with plain reads. O_NONBLOCK: opening a FIFO must not wait
-// for a writer; the type is checked on the open descriptor, so it is the file that is read.
 std::string read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    const int e = errno;
-    if (e == ENOENT || e == ENOTDIR) throw FileNotFound("model file not found: " + path);
-    bad_file(path, std::string("cannot be opened: ") + std::strerror(e));
+  try {
+    return read_regular_file(path, kMaxModelFileBytes, "model file");
+  } catch (const RegularFileMissing&) {
+    throw FileNotFound("model file not found: " + path);
   }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) bad_file(path, std::string("cannot be examined: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) bad_file(path, "is not a regular file (a directory, FIFO or device); model files are regular files");
-  if (std::size_t(st.st_size) > kMaxModelFileBytes)
-    bad_file(path, std::to_string(st.st_size) + " bytes: larger than the " + std::to_string(kMaxModelFileBytes) +
-                       " bytes mho reads as a model file");
-  std::string bytes(std::size_t(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < bytes.size()) {
-    const ssize_t r = ::read(fd, &bytes[got], bytes.size() - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) bad_file(path, std::string("cannot be read: ") + std::strerror(errno));
-    if (r == 0) bad_file(path, "became shorter while it was read");
-    got += std::size_t(r);
-  }
-  char extra;
-  if (::read(fd, &extra, 1) > 0) bad_file(path, "grew while it was read");
-  return bytes;
 }
 
 // true: the integrity block matched; false: no block (an HDF5 file from before the block).

@@ -431,6 +431,8 @@ class ConfigKind:
         base = os.path.dirname(os.path.abspath(path))
 
         def same(key, got, want):
+            if isinstance(want, str) and hasattr(got, "name") and not isinstance(got, str):
+                got = got.name  # a preset (cell) given by name
             if type(got) is bool or type(want) is bool:
                 ok = type(got) is type(want) and got == want
             elif isinstance(want, (int, float)) and isinstance(got, (int, float)):

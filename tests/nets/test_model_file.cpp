@@ -159,5 +159,25 @@ TEST(ModelFile, OnlyRegularFilesAreOpened) {
   EXPECT_THROW(load_model(dir + "/no/such.h5"), FileNotFound);
 }
 
+TEST(ModelFile, ShapesOutsideIntAreRejectedNotWrapped) {
+  // Any int geometry can come from a file; the shapes it implies are computed in 64 bits.
+  Layer pool;
+  pool.kind = LayerKind::kMaxPool;
+  pool.name = "p";
+  pool.inputs = {-1};
+  pool.kh = pool.kw = 1;
+  pool.pad_h = pool.pad_w = 1 << 30;  // output extent 2^31 + 1
+  EXPECT_THROW(Network("n", {1, 1, 1}, {pool}), std::invalid_argument);
+  pool.pad_h = pool.pad_w = 0;
+  EXPECT_THROW(Network("n", {1, 1 << 16, 1 << 16}, {pool}), std::invalid_argument);  // 2^32 values
+  // A window larger than the input with stride 2: floor((1 - 3) / 2) + 1 = 0 outputs, as in
+  // PyTorch (truncating the division would give 1).
+  pool.kh = pool.kw = 3;
+  pool.stride_h = pool.stride_w = 2;
+  EXPECT_THROW(Network("n", {1, 1, 1}, {pool}), std::invalid_argument);
+  pool.kh = pool.kw = 1;
+  EXPECT_NO_THROW(Network("n", {1, 1, 1}, {pool}));
+}
+
 }  // namespace
 }  // namespace mho
