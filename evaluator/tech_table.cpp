@@ -52,6 +52,18 @@ struct Reader {
     }
     return out;
   }
+  // Bit widths as map keys: integers in [1, 64] (a cast of anything else to int is undefined),
+  // each listed once (a map would keep one of two entries silently).
+  std::vector<int> bit_widths(const std::vector<double>& bits, const std::string& path) const {
+    std::vector<int> out;
+    for (std::size_t i = 0; i < bits.size(); ++i) {
+      const std::string at = path + "[" + std::to_string(i) + "]";
+      if (!(bits[i] >= 1 && bits[i] <= 64) || bits[i] != std::floor(bits[i])) fail(at, "must be an integer in [1, 64]");
+      if (std::find(out.begin(), out.end(), int(bits[i])) != out.end()) fail(at, std::to_string(int(bits[i])) + " is listed twice");
+      out.push_back(int(bits[i]));
+    }
+    return out;
+  }
   std::string text(const YAML::Node& n, const std::string& parent, const std::string& key) const {
     try {
       return need(n, parent, key).as<std::string>();
@@ -64,12 +76,37 @@ struct Reader {
 // Far above any table (data/tech.yaml is 7 kB); a larger file is a wrong path.
 constexpr std::size_t kMaxTechTableBytes = 16 << 20;
 
+// What YAML readers disagree on, so that the table means what any reader of the text sees:
+// a key given twice (yaml-cpp's lookup finds the first, PyYAML keeps the last) and explicit
+// tags (`!!binary 5136` is bytes to YAML, but as<double>() reads the digits).
+void check_structure(const YAML::Node& n, const std::string& path, const std::string& name) {
+  auto fail = [&](const std::string& what) {
+    throw std::invalid_argument("tech table " + name + ": " + (path.empty() ? "(top level)" : path) + ": " + what);
+  };
+  if (n.Tag() != "?" && n.Tag() != "!" && !n.Tag().empty()) fail("YAML tag '" + n.Tag() + "' is not allowed");
+  if (n.IsSequence()) {
+    for (std::size_t i = 0; i < n.size(); ++i) check_structure(n[i], path + "[" + std::to_string(i) + "]", name);
+  } else if (n.IsMap()) {
+    std::vector<std::string> keys;
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) fail("a key is not a plain name");
+      const std::string key = kv.first.Scalar();
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) fail("key '" + key + "' appears twice");
+      keys.push_back(key);
+      check_structure(kv.second, path.empty() ? key : path + "." + key, name);
+    }
+  }
+}
+
 YAML::Node parse_yaml(const std::string& text, const std::string& name) {
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw std::invalid_argument("tech table " + name + ": not valid YAML: " + e.what());
   }
+  check_structure(root, "", name);
+  return root;
 }
 
 std::string allowed_bits(const std::map<int, ComponentCost>& m) {
@@ -140,7 +177,8 @@ TechTable TechTable::parse(const std::string& text, const std::string& path, con
     const auto en = r.list(e, p, "energy_pJ", bits.size()), ar = r.list(e, p, "area_um2", bits.size());
     const double es = energy_scale(e, p);
     auto& m = std::string(op) == "add" ? t.add : t.mult;
-    for (std::size_t i = 0; i < bits.size(); ++i) m[int(bits[i])] = {en[i] * kPico * es, ar[i] * kUm2 * area_s, 0.0};
+    const auto b = r.bit_widths(bits, p + ".bits");
+    for (std::size_t i = 0; i < bits.size(); ++i) m[b[i]] = {en[i] * kPico * es, ar[i] * kUm2 * area_s, 0.0};
   }
   {
     const YAML::Node e = r.need(ref, "reference_45nm", "sram_read_64b");
@@ -194,8 +232,8 @@ TechTable TechTable::parse(const std::string& text, const std::string& path, con
     const auto ar = r.list(kv.second, p, "area_um2", bits.size());
     const auto tm = r.list(kv.second, p, "time_ns", bits.size());
     r.text(kv.second, p, "source");
-    for (std::size_t i = 0; i < bits.size(); ++i)
-      t.adc[type][int(bits[i])] = {en[i] * kPico, ar[i] * kUm2, tm[i] * kNano};
+    const auto b = r.bit_widths(bits, p + ".bits");
+    for (std::size_t i = 0; i < bits.size(); ++i) t.adc[type][b[i]] = {en[i] * kPico, ar[i] * kUm2, tm[i] * kNano};
   }
   return t;
 }
