@@ -136,8 +136,19 @@ TechTable TechTable::load(const std::string& path, const std::string& node) {
   return parse(text, path, node);
 }
 
+static TechTable from_yaml(const YAML::Node& root, const std::string& path, const std::string& node);
+
 TechTable TechTable::parse(const std::string& text, const std::string& path, const std::string& node) {
   const YAML::Node root = parse_yaml(text, path);
+  try {
+    return from_yaml(root, path, node);
+  } catch (const YAML::Exception& e) {
+    // A conversion the checks below did not foresee: still a malformed table, not a crash.
+    throw std::invalid_argument("tech table " + path + ": malformed: " + e.what());
+  }
+}
+
+static TechTable from_yaml(const YAML::Node& root, const std::string& path, const std::string& node) {
   Reader r{path};
   TechTable t;
   t.file = path;
@@ -145,7 +156,8 @@ TechTable TechTable::parse(const std::string& text, const std::string& path, con
   if (r.num(root, "", "version") != 1) r.fail("version", "must be 1");
 
   const YAML::Node nodes = r.need(root, "", "nodes");
-  if (!nodes.IsMap() || !nodes[node]) {
+  if (!nodes.IsMap()) r.fail("nodes", "must map node names to tables");
+  if (!nodes[node]) {
     std::string names;
     for (const auto& kv : nodes) names += (names.empty() ? "" : ", ") + kv.first.as<std::string>();
     throw std::invalid_argument("tech node = '" + node + "': " + path + " has " + names);

@@ -36,6 +36,12 @@ def test_ambiguous_text_is_rejected(tmp_path, old, new, message):
         load(tmp_path, TECH.replace(old, new, 1))
 
 
+def test_a_list_where_a_mapping_belongs_is_a_value_error(tmp_path):
+    # Found by tech_table_fuzzer: listing the node names escaped as a yaml-cpp exception.
+    with pytest.raises(ValueError, match="nodes: must map node names to tables"):
+        load(tmp_path, "version: 1\nnodes:\n - 22nm:\n    node_nm: 22\n")
+
+
 def test_the_shipped_table_loads(tmp_path):
     assert load(tmp_path, TECH).adc_bits("sar") == list(range(1, 11))
 
