@@ -62,7 +62,9 @@ void bind_nets(py::module_& m) {
       .def(py::init<>())
       .def_readwrite("dataset", &ModelInfo::dataset)
       .def_readwrite("source", &ModelInfo::source)
-      .def_readwrite("float_test_accuracy", &ModelInfo::float_test_accuracy);
+      .def_readwrite("float_test_accuracy", &ModelInfo::float_test_accuracy)
+      .def_readonly("integrity_verified", &ModelInfo::integrity_verified,
+                    "True if the file carried an integrity block (SHA-256) and it matched.");
 
   py::class_<Network> network_cls(m, "Network", "A graph of layers. See nets/network.h.");
   network_cls
@@ -79,6 +81,28 @@ void bind_nets(py::module_& m) {
         for (int i = 0; i < int(n.layers().size()); ++i) l.append(layer_dict(n, i));
         return l;
       })
+      .def("parameters", [](const Network& n, int i) {
+        if (i < 0 || i >= int(n.layers().size()))
+          throw py::index_error("Network.parameters: layer " + std::to_string(i) + " of " + std::to_string(n.layers().size()));
+        const Layer& l = n.layers()[std::size_t(i)];
+        auto arr = [](const std::vector<float>& v) { return py::array_t<float>(py::ssize_t(v.size()), v.data()); };
+        py::dict d;
+        d["in"] = l.in_ch;
+        d["out"] = l.out_ch;
+        d["kernel"] = py::make_tuple(l.kh, l.kw);
+        d["stride"] = py::make_tuple(l.stride_h, l.stride_w);
+        d["padding"] = py::make_tuple(l.pad_h, l.pad_w);
+        d["dilation"] = py::make_tuple(l.dil_h, l.dil_w);
+        d["groups"] = l.groups;
+        d["eps"] = l.eps;
+        d["weight"] = arr(l.weight);
+        d["bias"] = arr(l.bias);
+        d["gamma"] = arr(l.gamma);
+        d["beta"] = arr(l.beta);
+        d["mean"] = arr(l.mean);
+        d["var"] = arr(l.var);
+        return d;
+      }, py::arg("index"), "Every stored value of one layer (geometry, weights, BatchNorm statistics), flat arrays.")
       .def("weight_matrix", [](const Network& n, int layer, int group) {
              const int li = layer_index(n, layer, "Network.weight_matrix(layer)");
              const int groups = n.layers()[std::size_t(li)].groups;

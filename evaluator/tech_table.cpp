@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
+
+#include "common/regular_file.h"
 
 namespace mho {
 
@@ -96,20 +96,40 @@ struct Reader {
   }
 };
 
-YAML::Node parse(const std::string& path) {
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(st)) throw TechFileNotFound("tech table: no such file: " + path);
-  // A folder reads as an empty stream and a FIFO blocks for ever: only regular files.
-  if (!std::filesystem::is_regular_file(st))
-    throw std::invalid_argument("tech table " + path + ": not a regular file");
-  std::ifstream f(path);
-  if (!f) throw TechFileNotFound("tech table: cannot open " + path);
-  try {
-    return YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    throw std::invalid_argument("tech table " + path + ": not valid YAML: " + e.what());
+// Far above any table (data/tech.yaml is 7 kB); a larger file is a wrong path.
+constexpr std::size_t kMaxTechTableBytes = 16 << 20;
+
+// What YAML readers disagree on, so that the table means what any reader of the text sees:
+// a key given twice (yaml-cpp's lookup finds the first, PyYAML keeps the last) and explicit
+// tags (`!!binary 5136` is bytes to YAML, but as<double>() reads the digits).
+void check_structure(const YAML::Node& n, const std::string& path, const std::string& name) {
+  auto fail = [&](const std::string& what) {
+    throw std::invalid_argument("tech table " + name + ": " + (path.empty() ? "(top level)" : path) + ": " + what);
+  };
+  if (n.Tag() != "?" && n.Tag() != "!" && !n.Tag().empty()) fail("YAML tag '" + n.Tag() + "' is not allowed");
+  if (n.IsSequence()) {
+    for (std::size_t i = 0; i < n.size(); ++i) check_structure(n[i], path + "[" + std::to_string(i) + "]", name);
+  } else if (n.IsMap()) {
+    std::vector<std::string> keys;
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) fail("a key is not a plain name");
+      const std::string key = kv.first.Scalar();
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) fail("key '" + key + "' appears twice");
+      keys.push_back(key);
+      check_structure(kv.second, path.empty() ? key : path + "." + key, name);
+    }
   }
+}
+
+YAML::Node parse_yaml(const std::string& text, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument("tech table " + name + ": not valid YAML: " + e.what());
+  }
+  check_structure(root, "", name);
+  return root;
 }
 
 std::string allowed_bits(const std::map<int, ComponentCost>& m) {
@@ -130,7 +150,28 @@ const ComponentCost& by_bits(const std::map<int, ComponentCost>& m, int bits, co
 }  // namespace
 
 TechTable TechTable::load(const std::string& path, const std::string& node) {
-  const YAML::Node root = parse(path);
+  std::string text;
+  try {
+    text = read_regular_file(path, kMaxTechTableBytes, "tech table");
+  } catch (const RegularFileMissing&) {
+    throw TechFileNotFound("tech table: no such file: " + path);
+  }
+  return parse(text, path, node);
+}
+
+static TechTable from_yaml(const YAML::Node& root, const std::string& path, const std::string& node);
+
+TechTable TechTable::parse(const std::string& text, const std::string& path, const std::string& node) {
+  const YAML::Node root = parse_yaml(text, path);
+  try {
+    return from_yaml(root, path, node);
+  } catch (const YAML::Exception& e) {
+    // A conversion the checks below did not foresee: still a malformed table, not a crash.
+    throw std::invalid_argument("tech table " + path + ": malformed: " + e.what());
+  }
+}
+
+static TechTable from_yaml(const YAML::Node& root, const std::string& path, const std::string& node) {
   Reader r{path};
   TechTable t;
   t.file = path;
@@ -138,7 +179,8 @@ TechTable TechTable::load(const std::string& path, const std::string& node) {
   if (r.num(root, "", "version") != 1) r.fail("version", "must be 1");
 
   const YAML::Node nodes = r.need(root, "", "nodes");
-  if (!nodes.IsMap() || !nodes[node]) {
+  if (!nodes.IsMap()) r.fail("nodes", "must map node names to tables");
+  if (!nodes[node]) {
     std::string names;
     for (const auto& kv : nodes) names += (names.empty() ? "" : ", ") + kv.first.as<std::string>();
     throw std::invalid_argument("tech node = '" + node + "': " + path + " has " + names);

@@ -42,7 +42,10 @@ struct TechTable {
 
   // Throws FileNotFound-style std::runtime_error for a missing file (message names it) and
   // std::invalid_argument naming the key for a malformed one or an unknown node.
+  // Regular files only (a FIFO never blocks), at most 16 MiB.
   static TechTable load(const std::string& path, const std::string& node);
+  // The same from a table's text; `path` names it in messages.
+  static TechTable parse(const std::string& text, const std::string& path, const std::string& node);
 
   const ComponentCost& adc_cost(const std::string& type, int bits) const;
   const ComponentCost& add_cost(int bits) const;

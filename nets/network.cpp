@@ -10,9 +10,14 @@ namespace mho {
 
 namespace {
 
-int out_extent(int in, int k, int stride, int pad, int dil) {
-  return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+// In 64 bits: a model file may hold any int geometry; a result outside int is rejected by
+// infer_shapes (as every shape whose size exceeds int).
+long long out_extent(long long in, long long k, long long stride, long long pad, long long dil) {
+  const long long span = in + 2 * pad - dil * (k - 1) - 1;
+  return (span < 0 ? span - (stride - 1) : span) / stride + 1;  // floor, as in PyTorch
 }
+
+int checked_extent(long long e) { return e > std::numeric_limits<int>::max() ? -1 : int(e); }
 
 std::string where(const Layer& l, int i) {
   return "layer " + std::to_string(i) + " ('" + l.name + "', " + kind_name(l.kind) + ")";
@@ -44,8 +49,8 @@ void im2col(const float* x, int B, const Shape& in, const Layer& l, int group, c
 
 Network::Network(std::string name, Shape input, std::vector<Layer> layers)
     : name_(std::move(name)), input_(input), layers_(std::move(layers)) {
-  if (input_.c < 1 || input_.h < 1 || input_.w < 1)
-    reject("network input shape", input_.text(), "every extent must be >= 1");
+  if (input_.c < 1 || input_.h < 1 || input_.w < 1 || input_.size() > std::numeric_limits<int>::max())
+    reject("network input shape", input_.text(), "every extent must be >= 1 and the size at most 2^31 - 1");
   if (layers_.empty()) reject("network layers", "none", "a network needs at least one layer");
   infer_shapes();
 }
@@ -70,7 +75,8 @@ void Network::infer_shapes() {
           reject(where(l, i) + " groups", std::to_string(l.groups), "must divide in_ch and out_ch");
         if (l.kh < 1 || l.kw < 1 || l.stride_h < 1 || l.stride_w < 1 || l.dil_h < 1 || l.dil_w < 1 || l.pad_h < 0 || l.pad_w < 0)
           reject(where(l, i) + " geometry", "kernel/stride/dilation/padding", "kernel, stride, dilation >= 1, padding >= 0");
-        out = {l.out_ch, out_extent(in.h, l.kh, l.stride_h, l.pad_h, l.dil_h), out_extent(in.w, l.kw, l.stride_w, l.pad_w, l.dil_w)};
+        out = {l.out_ch, checked_extent(out_extent(in.h, l.kh, l.stride_h, l.pad_h, l.dil_h)),
+               checked_extent(out_extent(in.w, l.kw, l.stride_w, l.pad_w, l.dil_w))};
         if (out.h < 1 || out.w < 1) reject(where(l, i) + " output", out.text(), "the kernel does not fit the input " + in.text());
         const std::size_t nw = std::size_t(l.out_ch) * (l.in_ch / l.groups) * l.kh * l.kw;
         if (!l.weight.empty() && l.weight.size() != nw) reject(where(l, i) + " weight", std::to_string(l.weight.size()) + " values", "needs " + std::to_string(nw));
@@ -90,7 +96,8 @@ void Network::infer_shapes() {
       case LayerKind::kAvgPool:
         if (l.kh < 1 || l.kw < 1 || l.stride_h < 1 || l.stride_w < 1 || l.pad_h < 0 || l.pad_w < 0)
           reject(where(l, i) + " geometry", "kernel/stride/padding", "kernel, stride >= 1, padding >= 0");
-        out = {in.c, out_extent(in.h, l.kh, l.stride_h, l.pad_h, 1), out_extent(in.w, l.kw, l.stride_w, l.pad_w, 1)};
+        out = {in.c, checked_extent(out_extent(in.h, l.kh, l.stride_h, l.pad_h, 1)),
+               checked_extent(out_extent(in.w, l.kw, l.stride_w, l.pad_w, 1))};
         if (out.h < 1 || out.w < 1) reject(where(l, i) + " output", out.text(), "the window does not fit the input " + in.text());
         break;
       case LayerKind::kGlobalAvgPool:
@@ -109,17 +116,22 @@ void Network::infer_shapes() {
           reject(where(l, i) + " inputs", in.text() + " and " + shape_of(l.inputs[1]).text(), "must have the same shape");
         break;
       case LayerKind::kConcat:
-        out.c = 0;
-        for (int src : l.inputs) {
-          const Shape s = shape_of(src);
-          if (s.h != in.h || s.w != in.w)
-            reject(where(l, i) + " inputs", in.text() + " and " + s.text(), "must have the same height and width");
-          out.c += s.c;
+        {
+          long long c = 0;
+          for (int src : l.inputs) {
+            const Shape s = shape_of(src);
+            if (s.h != in.h || s.w != in.w)
+              reject(where(l, i) + " inputs", in.text() + " and " + s.text(), "must have the same height and width");
+            c += s.c;
+          }
+          out.c = checked_extent(c);
         }
         break;
       case LayerKind::kReLU:
         break;
     }
+    if (out.c < 1 || out.h < 1 || out.w < 1 || out.size() > std::numeric_limits<int>::max())
+      reject(where(l, i) + " output", out.text(), "every extent must be >= 1 and the size at most 2^31 - 1");
     shapes_.push_back(out);
   }
 }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config
   libeigen3-dev libboost-dev libboost-random-dev libhdf5-dev libgtest-dev
-  libopenblas-dev libopenblas0-pthread libsuitesparse-dev libyaml-cpp-dev ngspice
+  libopenblas-dev libopenblas0-pthread libsuitesparse-dev libyaml-cpp-dev libssl-dev ngspice
   pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip python3-setuptools
   python3-wheel python3-numpy python3-pytest python3-matplotlib python3-tqdm python3-h5py
   python3-torch python3-yaml

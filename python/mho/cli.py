@@ -3,6 +3,7 @@
     mho run examples/configs/lenet5_mnist.yaml        # accuracy + cost + digital baseline
     mho cost --net resnet50 --array 256x256 --adc-bits 6
     mho zoo [--json]
+    mho model-migrate data/models/*.h5                # add the integrity check to old model files
 
 `mho COMMAND --help` documents each command's options; the config schema is in mho.config.
 """
@@ -167,6 +168,15 @@ def _zoo(a, out=None):
     return rows
 
 
+def _migrate(a, out=None):
+    out = out or sys.stdout
+    from . import export
+    for path in a.files:
+        done = export.migrate(path)
+        print(f"{path}: {'rewritten with an integrity block' if done else 'already has a valid integrity block'}",
+              file=out)
+
+
 def parser():
     ap = argparse.ArgumentParser(prog="mho", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -214,6 +224,11 @@ def parser():
                                    "measured float32 GFLOP/s against a rough CPU peak.")
     i.add_argument("--json", action="store_true", help="print the same as JSON")
     i.add_argument("--no-measure", action="store_true", help="skip the GFLOP/s measurement")
+    m = sub.add_parser("model-migrate", help="add the integrity check (SHA-256) to model files written before it",
+                       description="Rewrite mho model files that have no integrity block with one, after checking "
+                                   "that the rewritten file holds the same values. Files that already have a valid "
+                                   "block are left as they are; a damaged file is an error and is not changed.")
+    m.add_argument("files", nargs="+", metavar="FILE", help="mho model file (.h5)")
     return ap
 
 
@@ -250,6 +265,8 @@ def main(argv=None):
             _cost(a)
         elif a.command == "info":
             _info(a)
+        elif a.command == "model-migrate":
+            _migrate(a)
         else:
             _zoo(a)
     except KeyboardInterrupt:

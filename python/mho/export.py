@@ -8,7 +8,14 @@ Conv2d (stride, padding, dilation, groups), Linear, ReLU, MaxPool2d, AvgPool2d
 them into the preceding conv/linear when it loads the file), Flatten / torch.flatten / view
 to (batch, -1), residual additions (+, torch.add), channel concatenation (torch.cat(...,
 dim=1), as in Inception blocks), and Identity / Dropout (no-ops at inference). Anything else raises ValueError naming the module.
+
+The file starts with a 512-byte integrity block (the HDF5 user block) holding the SHA-256 of
+everything after it, which mho checks before it lets libhdf5 parse the file; strings are
+fixed-length, so a reader never follows heap pointers (format: nets/model_file.h).
+`migrate(path)` (command line: `mho model-migrate FILE`) adds the block to a file written
+before it existed.
 """
+import hashlib
 import operator
 import os
 
@@ -17,6 +24,8 @@ import numpy as np
 from ._util import atomic_file
 
 FORMAT_VERSION = 1
+USER_BLOCK_BYTES = 512  # nets/model_file.h: kModelUserBlockBytes
+_MAGIC = b"mho-model-integrity 1\n"
 
 
 def _pair(v):
@@ -123,6 +132,35 @@ def _layers(model):
     return layers
 
 
+def integrity_block(payload_bytes, sha256_hex):
+    """The 512-byte block that precedes the HDF5 part of a model file of `payload_bytes`."""
+    block = (_MAGIC + b"payload-bytes %d\n" % payload_bytes +
+             b"payload-sha256 " + sha256_hex.encode("ascii") + b"\n")
+    return block.ljust(USER_BLOCK_BYTES, b"\0")
+
+
+def _seal(path):
+    """Write the integrity block into the (zeroed) user block of a closed HDF5 file; fsync."""
+    digest, n = hashlib.sha256(), 0
+    with open(path, "r+b") as f:
+        if f.read(USER_BLOCK_BYTES) != bytes(USER_BLOCK_BYTES):
+            raise RuntimeError(f"{path}: expected an empty {USER_BLOCK_BYTES}-byte HDF5 user block")
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+            n += len(chunk)
+        f.seek(0)
+        f.write(integrity_block(n, digest.hexdigest()))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _text(s):
+    """A fixed-length UTF-8 string attribute value (h5py would write a variable-length one)."""
+    import h5py
+    b = str(s).encode("utf-8")
+    return np.array(b, dtype=h5py.string_dtype("utf-8", max(len(b), 1)))
+
+
 def export_torch(model, path, input_shape, name=None, dataset=None, float_test_accuracy=None,
                  source=None):
     """Write `model` (in eval mode) to `path`, atomically. input_shape: (C, H, W)."""
@@ -133,19 +171,19 @@ def export_torch(model, path, input_shape, name=None, dataset=None, float_test_a
     layers = _layers(model)
     path = os.fspath(path)
     with atomic_file(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = "mho-model"
-            f.attrs["version"] = FORMAT_VERSION
-            f.attrs["name"] = name or type(model).__name__
+        with h5py.File(tmp, "w", userblock_size=USER_BLOCK_BYTES) as f:
+            f.attrs["format"] = _text("mho-model")
+            f.attrs["version"] = np.int64(FORMAT_VERSION)
+            f.attrs["name"] = _text(name or type(model).__name__)
             f.attrs["input_shape"] = np.asarray(input_shape, dtype=np.int64)
             if dataset is not None:
-                f.attrs["dataset"] = dataset
+                f.attrs["dataset"] = _text(dataset)
             if float_test_accuracy is not None:
-                f.attrs["float_test_accuracy"] = float(float_test_accuracy)
+                f.attrs["float_test_accuracy"] = np.float64(float_test_accuracy)
             if source is not None:
-                f.attrs["source"] = source
+                f.attrs["source"] = _text(source)
             g = f.create_group("layers")
-            g.attrs["count"] = len(layers)
+            g.attrs["count"] = np.int64(len(layers))
             for k, layer in enumerate(layers):
                 lg = g.create_group(str(k))
                 for key, value in layer.items():
@@ -155,6 +193,50 @@ def export_torch(model, path, input_shape, name=None, dataset=None, float_test_a
                         continue
                     elif isinstance(value, (list, tuple)):
                         lg.attrs[key] = np.asarray(value, dtype=np.int64)
+                    elif isinstance(value, str):
+                        lg.attrs[key] = _text(value)
+                    elif isinstance(value, float):
+                        lg.attrs[key] = np.float64(value)
                     else:
-                        lg.attrs[key] = value
+                        lg.attrs[key] = np.int64(value)
+        _seal(tmp)
     return path
+
+
+def _same_network(a, ia, b, ib):
+    """Whether two loaded networks and their ModelInfo hold the same values, bit for bit."""
+    if (a.name, a.input_shape, a.layers()) != (b.name, b.input_shape, b.layers()):
+        return False
+    if (ia.dataset, ia.source, ia.float_test_accuracy) != (ib.dataset, ib.source, ib.float_test_accuracy):
+        return False
+    for i in range(a.num_layers):
+        pa, pb = a.parameters(i), b.parameters(i)
+        for k, v in pa.items():
+            same = np.array_equal(v, pb[k]) if isinstance(v, np.ndarray) else v == pb[k]
+            if not same:
+                return False
+    return True
+
+
+def migrate(path):
+    """Rewrite a model file written before integrity blocks existed, with one (atomically).
+
+    The file is read and validated as mho reads it, written again by mho's writer, and the
+    new file is checked to hold the same values bit for bit before it replaces the old one.
+    Returns True if the file was rewritten, False if it already had a valid block. A damaged
+    or malformed file raises ValueError and is left as it is."""
+    import warnings
+    from . import _core
+    path = os.fspath(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net, info = _core.load_model(path)
+    if info.integrity_verified:
+        return False
+    with atomic_file(path) as tmp:
+        _core.save_model(net, tmp, info)
+        new, new_info = _core.load_model(tmp)
+        if not new_info.integrity_verified or not _same_network(net, info, new, new_info):
+            raise RuntimeError(f"model-migrate {path}: the rewritten file does not read back the same; "
+                               f"the original is left unchanged")
+    return True

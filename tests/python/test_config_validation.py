@@ -102,7 +102,7 @@ def test_tech_file_and_model_must_be_regular_files(tmp_path, no_work):
         config.load(write_config(tmp_path, GOOD.replace("tech: {node: 65nm}", "tech: {node: 65nm, file: fifo.yaml}")))
     with pytest.raises(IsADirectoryError, match="config key 'model'"):
         config.load(write_config(tmp_path, GOOD.replace(LENET, str(tmp_path / "folder")).replace("MODEL", str(tmp_path / "folder"))))
-    with pytest.raises(ValueError, match="tech table .*: not a regular file"):
+    with pytest.raises(ValueError, match="tech table .*not a regular file"):
         mho.TechTable.load(str(tmp_path / "folder"), "22nm")
 
 
