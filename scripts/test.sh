@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test: set up (apt, venv, build), then the C++ suites (ctest) and the Python suite
-# (pytest), then the reproducibility tests again with OpenBLAS forced to each kernel this CPU
+# (pytest), a short run of the fuzzers (tests/fuzz), then the reproducibility tests again with OpenBLAS forced to each kernel this CPU
 # can run, so that CI also takes the kernel paths of other CPUs. Exits non-zero if any fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ echo "== ctest"
 (cd build && ctest --output-on-failure -j "$(nproc)")
 echo "== pytest"
 .venv/bin/python -m pytest -q tests/python
+echo "== fuzz smoke (mutations of every input file kind; libFuzzer with ASan + UBSan)"
+bash tests/fuzz/ci_smoke.sh
 
 echo "== reproducibility on other OpenBLAS kernels"
 if [[ -n "${OPENBLAS_CORETYPE:-}" ]]; then
