@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -82,6 +84,30 @@ struct Reference {
 };
 double g_reference_flops = 0.0;  // of the case's reference, for gemm_gflops
 
+// gemm_gflops: the reference on its own, back to back, in a process where OpenBLAS's idle
+// workers spin as usual (bench/run measures it with --reference-gflops and passes it in);
+// without it, the paired median's.
+double reference_gflops(double paired_seconds) {
+  if (const char* g = std::getenv("MHO_BENCH_REFERENCE_GFLOPS")) return std::atof(g);
+  return 1e-9 * g_reference_flops / paired_seconds;
+}
+
+// The logical GEMM shape (batch, inputs, outputs) of each case's reference.
+const std::map<std::string, std::array<int, 3>> kReferenceShapes = {
+    {"ideal", {1024, 256, 256}},   {"realistic", {1024, 256, 256}},      {"bitserial", {1024, 256, 256}},
+    {"tiled", {256, 2048, 2048}},  {"parasitics", {64, 256, 256}},       {"parasitics_1ohm", {64, 256, 256}},
+    {"parasitics_1024", {64, 1024, 1024}}};
+
+double reference_alone_gflops(const std::string& name) {
+  const auto& sh = kReferenceShapes.at(name);
+  const Reference reference(sh[0], sh[1], sh[2]);
+  // Warm up for 0.2 s (thread pool, clock ramp, the allocator's mappings), then 101 calls.
+  for (double spent = 0.0; spent < 0.2;) spent += seconds_of(reference);
+  std::vector<double> t;
+  for (int i = 0; i < 101; ++i) t.push_back(seconds_of(reference));
+  return 1e-9 * reference.flops / median(t);
+}
+
 mho::TileSpec realistic(int rows, int n_out) {
   mho::TileSpec s;
   s.rows = rows;
@@ -107,7 +133,7 @@ void print(const std::string& name, double sec, double ref, const std::string& e
   std::printf(
       "{\"case\": \"%s\", \"seconds\": %.6g, \"gemm_seconds\": %.6g, \"ratio_to_gemm\": %.4g, "
       "\"gemm_gflops\": %.1f, \"blas_kernel\": \"%s\", \"peak_rss_mib\": %.1f, \"threads\": %d%s}\n",
-      name.c_str(), sec, ref, sec / ref, 1e-9 * g_reference_flops / ref, mho::blas_kernel().c_str(),
+      name.c_str(), sec, ref, sec / ref, reference_gflops(ref), mho::blas_kernel().c_str(),
       peak_rss_mib(), mho::get_num_threads(), extra.c_str());
 }
 
@@ -206,6 +232,10 @@ void parasitics(const std::string& name, int n, double r_ohm) {
 
 int main(int argc, char** argv) {
   mho::ensure_blas_kernel(argv);
+  if (argc == 3 && std::string(argv[1]) == "--reference-gflops" && kReferenceShapes.count(argv[2])) {
+    std::printf("%.1f\n", reference_alone_gflops(argv[2]));
+    return 0;
+  }
   const std::map<std::string, std::function<void()>> cases = {
       {"ideal", [] { single_tile("ideal", mho::TileSpec::ideal(256, 512), 256, 256, 1024, 41); }},
       {"realistic", [] { single_tile("realistic", realistic(256, 256), 256, 256, 1024, 41); }},
