@@ -98,6 +98,10 @@ def ir_drop(G, V, r_row, r_col, r_driver=None, r_sense=None, nodes=False):
     Returns the currents (cols,) or (batch, cols) in amperes, or an IRDropResult with the
     node voltages when ``nodes=True``.
     """
+    # What cannot fit is refused before anything is converted or copied.
+    g_shape, v_shape = np.shape(G), np.shape(V)
+    if len(g_shape) == 2 and len(v_shape) in (1, 2) and isinstance(nodes, (bool, np.bool_)):
+        _check_fits(g_shape[0], g_shape[1], 1 if len(v_shape) == 1 else v_shape[0], bool(nodes))
     G = np.asarray(G, dtype=np.float64)
     V = np.asarray(V, dtype=np.float64)
     if G.ndim != 2:
