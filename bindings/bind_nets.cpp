@@ -31,6 +31,18 @@ int layer_index(const Network& n, int i, const std::string& what) {
   return i < 0 ? i + size : i;
 }
 
+
+// A weighted layer's geometry, as layer() and parameters() report it.
+void add_geometry(const Layer& l, py::dict& d) {
+  d["in"] = l.in_ch;
+  d["out"] = l.out_ch;
+  d["kernel"] = py::make_tuple(l.kh, l.kw);
+  d["stride"] = py::make_tuple(l.stride_h, l.stride_w);
+  d["padding"] = py::make_tuple(l.pad_h, l.pad_w);
+  d["dilation"] = py::make_tuple(l.dil_h, l.dil_w);
+  d["groups"] = l.groups;
+}
+
 py::dict layer_dict(const Network& n, int i) {
   const Layer& l = n.layers()[std::size_t(i)];
   const Shape& s = n.output_shape(i);
@@ -42,13 +54,7 @@ py::dict layer_dict(const Network& n, int i) {
   d["macs"] = n.macs(i);
   d["weights"] = n.weights(i);
   if (l.has_weights()) {
-    d["in"] = l.in_ch;
-    d["out"] = l.out_ch;
-    d["kernel"] = py::make_tuple(l.kh, l.kw);
-    d["stride"] = py::make_tuple(l.stride_h, l.stride_w);
-    d["padding"] = py::make_tuple(l.pad_h, l.pad_w);
-    d["dilation"] = py::make_tuple(l.dil_h, l.dil_w);
-    d["groups"] = l.groups;
+    add_geometry(l, d);
     d["matrix"] = py::make_tuple(l.matrix_rows(), l.matrix_cols());
   }
   return d;
@@ -87,13 +93,7 @@ void bind_nets(py::module_& m) {
         const Layer& l = n.layers()[std::size_t(i)];
         auto arr = [](const std::vector<float>& v) { return py::array_t<float>(py::ssize_t(v.size()), v.data()); };
         py::dict d;
-        d["in"] = l.in_ch;
-        d["out"] = l.out_ch;
-        d["kernel"] = py::make_tuple(l.kh, l.kw);
-        d["stride"] = py::make_tuple(l.stride_h, l.stride_w);
-        d["padding"] = py::make_tuple(l.pad_h, l.pad_w);
-        d["dilation"] = py::make_tuple(l.dil_h, l.dil_w);
-        d["groups"] = l.groups;
+        add_geometry(l, d);
         d["eps"] = l.eps;
         d["weight"] = arr(l.weight);
         d["bias"] = arr(l.bias);
