@@ -56,7 +56,9 @@ ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("model", "dataset", "tech", "config")
 OUTCOMES = ("error", "load", "silent", "unclear", "crash", "hang")
 FAILURES = ("silent", "unclear", "crash", "hang")
-CLEAN = (ValueError, TypeError, FileNotFoundError)
+# A folder named where a file belongs (a truncated path in a config) is as clear as a missing
+# file: IsADirectoryError naming the key, which the CLI prints as one line.
+CLEAN = (ValueError, TypeError, FileNotFoundError, IsADirectoryError)
 
 # Text that YAML gives meaning to: anchors, aliases, tags, merges, flow collections, special
 # numbers, huge numbers, and deep nesting (yaml-cpp and PyYAML both recurse).
