@@ -145,18 +145,29 @@ void bind_nets(py::module_& m) {
            py::arg("network"), py::arg("spec"), py::arg("replication") = std::map<int, int>())
       .def_property_readonly("mapping", &PimNetwork::mapping, py::return_value_policy::reference_internal)
       .def_property_readonly("network", &PimNetwork::network, py::return_value_policy::reference_internal)
-      .def("program", [](PimNetwork& p, py::handle chip) { p.program(to_integer<std::uint64_t>(chip, "PimNetwork.program(chip)")); },
+      // The GIL is released while tiles work, so that chips can run on Python threads side by side.
+      .def("program", [](PimNetwork& p, py::handle chip) {
+             const std::uint64_t c = to_integer<std::uint64_t>(chip, "PimNetwork.program(chip)");
+             py::gil_scoped_release release;
+             p.program(c);
+           },
            py::arg("chip"))
       .def("set_time", [](PimNetwork& p, py::handle t) { p.set_time(to_double(t, "PimNetwork.set_time(t_s)")); },
            py::arg("t_s"))
       .def("calibrate", [](PimNetwork& p, py::handle x) {
              const FloatArray a = batch(x, "PimNetwork.calibrate(x)");
+             py::gil_scoped_release release;
              p.calibrate(rows(a));
            },
            py::arg("x"), "Calibrate DAC/ADC ranges on training inputs.")
       .def("forward", [](PimNetwork& p, py::handle x) {
              const FloatArray a = batch(x, "PimNetwork.forward(x)");
-             return p.forward(rows(a));
+             RowMat<float> y;
+             {
+               py::gil_scoped_release release;
+               y = p.forward(rows(a));
+             }
+             return y;
            },
            py::arg("x"))
       .def_property_readonly("counters", [](const PimNetwork& p) {

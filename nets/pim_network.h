@@ -10,7 +10,8 @@
 // Replicas (Mapping replication) are counted for cost; all inputs run on the first copy.
 // Read noise of a tile is keyed by the position of each input row in the tile's stream since
 // program(), so a dataset streamed in any batch split gives identical results.
-// Thread-safety: not safe for concurrent calls; parallel inside.
+// Thread-safety: not safe for concurrent calls on one object; parallel inside. Separate
+// objects (e.g. two chips) may run on separate threads (Python releases the GIL for them).
 #pragma once
 
 #include <map>
