@@ -92,7 +92,7 @@ double reference_gflops(double paired_seconds) {
   return 1e-9 * g_reference_flops / paired_seconds;
 }
 
-// The logical GEMM shape (batch, inputs, outputs) of each case's reference.
+// Each case's shape (batch, inputs, outputs): its work and its reference GEMM.
 const std::map<std::string, std::array<int, 3>> kReferenceShapes = {
     {"ideal", {1024, 256, 256}},   {"realistic", {1024, 256, 256}},      {"bitserial", {1024, 256, 256}},
     {"tiled", {256, 2048, 2048}},  {"parasitics", {64, 256, 256}},       {"parasitics_1ohm", {64, 256, 256}},
@@ -138,8 +138,9 @@ void print(const std::string& name, double sec, double ref, const std::string& e
 }
 
 // One tile of `spec` holding an n_in x n_out block, batch inputs, forward timed.
-void single_tile(const std::string& name, mho::TileSpec spec, int n_in, int n_out, int batch,
-                 int reps) {
+void single_tile(const std::string& name, mho::TileSpec spec, int reps) {
+  const auto& sh = kReferenceShapes.at(name);
+  const int batch = sh[0], n_in = sh[1], n_out = sh[2];
   RowMat<float> w = normal(n_in, n_out, 3), x = normal(batch, n_in, 4);
   mho::Tile tile(spec);
   auto t0 = Clock::now();
@@ -164,7 +165,8 @@ void single_tile(const std::string& name, mho::TileSpec spec, int n_in, int n_ou
 void tiled(int reps) {
   // A 2048 x 2048 matrix on 64 tiles holding 256 x 256 blocks; partial sums of the 8 row
   // blocks added digitally.
-  const int N = 2048, T = 256, batch = 256, nb = N / T;
+  const auto& sh = kReferenceShapes.at("tiled");
+  const int N = sh[1], T = 256, batch = sh[0], nb = N / T;
   mho::TileSpec spec = realistic(T, T);
   RowMat<float> x = normal(batch, N, 5);
   std::vector<mho::Tile> tiles;
@@ -192,13 +194,14 @@ void tiled(int reps) {
 
 // Wire parasitics: an n x n array of conductances uniform in [1 uS, 1 mS], 64 multi-level
 // (8-bit) input vectors; the time includes building and factoring the network.
-void parasitics(const std::string& name, int n, double r_ohm) {
+void parasitics(const std::string& name, double r_ohm) {
+  const auto& sh = kReferenceShapes.at(name);
+  const int n = sh[1], batch = sh[0];
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> u(1e-6, 1e-3), lvl(0.0, 1.0);
   Eigen::MatrixXd g(n, n);
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < n; ++j) g(i, j) = u(rng);
-  const int batch = 64;
   RowMat<double> v(batch, n);
   for (int b = 0; b < batch; ++b)
     for (int i = 0; i < n; ++i) v(b, i) = 0.2 * std::round(255 * lvl(rng)) / 255;
@@ -237,8 +240,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::map<std::string, std::function<void()>> cases = {
-      {"ideal", [] { single_tile("ideal", mho::TileSpec::ideal(256, 512), 256, 256, 1024, 41); }},
-      {"realistic", [] { single_tile("realistic", realistic(256, 256), 256, 256, 1024, 41); }},
+      {"ideal", [] { single_tile("ideal", mho::TileSpec::ideal(256, 512), 41); }},
+      {"realistic", [] { single_tile("realistic", realistic(256, 256), 41); }},
       {"bitserial",
        [] {
          mho::TileSpec s = realistic(256, 256);
@@ -246,12 +249,12 @@ int main(int argc, char** argv) {
          s.dac.mode = "bitserial";
          s.dac.bits_per_plane = 1;
          s.bits_per_cell = 2;
-         single_tile("bitserial", s, 256, 256, 1024, 9);
+         single_tile("bitserial", s, 9);
        }},
       {"tiled", [] { tiled(5); }},
-      {"parasitics", [] { parasitics("parasitics", 256, 0.1); }},
-      {"parasitics_1ohm", [] { parasitics("parasitics_1ohm", 256, 1.0); }},
-      {"parasitics_1024", [] { parasitics("parasitics_1024", 1024, 0.1); }},
+      {"parasitics", [] { parasitics("parasitics", 0.1); }},
+      {"parasitics_1ohm", [] { parasitics("parasitics_1ohm", 1.0); }},
+      {"parasitics_1024", [] { parasitics("parasitics_1024", 0.1); }},
   };
   if (argc != 2 || !cases.count(argv[1])) {
     std::fprintf(stderr, "usage: mho_bench CASE   (cases:");

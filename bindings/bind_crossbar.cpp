@@ -18,7 +18,7 @@ py::dict counters_dict(const TileCounters& c) {
   d["dac_conversions"] = c.dac_conversions;
   d["adc_conversions"] = c.adc_conversions;
   d["shift_adds"] = c.shift_adds;
-  d["cell_energy_J"] = c.cell_energy_J;
+  d["cell_energy_J"] = c.cell_energy_J();
   d["samples"] = c.samples;
   d["forward_calls"] = c.forward_calls;
   return d;

@@ -3,7 +3,7 @@
 //   dac_conversions  row drives (active rows per pass)
 //   adc_conversions  column conversions (one per converted column per pass)
 //   shift_adds       additions in the digital recombination of planes, slices and signs
-//   cell_energy_J    energy dissipated in the cells, sum over passes of t_read sum_ij V_i I_ij
+//   cell_energy_J()  energy dissipated in the cells, sum over passes of t_read sum_ij V_i I_ij
 //                    with V_i the row drive (exact without wires; with wires the cells see
 //                   less, so it is an upper bound there). Accumulated exactly, per pass,
 //                    in fixed point (cell_energy_q, units of 2^-100 J), so the total is the
@@ -33,8 +33,8 @@ struct TileCounters {
   std::uint64_t dac_conversions = 0;
   std::uint64_t adc_conversions = 0;
   std::uint64_t shift_adds = 0;
-  double cell_energy_J = 0.0;  // energy_J(cell_energy_q)
   EnergyQ cell_energy_q = 0;
+  double cell_energy_J() const { return energy_J(cell_energy_q); }
   std::uint64_t samples = 0;
   std::uint64_t forward_calls = 0;
 
@@ -44,7 +44,6 @@ struct TileCounters {
     adc_conversions += o.adc_conversions;
     shift_adds += o.shift_adds;
     cell_energy_q += o.cell_energy_q;
-    cell_energy_J = energy_J(cell_energy_q);
     samples += o.samples;
     forward_calls += o.forward_calls;
     return *this;

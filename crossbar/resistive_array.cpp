@@ -52,10 +52,6 @@ int split_column(int rows, int cols) {
   return cols * 7 / 16;
 }
 
-// Single-threaded BLAS while an array is solved (BlasSerialScope): multi-threaded OpenBLAS
-// rounds differently with the thread count, and the two halves of a split array already take
-// a core each.
-using SerialBlas = BlasSerialScope;
 
 // Lets the helper run on any CPU but the caller's current one. Without the hint the scheduler
 // often stacks both halves on one core for tens of milliseconds when the other is busy, e.g.
@@ -84,7 +80,7 @@ ResistiveArray::ResistiveArray(const Eigen::MatrixXd& g, const WireSpec& wires)
   if (!g.allFinite() || g.minCoeff() < 0.0)
     reject("conductances", "a matrix with negative or non-finite values", "must be finite and >= 0");
   const auto t0 = std::chrono::steady_clock::now();
-  SerialBlas serial;
+  const BlasSerialScope serial;  // the halves already take a core each; see blas_runtime.h
   t_ = Eigen::MatrixXd::Zero(cols_, rows_);  // D (sources wired straight to sense nodes), then T
   if (!wires.has_short() && rows_ + cols_ <= kMaxPorts)
     solve_without_shorts(g);
@@ -322,7 +318,7 @@ void ResistiveArray::node_voltages(const Eigen::Ref<const RowMat<double>>& v,
   if (v.cols() != rows_)
     reject("voltages", std::to_string(v.rows()) + "x" + std::to_string(v.cols()),
            "must have " + std::to_string(rows_) + " columns (one per array row)");
-  SerialBlas serial;
+  const BlasSerialScope serial;
   if (n_free_ > 0 && !full_) build_whole_factor(g_);  // after a split: factor the whole once
   const Eigen::Index batch = v.rows();
   const int rc = rows_ * cols_;

@@ -492,7 +492,6 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
   last_.adc_conversions = passes * converted;
   last_.shift_adds = std::uint64_t(B) * std::uint64_t(n_out_) * (std::uint64_t(P) * G - 1);
   last_.cell_energy_q = cell_energy;
-  last_.cell_energy_J = energy_J(cell_energy);
   last_.samples = std::uint64_t(B);
   last_.forward_calls = 1;
   total_ += last_;

@@ -173,11 +173,8 @@ def raw_files_deb(cfg):
 
 # --- output ---------------------------------------------------------------------------------
 def sha256_file(path):
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _fsync_dir(folder):

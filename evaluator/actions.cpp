@@ -98,7 +98,7 @@ std::vector<LayerActions> measured_actions(const Network& net, const Mapping& ma
     a.dac_conversions = double(c.dac_conversions) / n;
     a.adc_conversions = double(c.adc_conversions) / n;
     a.shift_adds = double(c.shift_adds) / n;
-    a.cell_energy_J = c.cell_energy_J / n;
+    a.cell_energy_J = c.cell_energy_J() / n;
     a.cell_energy_measured = true;
   }
   return out;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/regular_file.h"
+#include "nets/hdf5_id.h"
 
 namespace mho {
 
@@ -28,19 +29,6 @@ constexpr hssize_t kMaxAttrValues = 1 << 16;
 // file, so this only keeps int arithmetic safe; kernel, stride, padding, dilation and input
 // extents far above any network (ImageNet inputs are 224, kernels at most 11).
 constexpr double kMaxChannels = 1 << 24, kMaxGeometry = 1 << 16, kMaxLayers = 1 << 20;
-
-// RAII for HDF5 identifiers.
-struct Id {
-  hid_t id;
-  herr_t (*close)(hid_t);
-  Id(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
-  ~Id() {
-    if (id >= 0) close(id);
-  }
-  Id(const Id&) = delete;
-  Id& operator=(const Id&) = delete;
-  operator hid_t() const { return id; }
-};
 
 std::string hex(const unsigned char* p, std::size_t n) {
   static const char* digits = "0123456789abcdef";

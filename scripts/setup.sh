@@ -14,17 +14,7 @@ PACKAGES=(
   python3-torch python3-yaml
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "mho setup: installing ${missing[*]}" >&2
-  SUDO=""
-  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash scripts/apt_install.sh "mho setup" "${PACKAGES[@]}"
 
 PY=/usr/bin/python3
 if [[ ! -x .venv/bin/python ]]; then

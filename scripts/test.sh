@@ -19,14 +19,9 @@ if [[ -n "${OPENBLAS_CORETYPE:-}" ]]; then
   echo "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE is set in the environment: kept; no other kernel forced"
   kernels=()
 else
-  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
-  kernels=(Prescott)
-  [[ $flags == *" avx2 "* && $flags == *" fma "* ]] && kernels+=(Haswell)
-  avx512=1
-  for f in avx512f avx512bw avx512dq avx512vl avx512cd; do [[ $flags == *" $f "* ]] || avx512=0; done
-  ((avx512)) && kernels+=(SkylakeX)
+  read -r -a kernels <<<"$(.venv/bin/python -c 'from mho import blas; print(*blas.runnable_kernels())')"
   echo "kernels this CPU can run: ${kernels[*]}"
-  ((avx512)) || echo "(SkylakeX needs AVX-512, which this CPU lacks: not run here)"
+  [[ " ${kernels[*]} " == *" SkylakeX "* ]] || echo "(SkylakeX needs AVX-512, which this CPU lacks: not run here)"
 fi
 for k in "${kernels[@]}"; do
   echo "-- OPENBLAS_CORETYPE=$k"

@@ -23,9 +23,6 @@ import sysconfig
 import warnings
 
 ENV = "OPENBLAS_CORETYPE"
-_GENERIC = {"prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai", "coppermine",
-            "northwood", "banias", "opteron", "barcelona", "bobcat", "sandybridge", "bulldozer",
-            "piledriver", "steamroller", "excavator", "nano", "generic", "unknown"}
 _AVX512 = ("avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd")
 
 # How the kernel was settled in this process: set by select() on import.
@@ -64,6 +61,19 @@ def preferred_kernel(vendor=None, flags=None):
     if "avx2" in flags and "fma" in flags:
         return "Zen" if vendor == "AuthenticAMD" else "Haswell"
     return ""
+
+
+def runnable_kernels(flags=None):
+    """The OpenBLAS kernels whose paths the tests force on this CPU: Prescott (any x86-64),
+    Haswell (AVX2 + FMA), SkylakeX (AVX-512)."""
+    if flags is None:
+        flags = cpu()[2]
+    ks = ["Prescott"]
+    if "avx2" in flags and "fma" in flags:
+        ks.append("Haswell")
+    if all(f in flags for f in _AVX512):
+        ks.append("SkylakeX")
+    return ks
 
 
 def _openblas_loaded():

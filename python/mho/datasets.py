@@ -85,9 +85,7 @@ def verify_file(name):
         bad = f"dataset file {path} is damaged or was changed"
         if st.st_size != size:
             raise ValueError(f"{bad}: {st.st_size} bytes, the manifest says {size}; {_FIX} to regenerate it")
-        h = hashlib.sha256()
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+        h = hashlib.file_digest(f, "sha256")
     if h.hexdigest() != digest:
         raise ValueError(f"{bad}: sha256 {h.hexdigest()}, the manifest says {digest}; {_FIX} "
                          f"to regenerate it")

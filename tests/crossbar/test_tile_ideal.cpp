@@ -218,10 +218,10 @@ TEST(TileEnergy, CellEnergyEqualsSumOfVTimesI) {
     }
     const double e = energy_by_hand(t, passes);
     EXPECT_GT(e, 0.0);
-    EXPECT_NEAR(t.last_counters().cell_energy_J, e, 1e-12 * e) << mode;
+    EXPECT_NEAR(t.last_counters().cell_energy_J(), e, 1e-12 * e) << mode;
     // Float inputs: the same energy to single precision.
     t.forward<float>(x.cast<float>());
-    EXPECT_NEAR(t.last_counters().cell_energy_J, e, 1e-6 * e) << mode;
+    EXPECT_NEAR(t.last_counters().cell_energy_J(), e, 1e-6 * e) << mode;
   }
   // sinh cells: each dissipates V I = V G v0 sinh(V / v0) per pass.
   {
@@ -246,7 +246,7 @@ TEST(TileEnergy, CellEnergyEqualsSumOfVTimesI) {
           e += s.cell.t_read_s * vi * g(i, j) * v0 * std::sinh(vi / v0);
         }
     EXPECT_GT(e, 0.0);
-    EXPECT_NEAR(t.last_counters().cell_energy_J, e, 1e-12 * e);
+    EXPECT_NEAR(t.last_counters().cell_energy_J(), e, 1e-12 * e);
   }
   // The exact linear path (ideal DAC and ADC) drives levels x / x_max.
   TileSpec s = TileSpec::ideal(16, 16);
@@ -262,7 +262,7 @@ TEST(TileEnergy, CellEnergyEqualsSumOfVTimesI) {
     passes.push_back(lv);
   }
   const double e = energy_by_hand(t, passes);
-  EXPECT_NEAR(t.last_counters().cell_energy_J, e, 1e-12 * e);
+  EXPECT_NEAR(t.last_counters().cell_energy_J(), e, 1e-12 * e);
 }
 
 }  // namespace

@@ -220,7 +220,7 @@ TEST(PimCost, MeasuredCountsEqualShapeCountsAndScaleWithBatch) {
   const auto two = measured_actions(pim.network(), pim.mapping(), 8, pim.layer_counters(), pim.inferences());
   const CostReport e2 = evaluate_pim(pim.network(), pim.mapping(), two, t, PimSystemSpec());
   double measured = 0.0;
-  for (const auto& kv : pim.layer_counters()) measured += kv.second.cell_energy_J;
+  for (const auto& kv : pim.layer_counters()) measured += kv.second.cell_energy_J();
   pim.forward(x.bottomRows(4));
   const auto six = measured_actions(pim.network(), pim.mapping(), 8, pim.layer_counters(), pim.inferences());
   for (std::size_t i = 0; i < shape.size(); ++i) {

@@ -5,16 +5,8 @@
 # Exits non-zero on any crash, hang, silent load, unclear error or sanitizer finding.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-need=()
-command -v clang++-14 >/dev/null || need+=(clang-14)
-ls /usr/lib/llvm-14/lib/clang/14*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || need+=(libclang-rt-14-dev)
-if ((${#need[@]})); then
-  echo "fuzz smoke: installing ${need[*]}" >&2
-  SUDO=""
-  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# clang and its libFuzzer runtime, from Debian
+bash scripts/apt_install.sh "fuzz smoke" clang-14 libclang-rt-14-dev
 status=0
 echo "== mutation fuzzer (100 cases per kind)"
 .venv/bin/python tests/fuzz/mutate.py --cases 100 || status=1

@@ -19,21 +19,12 @@
 #include <string>
 #include <vector>
 
+#include "nets/hdf5_id.h"
 #include "nets/model_file.h"
 
 namespace {
 
-struct Id {
-  hid_t id;
-  herr_t (*close)(hid_t);
-  Id(hid_t i, herr_t (*c)(hid_t)) : id(i), close(c) {}
-  ~Id() {
-    if (id >= 0) close(id);
-  }
-  Id(const Id&) = delete;
-  Id& operator=(const Id&) = delete;
-  operator hid_t() const { return id; }
-};
+using mho::Id;
 
 class Builder {
  public:

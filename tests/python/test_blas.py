@@ -16,6 +16,12 @@ from mho import _core, blas
 AVX512 = {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"}
 
 
+def test_runnable_kernels_by_instructions():
+    assert blas.runnable_kernels({"sse2"}) == ["Prescott"]
+    assert blas.runnable_kernels({"avx2", "fma"}) == ["Prescott", "Haswell"]
+    assert blas.runnable_kernels(AVX512 | {"avx2", "fma"}) == ["Prescott", "Haswell", "SkylakeX"]
+
+
 def test_preferred_kernel_by_instructions():
     assert blas.preferred_kernel("GenuineIntel", AVX512 | {"avx2", "fma"}) == "SkylakeX"
     assert blas.preferred_kernel("AuthenticAMD", AVX512 | {"avx2", "fma"}) == "SkylakeX"  # Zen 4
@@ -111,13 +117,7 @@ print(json.dumps({"kernel": mho._core.blas_kernel(), "ideal": ideal.forward(x).t
 
 
 def _kernels():
-    flags = blas.cpu()[2]
-    ks = ["Prescott"]
-    if {"avx2", "fma"} <= flags:
-        ks.append("Haswell")
-    if AVX512 <= flags:
-        ks.append("SkylakeX")
-    return ks
+    return blas.runnable_kernels()
 
 
 @pytest.mark.skipif(len(_kernels()) < 2, reason="only one OpenBLAS kernel runs on this CPU")
