@@ -163,6 +163,10 @@ void bind_crossbar(py::module_& m) {
   reject_other_calls(tile_cls, "forward", "Tile.forward(x: 2-D float32/float64 array, sample_offset: int | None = -1)");
 
 
+  m.def("_available_memory_bytes", [] {
+    const std::size_t b = available_memory_bytes();
+    return b == std::numeric_limits<std::size_t>::max() ? py::object(py::none()) : py::object(py::int_(b));
+  }, "Bytes the kernel could give this process now (MemAvailable), or None if unknown.");
   m.def("_ir_drop", [](py::handle g_obj, py::handle v_obj, py::handle w_obj, py::handle nodes_obj) {
         const auto ga = real_array<double>(g_obj, "ir_drop(G)", 2, 2);
         const auto va = real_array<double>(v_obj, "ir_drop(V)", 2, 2);

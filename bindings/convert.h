@@ -175,7 +175,9 @@ py::array_t<T, py::array::c_style | py::array::forcecast> contiguous(const py::a
     return py::reinterpret_borrow<A>(arr);
   double bytes = double(sizeof(T));
   for (py::ssize_t d = 0; d < arr.ndim(); ++d) bytes *= double(arr.shape(d));
-  const double avail = double(available_memory_bytes());
+  // Small copies are just made; /proc/meminfo is read only for those that could matter.
+  constexpr double kAlwaysFits = 64.0 * (1 << 20);
+  const double avail = bytes > kAlwaysFits ? double(available_memory_bytes()) : bytes;
   if (bytes > avail) {
     std::string shape;
     for (py::ssize_t d = 0; d < arr.ndim(); ++d) shape += (d ? "x" : "") + std::to_string(arr.shape(d));

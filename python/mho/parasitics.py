@@ -55,14 +55,7 @@ WARN_SECONDS = 10.0
 
 def available_memory():
     """Bytes available to this process now (/proc/meminfo MemAvailable), None if unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    return _core._available_memory_bytes()
 
 
 def estimate_ir_drop(rows, cols, batch=1, nodes=False):
