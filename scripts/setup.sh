@@ -11,7 +11,7 @@ PACKAGES=(
   libopenblas-dev libopenblas0-pthread libsuitesparse-dev libyaml-cpp-dev libssl-dev ngspice
   pybind11-dev python3-pybind11 python3-dev python3-venv python3-pip python3-setuptools
   python3-wheel python3-numpy python3-pytest python3-matplotlib python3-tqdm python3-h5py
-  python3-torch python3-yaml
+  python3-torch python3-yaml python3-dask python3-distributed python3-pandas python3-tables
 )
 
 bash scripts/apt_install.sh "mho setup" "${PACKAGES[@]}"
