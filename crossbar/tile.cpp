@@ -10,6 +10,7 @@
 #include "common/normal_fill.h"
 #include "common/random_stream.h"
 #include "common/validate.h"
+#include "crossbar/level_product.h"
 #include "crossbar/resistive_array.h"
 
 namespace mho {
@@ -26,6 +27,9 @@ std::int64_t sample_block(int planes, int cols, std::int64_t chunk) {
   const std::int64_t fit = kBlockElements / (std::int64_t(planes) * std::max(cols, 1));
   return std::max<std::int64_t>(1, fit / chunk) * chunk;
 }
+// One-bit planes skip BLAS (crossbar/level_product.h), so their blocks need not be whole
+// chunks: small enough that levels, currents and variances stay in L2 between the passes.
+constexpr std::int64_t kDrivenBlockElements = std::int64_t(1) << 16;
 std::uint32_t sub_index(int plane, int col, int component = 0) {
   return (std::uint32_t(plane) << (kColBits + 1)) | (std::uint32_t(component) << kColBits) |
          std::uint32_t(col);
@@ -146,6 +150,15 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
     for (std::size_t g = 0; g < groups_.size(); ++g) adc_range_[k][g] = fixed_adc_range(groups_[g]);
 }
 
+bool Tile::one_bit_planes() const { return dac_.plane_max_code() == 1 && !dac_.is_ideal(); }
+
+std::int64_t Tile::block_samples() const {
+  const int P = dac_.num_planes(), ncols = int(gemm_cols_.size());
+  if (one_bit_planes())
+    return std::max<std::int64_t>(1, kDrivenBlockElements / (std::int64_t(P) * std::max(ncols, 1)));
+  return sample_block(P, ncols, gemm_chunk_rows(ncols, n_in_));
+}
+
 double Tile::fixed_adc_range(const Group& g) const {
   const double v = spec_.cell.v_read_V;
   const double f = spec_.nonlinear_iv ? std::abs(cell_.iv_voltage(v)) : v;
@@ -251,8 +264,10 @@ EnergyQ Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) 
 template <typename T>
 double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
                              bool noise, RowMat<T>* levels, RowMat<T>* currents,
-                             RowMat<T>* variance, EnergyQ* cell_energy) const {
+                             RowMat<T>* variance, EnergyQ* cell_energy,
+                             std::vector<std::uint8_t>* driven) const {
   RowMat<T>& lv = *levels;
+  if (driven) driven->clear();
   RowMat<T>& cur = *currents;
   variance->resize(0, 0);
   const double v = spec_.cell.v_read_V;
@@ -332,6 +347,13 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
       gemm_aligned<T>(lv.middleRows(Eigen::Index(k) * B, B), m, out.middleRows(Eigen::Index(k) * B, B),
                       first_sample, chunk);
   };
+  if (one_bit_planes()) {
+    // One-bit planes: sum the driven rows only (crossbar/level_product.h), both products at once.
+    if (driven) driven->resize(std::size_t(lv.rows()));
+    driven_rows_product<T>(lv, gemm_matrix<T>(), use_noise ? &gemm_variance<T>() : nullptr, cur,
+                           use_noise ? variance : nullptr, driven ? driven->data() : nullptr);
+    return 1.0;
+  }
   per_plane(gemm_matrix<T>(), cur);
   if (use_noise) {
     // Exact aggregate: the column sum of independent Gaussians is Gaussian with variance
@@ -352,7 +374,7 @@ void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
     // forward()); single precision suffices for a percentile.
     const int P = dac_.num_planes(), G = int(groups_.size());
     std::vector<std::vector<float>> samples(std::size_t(P) * G);
-    const Eigen::Index block = Eigen::Index(sample_block(P, int(gemm_cols_.size()), gemm_chunk_rows(std::int64_t(gemm_cols_.size()), n_in_)));
+    const Eigen::Index block = Eigen::Index(block_samples());
     RowMat<T> lv, cur, var;
     for (Eigen::Index b0 = 0; b0 < x.rows(); b0 += block) {
       const Eigen::Index nb = std::min(block, x.rows() - b0);
@@ -410,7 +432,7 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
     gemm_aligned<T>(x, m, out, first, gemm_chunk_rows(ncols, n_in_));
     cell_energy = level_energy<T>(x, 1.0 / x_max_);
   } else {
-    const std::int64_t block = sample_block(P, ncols, gemm_chunk_rows(ncols, n_in_));
+    const std::int64_t block = block_samples();
     const double v = spec_.cell.v_read_V;
     const bool adc_noise = spec_.adc.bits > 0 && spec_.adc.noise_lsb > 0.0;
     const StreamKey read_key(spec_.seed, chip_, tile_id_, Purpose::kReadNoise);
@@ -419,16 +441,21 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
     const Eigen::Matrix<T, Eigen::Dynamic, 1> scale_t = out_scale.cast<T>();
     const T* scale = scale_t.data();
     RowMat<T> lv, cur, var;
+    std::vector<std::uint8_t> driven;
     std::vector<std::uint32_t> plane_subs;
     for (int k = 0; k < P; ++k) plane_subs.push_back(sub_index(k, 0));
+    // An undriven pass reads exactly zero current: its read noise is 0 * z, and with no ADC noise
+    // or nonlinearity its conversion adds an exact 0. Skipping both changes no bit.
+    const bool zero_converts_to_zero = !adc_noise && spec_.adc.inl_lsb == 0.0;
     for (Eigen::Index b0 = 0, nb = 0; b0 < B; b0 += nb) {
       // Blocks end at multiples of `block` in the sample stream (see sample_block()).
       const std::int64_t g0 = first + b0;
       nb = Eigen::Index(std::min<std::int64_t>(first + B, (g0 / block + 1) * block) - g0);
       EnergyQ energy = 0;
-      const double unit = analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var, &energy);
+      const double unit = analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var, &energy, &driven);
       cell_energy += energy;
       const bool read_noise = var.size() > 0;
+      const bool know_driven = !driven.empty();
       // The ADC sees amperes = cur * unit * v: express its range in the units of cur.
       std::vector<Adc> adcs;
       std::vector<double> weight(std::size_t(P) * G);
@@ -444,22 +471,34 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
         std::vector<float> z(static_cast<std::size_t>(std::max(ncols, n_out_)));
         std::vector<float> z_read(read_noise ? std::size_t(P) * ncols : 0);
         std::vector<T> noisy(static_cast<std::size_t>(ncols));
+        std::vector<int> planes(static_cast<std::size_t>(P));
+        std::vector<std::uint32_t> subs(static_cast<std::size_t>(P));
 #pragma omp for schedule(static)
         for (Eigen::Index b = 0; b < nb; ++b) {
           std::fill(acc.begin(), acc.end(), T(0));
           const std::uint64_t sample = std::uint64_t(first + b0 + b);
-          // Every plane's read-noise row of this sample in one call.
-          if (read_noise) fill_normals_rows(read_key, sample, plane_subs.data(), P, z_read.data(), ncols);
-          for (int k = 0; k < P; ++k) {
+          int n_driven = 0;
+          for (int k = 0; k < P; ++k)
+            if (!know_driven || driven[std::size_t(k * nb + b)]) {
+              planes[std::size_t(n_driven)] = k;
+              subs[std::size_t(n_driven++)] = plane_subs[std::size_t(k)];
+            }
+          // The read-noise rows of this sample's driven planes in one call (a draw depends on its
+          // row and position only, never on which other rows are drawn).
+          if (read_noise) fill_normals_rows(read_key, sample, subs.data(), n_driven, z_read.data(), ncols);
+          for (int k = 0, t = 0; k < P; ++k) {
+            const bool is_driven = t < n_driven && planes[std::size_t(t)] == k;
+            if (!is_driven && zero_converts_to_zero) continue;
             const Eigen::Index r = k * nb + b;
             const T* row = cur.row(r).data();
-            if (read_noise) {
-              const float* zk = z_read.data() + std::size_t(k) * ncols;
+            if (read_noise && is_driven) {
+              const float* zk = z_read.data() + std::size_t(t) * ncols;
               const T* vr = var.row(r).data();
               for (int j = 0; j < ncols; ++j)
                 noisy[j] = row[j] + std::sqrt(std::max(vr[j], T(0))) * T(zk[j]);
               row = noisy.data();
             }
+            t += is_driven;
             for (int g = 0; g < G; ++g) {
               const Group& gr = groups_[g];
               const T ref = gr.analog_ref >= 0 ? row[gr.analog_ref] : T(0);

@@ -93,17 +93,23 @@ class Tile {
   void check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) const;
   void rebuild_gemm_operands();
   double fixed_adc_range(const Group& g) const;
+  // Drive levels of one-bit planes (0 or +-1): the product sums driven rows, no BLAS.
+  bool one_bit_planes() const;
+  // Samples per block of forward()/calibrate(); depends on the tile's shape only.
+  std::int64_t block_samples() const;
   // Column currents of every pass (rows: plane-major, then sample) in units such that
   // amperes = currents * returned factor * v_read.
   // With read noise on the aggregate path, `variance` receives the per-output read-noise
   // variance (same units squared) and the noise is drawn by the caller; the per-cell path
   // draws it here and leaves `variance` empty.
   // If `cell_energy` is given, it receives the energy the cells dissipate in these passes
-  // (fixed point, counters.h).
+  // (fixed point, counters.h). If `driven` is given, it is left empty, or (one-bit planes)
+  // receives per pass whether any row was driven: an undriven pass reads exactly zero current.
   template <typename T>
   double analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
                          bool noise, RowMat<T>* levels, RowMat<T>* currents,
-                         RowMat<T>* variance, EnergyQ* cell_energy = nullptr) const;
+                         RowMat<T>* variance, EnergyQ* cell_energy = nullptr,
+                         std::vector<std::uint8_t>* driven = nullptr) const;
   // The cells' energy, J, for linear cells driven at levels lv * scale (of v_read):
   // t_read v^2 scale^2 sum_r sum_i lv_ri^2 g_row_i.
   template <typename T>
