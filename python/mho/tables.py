@@ -159,7 +159,8 @@ def _union(dicts):
 def cost_table(reports, designs=None):
     """One row per CostReport (mho.cost.pim/digital/measured): system, network, batch,
     macs_per_inference, the energy per inference (total and one energy_<part>_J per part),
-    energy_per_batch_J, the area (total and one area_<part>_mm2 per part), latency_s,
+    energy_per_batch_J, the area (total and one area_<part>_mm2 per part; a part another
+    report has and this one lacks is 0), latency_s,
     throughput_inferences_per_s, tops, tops_per_w, tops_per_mm2, utilization.
     designs: optional list of dicts, one per report, whose items become leading columns
     (e.g. {"point": 3, "design_key": ..., "adc.bits": 6})."""
@@ -226,8 +227,8 @@ def _dtype_name(df, c):
         if bad:
             v = bad[0]
             what = "a missing value" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{type(v).__name__} {v!r}"
-            raise TypeError(f"column {c!r}: a string column holds {what}; strings only "
-                            f"(an empty string for none)")
+            raise TypeError(f"column {c!r}: an object column holds {what}; only strings are stored "
+                            f"as objects (an empty string for none)")
         nul = [v for v in s if "\x00" in v]
         if nul:
             raise ValueError(f"column {c!r}: the string {nul[0]!r} holds a NUL character, which HDF5 cannot store")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mho import _util, sweep_plots
+from mho import _util, sweep_plots, tables
 
 matplotlib.use("Agg")
 
@@ -221,3 +221,14 @@ def test_bad_input_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="point 0: energy_total_per_inference_J = 0.0"):
         sweep_plots.plot_pareto(acc, cost.assign(energy_total_per_inference_J=0.0), tmp_path / "p.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tables_read_back_from_files_plot_the_same(tmp_path):
+    acc, cost = sweep_tables()
+    for name, df in (("acc", acc), ("cost", cost)):
+        tables.write_table(df, tmp_path / name)
+    acc2, cost2 = (tables.read_table(tmp_path / f"{n}.csv")[0] for n in ("acc", "cost"))
+    pd.testing.assert_frame_equal(sweep_plots.accuracy_summary(acc2, "adc.bits", by="cell"),
+                                  sweep_plots.accuracy_summary(acc, "adc.bits", by="cell"), check_exact=True)
+    pd.testing.assert_frame_equal(sweep_plots.pareto_summary(acc2, cost2)[0],
+                                  sweep_plots.pareto_summary(acc, cost)[0], check_exact=True)

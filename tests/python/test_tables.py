@@ -201,9 +201,9 @@ def test_bad_input_is_a_clear_error(tmp_path, points, reports):
         tables.write_table(awkward_table(), tmp_path / "t.csv")
     with pytest.raises(TypeError, match="pandas.DataFrame"):
         tables.write_table({"a": [1]}, tmp_path / "t")
-    with pytest.raises(TypeError, match="column 'm': a string column holds int 3"):
+    with pytest.raises(TypeError, match="column 'm': an object column holds int 3"):
         tables.write_table(pd.DataFrame({"m": ["a", 3]}), tmp_path / "t")
-    with pytest.raises(TypeError, match="column 'm': a string column holds a missing value"):
+    with pytest.raises(TypeError, match="column 'm': an object column holds a missing value"):
         tables.write_table(pd.DataFrame({"m": ["a", None]}), tmp_path / "t")
     with pytest.raises(TypeError, match="column 'c': dtype complex128"):
         tables.write_table(pd.DataFrame({"c": [1j]}), tmp_path / "t")
