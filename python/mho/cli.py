@@ -47,11 +47,49 @@ def _study_record(c, r, pim_cost, dig_cost, sweep):
     return rec
 
 
+# The tidy tables `mho run` writes beside its record (mho.tables), by file-name suffix.
+TABLES = ("_chips", "_cost", "_layers")
+
+
+def _base_value(c, param):
+    """The value the config's own design has for the swept parameter (study.with_parameter's
+    names), so that its chips sit in the same column as the sweep's; None where it has no
+    single value (e.g. 'array' on a non-square array)."""
+    spec = c["spec"]
+    if param == "time_s":
+        return c["time_s"]
+    if param == "array":
+        return spec.rows if spec.rows == spec.cols else None
+    if param == "read_noise_scale":
+        return 1.0
+    part, _, fld = param.rpartition(".")
+    v = getattr(getattr(spec, part) if part else spec, fld)
+    if param == "cell":
+        v = v.name
+    return v if isinstance(v, (bool, int, float, str)) else None
+
+
+def _tables(c, r, sweep, pim_cost, dig_cost):
+    """{file suffix: DataFrame}: the chips of the config's design (point 0) and of the sweep's
+    points (1, 2, ...), and the cost of point 0 on PIM and on the digital baseline."""
+    from . import tables
+    points = [r]
+    if sweep:
+        param = c["sweep"]["param"]
+        r.parameter = {param: _base_value(c, param)}
+        points += sweep
+    reports = [pim_cost] + ([dig_cost] if dig_cost is not None else [])
+    designs = [{"point": 0}] * len(reports)
+    return {"_chips": tables.chips_table(points), "_cost": tables.cost_table(reports, designs),
+            "_layers": tables.layers_table(reports, designs)}
+
+
 def run(config_path, out_dir=None, plots=None, progress=True, out=None):
-    """Run the study a config file describes; print the report; write <name>.json, <name>.h5
-    and PNG plots to the output folder as one result set (results.ResultSet: never a mix of
-    two runs). The config is validated completely first. Returns the result record."""
-    from . import config, cost, results, study
+    """Run the study a config file describes; print the report; write <name>.json, <name>.h5,
+    the tidy tables <name>_chips, _cost and _layers (.csv and .h5, mho.tables) and PNG plots
+    to the output folder as one result set (results.ResultSet: never a mix of two runs). The
+    config is validated completely first. Returns the result record."""
+    from . import config, cost, results, study, tables
     out = out or sys.stdout
     c = config.load(config_path)
     if out_dir is not None:
@@ -63,7 +101,7 @@ def run(config_path, out_dir=None, plots=None, progress=True, out=None):
         c["plots"] = plots
     os.makedirs(c["out_dir"], exist_ok=True)
     stem = os.path.join(c["out_dir"], c["name"])
-    members = [stem + ".json", stem + ".h5"]
+    members = [stem + ".json", stem + ".h5"] + [stem + t + x for t in TABLES for x in (".csv", ".h5")]
     if c["plots"]:
         members.append(stem + "_cost.png")
         if c["sweep"]:
@@ -88,6 +126,7 @@ def run(config_path, out_dir=None, plots=None, progress=True, out=None):
         print(study.sweep_table(sweep), file=out)
     rec = _study_record(c, r, pim_cost, dig_cost, sweep)
     rec["result_files"] = result_set.names
+    tabs = _tables(c, r, sweep, pim_cost, dig_cost)
     with result_set as rs:
         results.write_json(rs.tmp(stem + ".json"), rec)
         results.write_h5(rs.tmp(stem + ".h5"), rec)
@@ -95,6 +134,9 @@ def run(config_path, out_dir=None, plots=None, progress=True, out=None):
             cost.plot(pim_cost, dig_cost, rs.tmp(stem + "_cost.png"))
             if sweep:
                 study.plot_sweep(sweep, rs.tmp(stem + "_sweep.png"))
+        for suffix, df in tabs.items():
+            tables.write_table(df, None, provenance=rec["provenance"],
+                               paths=(rs.tmp(stem + suffix + ".csv"), rs.tmp(stem + suffix + ".h5")))
     print(file=out)
     print("written: " + ", ".join(_short(w) for w in result_set.finals), file=out)
     return rec

@@ -140,7 +140,8 @@ def test_run_config_reports_accuracy_and_cost_of_the_same_chip(tmp_path, capsys)
     assert "PIM accuracy" in text and "TOPS/W" in text and "adc.bits" in text
     out = tmp_path / "out"
     names = sorted(os.listdir(out))
-    assert names == ["study.h5", "study.json", "study_cost.png", "study_sweep.png"]
+    assert names == sorted(["study.h5", "study.json", "study_cost.png", "study_sweep.png"]
+                           + [f"study_{t}.{x}" for t in ("chips", "cost", "layers") for x in ("csv", "h5")])
     j, h = results.read_json(out / "study.json"), results.read_h5(out / "study.h5")
     assert j == h
     assert j["seed"] == 4 and j["provenance"]["mho_version"] == mho.__version__
