@@ -38,7 +38,8 @@ from . import _core, _util, config, results, sweep_config, sweep_store, sweep_ta
 # distributed.yaml `scheduler.allowed-failures`): a dying worker is usually the machine's doing
 # (OOM killer, a lost node), and three deaths in a row mean the task itself kills workers.
 ALLOWED_FAILURES = 3
-# Log lines (when stderr is not a terminal) at most this often, and at every 10 % done.
+# Log lines (when stderr is not a terminal) at most this often, and at every 10 % done
+# (issue 14: periodic done / total / ETA lines).
 LOG_EVERY_S = 10.0
 
 ACCURACY_COLUMNS = ("chip", "seed", "accuracy", "float_accuracy", "test_images", "status", "error")

@@ -88,7 +88,12 @@ def test_serial_run_matches_a_chip_simulated_directly(reference):
     spec = mho.TileSpec(rows=256, cols=256, cell="pcm_joshi2020", weight_bits=6, seed=int(row.seed),
                         dac=mho.DacSpec(input_bits=8, signed_mode="unsigned"), adc=mho.AdcSpec(bits=8, columns_per_adc=8))
     pim = mho._core.PimNetwork(net, spec, {})
-    assert row.accuracy == study.chip_accuracy(pim, 1, x, y, calib, 500, 3600.0)
+    threads = mho.get_num_threads()
+    mho.set_num_threads(2)  # the sweep's tasks run single-threaded: the bits must not depend on it
+    try:
+        assert row.accuracy == study.chip_accuracy(pim, 1, x, y, calib, 500, 3600.0)
+    finally:
+        mho.set_num_threads(threads)
     assert row.float_accuracy == float(np.mean(net.forward(x).argmax(1) == y))
     # Cost from shapes, as mho.cost computes it for the point's design.
     c = mho.cost.pim(net, spec.replace(adc=spec.adc.replace(bits=8)), system=mho.PimSystemSpec(adc_type="sar"))
@@ -324,3 +329,13 @@ def test_progress_lines_when_stderr_is_not_a_terminal():
     bar = sweep._Progress(20, 0, False, out=quiet)
     bar.update({"status": "ok"})
     assert quiet.getvalue() == ""
+
+
+def test_cli_bad_scheduler_and_mho_run_of_a_sweep_config(tmp_path):
+    cfg = write(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "mho", "sweep", str(cfg), "--scheduler", "tcp://127.0.0.1:notaport"],
+                         env=ENV, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr.startswith("mho: error: --scheduler 'tcp://127.0.0.1:notaport'")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="config key 'sweep': grid and points sweeps run with `mho sweep`"):
+        mho.config.load(cfg)
