@@ -1,6 +1,7 @@
 """The `mho` command line: run a study from a config, cost a zoo network, list the zoo.
 
     mho run examples/configs/lenet5_mnist.yaml        # accuracy + cost + digital baseline
+    mho sweep examples/configs/sweep_lenet5.yaml      # design points x chips on Dask, resumable
     mho cost --net resnet50 --array 256x256 --adc-bits 6
     mho zoo [--json]
     mho model-migrate data/models/*.h5                # add the integrity check to old model files
@@ -231,6 +232,20 @@ def parser():
     r.add_argument("--no-plots", action="store_true", help="write no PNG files")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    w = sub.add_parser("sweep", help="a grid or list of design points x chips on Dask: accuracy and cost tables",
+                       description="Run (or resume) the sweep a YAML config describes (schema: python -m pydoc "
+                                   "mho.sweep_config) on an embedded Dask LocalCluster or an existing cluster, and "
+                                   "write its accuracy and cost tables as CSV and HDF5. Running the same command "
+                                   "again resumes from the sweep store. Exit status 1 if a task failed (its error "
+                                   "is in the tables).")
+    w.add_argument("config", help="YAML sweep config file")
+    w.add_argument("--out", metavar="DIR", help="output folder (overrides output.dir)")
+    w.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    w.add_argument("--workers", type=int, metavar="N",
+                   help="worker processes of the embedded cluster (default: one per core; 0: serial, in-process)")
+    w.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
+    w.add_argument("--no-plots", action="store_true", help="write no PNG files")
+
     c = sub.add_parser("cost", help="energy, area, latency of a zoo network (shapes only, no weights)",
                        description="Cost of a zoo network on PIM arrays and on the digital baseline, from layer shapes.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -274,6 +289,19 @@ def parser():
     return ap
 
 
+def _sweep(a, out=None):
+    out = out or sys.stdout
+    from . import sweep
+    r = sweep.run(a.config, out_dir=a.out, scheduler=a.scheduler, workers=a.workers, progress=not a.no_progress,
+                  plots=False if a.no_plots else None)
+    print(f"sweep: {r.tasks} tasks, {r.computed} run now, {r.tasks - r.computed} from the store, "
+          f"{r.errors} errors", file=out)
+    print("written: " + ", ".join(_short(f) for f in r.files), file=out)
+    if r.errors:
+        print(f"mho: {r.errors} tasks failed: see the status and error columns", file=sys.stderr)
+    return 1 if r.errors else 0
+
+
 def _info(a):
     from . import blas
     if a.json:
@@ -303,6 +331,8 @@ def main(argv=None):
         a = parser().parse_args(argv)
         if a.command == "run":
             run(a.config, out_dir=a.out, plots=False if a.no_plots else None, progress=not a.quiet)
+        elif a.command == "sweep":
+            return _sweep(a)
         elif a.command == "cost":
             _cost(a)
         elif a.command == "info":

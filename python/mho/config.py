@@ -110,16 +110,9 @@ def _checked(key, fn, *args, **kw):
         _fail(key, str(e))
 
 
-def load(path):
-    """A validated configuration: a dict with built specs (TileSpec, PimSystemSpec,
-    DigitalSpec or None) and resolved paths; 'raw' holds the file's own mapping.
-
-    Everything a run needs is checked here, before any work starts: every key and value,
-    the model file (loaded), the dataset and its files, the tech table and that it holds
-    the ADC type and resolutions, each sweep value (its design is built and mapped), the
-    cost of the design (computed from shapes) and the output folder."""
+def _read(path):
+    """The YAML mapping of a config file (errors name the file)."""
     import yaml
-    from . import cost, datasets, nets, study
     path = os.fspath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"config {path}: is a directory, expected a YAML file")
@@ -134,18 +127,40 @@ def load(path):
             raise ConfigError(f"config {path}: nested too deeply") from None
     if raw is None:
         raise ConfigError(f"config {path}: empty file")
+    return raw
+
+
+def load(path):
+    """A validated configuration: a dict with built specs (TileSpec, PimSystemSpec,
+    DigitalSpec or None) and resolved paths; 'raw' holds the file's own mapping.
+
+    Everything a run needs is checked here, before any work starts: every key and value,
+    the model file (loaded), the dataset and its files, the tech table and that it holds
+    the ADC type and resolutions, each sweep value (its design is built and mapped), the
+    cost of the design (computed from shapes) and the output folder."""
+    path = os.fspath(path)
+    raw = _read(path)
+    return _build(raw, os.path.dirname(os.path.abspath(path)), os.path.abspath(path),
+                  os.path.splitext(os.path.basename(path))[0])
+
+
+def _build(raw, base, file, stem, edits=(), check_output=True):
+    """load()'s work on a mapping: `base` resolves relative paths, `stem` names the output
+    by default, `edits` are (parameter, value) pairs applied to the TileSpec with
+    study.with_parameter (a sweep point's hardware values), check_output=False skips the
+    output keys (a sweep's worker writes nothing)."""
+    from . import cost, datasets, nets, study
     _known(raw, TOP_KEYS, "")
-    base = os.path.dirname(os.path.abspath(path))
     if "model" not in raw:
         _fail("model", "missing (an mho model file)")
-    c = {"raw": copy.deepcopy(raw), "file": os.path.abspath(path)}
+    c = {"raw": copy.deepcopy(raw), "file": file}
     c["model"] = _file(base, raw["model"], "model")
     net, info = _checked("model", nets.load, c["model"])
     ds = raw.get("dataset")
     if ds is not None and not isinstance(ds, str):
         _fail("dataset", f"expected a dataset name, got {ds!r}")
     c["dataset"] = ds
-    ds_name = ds or info.dataset
+    c["dataset_name"] = ds_name = ds or info.dataset
     if not ds_name:
         _fail("dataset", f"missing: the model file {c['model']} names no dataset")
     try:
@@ -203,12 +218,16 @@ def load(path):
         _checked(key, cost.pim, net, spec, system=c["system"], tech=c["tech"])
         _checked(key, _core.PimNetwork, net, spec, {})
 
-    costs(c["spec"], "hardware")
+    for param, value in edits:
+        c["spec"] = _checked(param, study.with_parameter, c["spec"], param, value)
+    costs(c["spec"], edits[-1][0] if edits else "hardware")
     if c["digital"] is not None:
         _checked("digital", cost.digital, net, spec=c["digital"], tech=c["tech"])
 
     sw = raw.get("sweep")
     if sw is not None:
+        if isinstance(sw, dict) and ("grid" in sw or "points" in sw):
+            _fail("sweep", "grid and points sweeps run with `mho sweep` (mho.sweep), not `mho run`")
         _known(sw, ("param", "values", "chips"), "sweep")
         if not isinstance(sw.get("param"), str):
             _fail("sweep.param", f"expected a parameter name such as 'adc.bits', got {sw.get('param')!r}")
@@ -225,13 +244,22 @@ def load(path):
     else:
         c["sweep"] = None
 
+    if not check_output:
+        return c
+    c.update(_output(raw, base, stem))
+    return c
+
+
+def _output(raw, base, stem):
+    """out_dir, name and plots of the `output` keys, the folder checked to be writable."""
+    c = {}
     out = raw.get("output") or {}
     _known(out, ("dir", "name", "plots"), "output")
     c["out_dir"] = _path(base if "dir" in out else os.getcwd(), out.get("dir", "results"), "output.dir")
     problem = output_dir_problem(c["out_dir"])
     if problem:
         _fail("output.dir", problem)
-    name = out.get("name") or os.path.splitext(os.path.basename(path))[0]
+    name = out.get("name") or stem
     if not isinstance(name, str) or os.sep in name or name in (".", "..") or name.startswith("."):
         _fail("output.name", f"expected a file stem without '/' or a leading '.', got {name!r}")
     c["name"] = name

@@ -117,22 +117,27 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
         float_accuracy = float(np.mean(pred == y))
     pim = _core.PimNetwork(net, spec, replication or {})
     bar = _util.progress(chips * len(starts), name, progress, unit="batch")
-    accs = []
-    for chip in range(chips):
-        pim.program(chip)
-        if time_s is not None:
-            pim.set_time(time_s)
-        pim.calibrate(calib)
-        correct = 0
-        for s in starts:
-            correct += int(np.sum(pim.forward(x[s:s + batch]).argmax(1) == y[s:s + batch]))
-            bar.update()
-        accs.append(correct / len(x))
+    accs = [chip_accuracy(pim, chip, x, y, calib, batch, time_s, bar) for chip in range(chips)]
     bar.close()
     per = {k: v / (chips * len(x)) for k, v in pim.counters.items()}
     m = pim.mapping
     return StudyResult(name, dataset, chips, len(x), float_accuracy, accs, m.arrays, m.utilization,
                        m.summary(), per, time.time() - t0, repr(spec), pim=pim if keep_pim else None)
+
+
+def chip_accuracy(pim, chip, x, y, calib, batch, time_s=None, bar=None):
+    """Accuracy of one simulated chip: `pim` (a PimNetwork) programmed as `chip`, aged to
+    time_s, calibrated on `calib`, then run over (x, y) in batches."""
+    pim.program(chip)
+    if time_s is not None:
+        pim.set_time(time_s)
+    pim.calibrate(calib)
+    correct = 0
+    for s in range(0, len(x), batch):
+        correct += int(np.sum(pim.forward(x[s:s + batch]).argmax(1) == y[s:s + batch]))
+        if bar is not None:
+            bar.update()
+    return correct / len(x)
 
 
 # Ageing beyond ~300 years is outside any retention specification (10 years); Tile.set_time

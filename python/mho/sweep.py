@@ -1,0 +1,321 @@
+"""Design-space sweeps on Dask distributed: (point, chip) accuracy tasks and (point) cost
+tasks, resumable, with tidy tables.
+
+    tables = mho.sweep.run("examples/configs/sweep_lenet5.yaml")          # a LocalCluster
+    tables = mho.sweep.run(cfg, scheduler="tcp://10.0.0.5:8786")           # an existing cluster
+    tables = mho.sweep.run(cfg, workers=0)                                 # serial, in-process
+    tables.accuracy, tables.cost                                           # pandas DataFrames
+
+The config format is in mho.sweep_config. Execution: by default an embedded LocalCluster
+(one single-threaded worker process per core, or `workers`), started and stopped here;
+`scheduler=ADDRESS` uses an existing cluster (its workers must import the same mho and see
+the same files); workers=0 runs the same task function in this process, one task after
+another. Every task's seed derives from (sweep seed, point, chip) (mho.sweep_task), so the
+tables are the same for any of these.
+
+State: the sweep store <out>/<name>_store.jsonl (mho.sweep_store), one record per finished
+task, appended as tasks finish. Running the same sweep again resumes: the recorded tasks are
+not run again, the missing ones are, and the tables (built from the store, sorted by point
+and chip) are bit-identical to an uninterrupted run's. A store of another sweep is refused.
+A worker killed during a task: Dask runs the task again on another worker (up to
+ALLOWED_FAILURES times, then it is recorded as an error); a task that raises is recorded with
+status "error" and its message, and the sweep goes on.
+
+Outputs in the output folder: <name>_accuracy.csv/.h5 (one row per point x chip),
+<name>_cost.csv/.h5 (one row per point), <name>.json (provenance, the config, counts, the file
+list) and, where mho.sweep_plots exists, PNG plots.
+"""
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import List
+
+from . import _core, _util, config, results, sweep_config, sweep_store, sweep_task
+
+# A task whose worker dies this many times is recorded as an error (distributed's own default,
+# distributed.yaml `scheduler.allowed-failures`): a dying worker is usually the machine's doing
+# (OOM killer, a lost node), and three deaths in a row mean the task itself kills workers.
+ALLOWED_FAILURES = 3
+# Log lines (when stderr is not a terminal) at most this often, and at every 10 % done
+# (issue 14: periodic done / total / ETA lines).
+LOG_EVERY_S = 10.0
+
+ACCURACY_COLUMNS = ("chip", "seed", "accuracy", "float_accuracy", "test_images", "status", "error")
+COST_COLUMNS = ("energy_total_per_inference_J", "area_total_mm2", "latency_s", "tops_per_w", "tops_per_mm2",
+                "status", "error")
+
+
+@dataclass
+class SweepResult:
+    accuracy: object            # pandas DataFrame, one row per (point, chip)
+    cost: object                # pandas DataFrame, one row per point (None without cost tasks)
+    store: str                  # the sweep store's path
+    files: List[str] = field(default_factory=list)   # tables, summary and plots written
+    tasks: int = 0              # tasks of the sweep
+    computed: int = 0           # tasks run by this call (the others were in the store)
+    errors: int = 0             # tasks recorded with status "error"
+    timing: dict = field(default_factory=dict)   # seconds: cluster_start_s, tasks_s (first submit to last result)
+
+
+def default_workers():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def check_scheduler(address):
+    """A scheduler address such as tcp://host:8786 (or host:8786), checked for its form."""
+    if not isinstance(address, str) or not address.strip():
+        raise ValueError(f"--scheduler {address!r}: expected an address such as tcp://127.0.0.1:8786")
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+    try:
+        proto, loc = parse_address(address)
+        if proto in ("tcp", "tls"):
+            parse_host_port(loc)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"--scheduler {address!r}: not a scheduler address ({e}); expected e.g. "
+                         f"tcp://127.0.0.1:8786") from None
+    return address
+
+
+class _Progress:
+    """A tqdm bar with ETA on a terminal; elsewhere a log line `sweep: done/total ...` every
+    LOG_EVERY_S seconds and at each 10 %."""
+
+    def __init__(self, total, resumed, enabled, out=None):
+        self.total, self.resumed, self.done, self.errors = total, resumed, 0, 0
+        self.out = out or sys.stderr
+        self.tty = enabled and self.out.isatty()
+        self.log = enabled and not self.tty
+        self.bar = _util.progress(total, f"sweep ({resumed} resumed)" if resumed else "sweep", self.tty, unit="task")
+        self.t0 = self.last = time.monotonic()
+        self.step = 0
+        if self.log:
+            print(f"sweep: {total} tasks to run" + (f", {resumed} already in the store" if resumed else ""),
+                  file=self.out, flush=True)
+
+    def update(self, rec):
+        self.done += 1
+        self.errors += rec["status"] != "ok"
+        self.bar.update()
+        if not self.log:
+            return
+        now = time.monotonic()
+        step = (10 * self.done) // max(self.total, 1)
+        if now - self.last >= LOG_EVERY_S or step > self.step or self.done == self.total:
+            self.last, self.step = now, step
+            rate = (now - self.t0) / self.done
+            eta = _duration(rate * (self.total - self.done))
+            err = f", {self.errors} errors" if self.errors else ""
+            print(f"sweep: {self.done}/{self.total} tasks ({100 * self.done // self.total} %{err}), ETA {eta}",
+                  file=self.out, flush=True)
+
+    def close(self):
+        self.bar.close()
+
+
+def _duration(s):
+    s = int(round(s))
+    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
+
+
+def _serial(todo, done, timing):
+    threads = _core.get_num_threads()
+    t0 = time.perf_counter()
+    try:
+        for p in todo:
+            done(sweep_task.run_task(p))
+    finally:
+        _core.set_num_threads(threads)
+    timing["tasks_s"] = time.perf_counter() - t0
+
+
+def _killed_record(p, e):
+    rec = {k: p[k] for k in ("type", "point", "chip", "design_key")}
+    if p["seed"] is not None:
+        rec["seed"] = p["seed"]
+    rec.update(status="error", error=f"{type(e).__name__}: {' '.join(str(e).split())}",
+               compute_s=0.0, task_s=0.0, worker_pid=None)
+    return rec
+
+
+def _on_dask(client, todo, done, tag, timing):
+    from distributed import as_completed
+    from distributed.scheduler import KilledWorker
+    t0 = time.perf_counter()
+    keys = [f"mho-sweep-{tag}-{p['type']}-{p['point']}-{p['chip']}" for p in todo]
+    futures = client.map(sweep_task.run_task, todo, key=keys, pure=False)
+    by_key = dict(zip(keys, todo))
+    for fut in as_completed(futures):
+        try:
+            rec = fut.result()
+        except KilledWorker as e:  # it killed ALLOWED_FAILURES workers: recorded, the sweep goes on
+            rec = _killed_record(by_key[fut.key], e)
+        done(rec)
+        fut.release()
+    timing["tasks_s"] = time.perf_counter() - t0
+
+
+def _execute(todo, done, workers, scheduler, connect_timeout_s, tag, timing):
+    if scheduler is None and workers == 0:
+        return _serial(todo, done, timing)
+    import dask
+    from distributed import Client, LocalCluster
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+        if scheduler is not None:
+            client = _connect(scheduler, connect_timeout_s)
+            try:
+                _on_dask(client, todo, done, tag, timing)
+            finally:
+                client.close()
+            return
+        # No dashboard: it would need a free port (and bokeh); quiet logs: a worker that is
+        # killed and restarted is Dask's business, the store records what matters.
+        t0 = time.perf_counter()
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            timing["cluster_start_s"] = time.perf_counter() - t0
+            _on_dask(client, todo, done, tag, timing)
+
+
+def _connect(scheduler, timeout_s):
+    from distributed import Client
+    try:
+        return Client(scheduler, timeout=timeout_s)
+    except OSError as e:
+        raise ConnectionError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({e})") from None
+
+
+def _column_value(v):
+    """A parameter's value as a table cell: numbers and strings as they are, anything else
+    (lists, mappings) as its JSON text."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return sweep_config.canonical_json(v)
+
+
+def tables(s, records):
+    """(accuracy, cost) DataFrames of a sweep's records, sorted by point and chip (cost None
+    when the sweep has no cost tasks)."""
+    import pandas as pd
+    acc, cost = [], []
+    for pt in s["points"]:
+        head = {"point": pt["index"], "design_key": pt["design_key"]}
+        head.update({n: _column_value(v) for n, v in pt["columns"].items()})
+        for chip in range(s["chips"]):
+            r = records[("accuracy", pt["index"], chip)]
+            row = dict(head, chip=chip, seed=sweep_task.task_seed(s["seed"], pt["design_key"], chip))
+            row.update({k: r.get(k, float("nan")) for k in ("accuracy", "float_accuracy")})
+            row["test_images"] = r.get("test_images", pt["config"]["test_images"])
+            row.update(status=r["status"], error=r["error"])
+            acc.append(row)
+        if s["cost"]:
+            r = records[("cost", pt["index"], None)]
+            row = dict(head)
+            row.update({k: (r.get(k) if r.get(k) is not None else float("nan")) for k in COST_COLUMNS[:-2]})
+            row.update(status=r["status"], error=r["error"])
+            cost.append(row)
+    columns = ["point", "design_key"] + [n for n in s["params"] if n not in ACCURACY_COLUMNS]
+    a = pd.DataFrame(acc, columns=columns + list(ACCURACY_COLUMNS))
+    c = pd.DataFrame(cost, columns=["point", "design_key"] + s["params"] + list(COST_COLUMNS)) if s["cost"] else None
+    return a, c
+
+
+def _write_tables(df, stem, provenance, meta):
+    """STEM.csv (a first line `# ` + JSON of provenance and meta, then the table) and STEM.h5
+    (pandas/PyTables table under the key "data", the same JSON in its storer attribute 'mho'), each atomically.
+    Stand-in for mho.tables.write_table until that is merged."""
+    import json
+
+    import pandas as pd
+    head = json.dumps({"provenance": provenance, **meta}, sort_keys=True)
+    with _util.atomic_file(stem + ".csv") as tmp:
+        with open(tmp, "w") as f:
+            f.write("# " + head + "\n")
+            df.to_csv(f, index=False)
+    with _util.atomic_file(stem + ".h5") as tmp:
+        with pd.HDFStore(tmp, "w") as st:
+            st.put("data", df, format="table", index=False)
+            st.get_storer("data").attrs.mho = head
+    return [stem + ".csv", stem + ".h5"]
+
+
+def _plots(acc, cost, stem):
+    """The sweep plots where mho.sweep_plots is available (written by another part)."""
+    try:
+        from . import sweep_plots
+    except ImportError:
+        return []
+    out = [sweep_plots.plot_accuracy(acc, stem + "_accuracy.png")]
+    if cost is not None:
+        out.append(sweep_plots.plot_pareto(acc, cost, stem + "_pareto.png"))
+    return [os.fspath(p) for p in out]
+
+
+def _inputs(s):
+    files = {"model": sorted({pt["config"]["model"] for pt in s["points"]}),
+             "tech": sorted({pt["config"]["tech_file"] for pt in s["points"]})}
+    out = {k: [{"path": p, "sha256": results.sha256_file(p)} for p in v] for k, v in files.items()}
+    if s["file"]:
+        out["config"] = {"path": s["file"], "sha256": results.sha256_file(s["file"])}
+    return out
+
+
+def run(source, out_dir=None, scheduler=None, workers=None, progress=True, plots=None, base_dir=None,
+        connect_timeout_s=10.0):
+    """Run (or resume) the sweep a config describes (a YAML path, or its mapping with relative
+    paths against base_dir) and return its tables (SweepResult). workers: LocalCluster worker
+    processes (default: one per core), 0 for a serial run in this process; scheduler: the
+    address of an existing Dask scheduler (workers is then unused). Everything is checked
+    before the first task: the config and every point's design, the output folder, the store
+    (refused if it belongs to another sweep) and the scheduler."""
+    s = sweep_config.load_sweep(source, base_dir)
+    if out_dir is not None:
+        s["out_dir"] = os.path.abspath(os.fspath(out_dir))
+        problem = config.output_dir_problem(s["out_dir"])
+        if problem:
+            raise ValueError(f"--out {out_dir}: {problem}")
+    if plots is not None:
+        s["plots"] = plots
+    if scheduler is not None:
+        check_scheduler(scheduler)
+        _connect(scheduler, connect_timeout_s).close()  # reachable, before any task
+    workers = default_workers() if workers is None else _util.integer("workers", workers, lo=0)
+    os.makedirs(s["out_dir"], exist_ok=True)
+    stem = os.path.join(s["out_dir"], s["name"])
+    tasks = [sweep_task.payload(s, pt, chip) for pt in s["points"] for chip in range(s["chips"])]
+    if s["cost"]:
+        tasks += [sweep_task.payload(s, pt) for pt in s["points"]]
+    with sweep_store.Store(stem + "_store.jsonl", s["config_sha256"], len(tasks)) as store:
+        todo = [p for p in tasks if sweep_store.task_id(p) not in store.records]
+        bar = _Progress(len(todo), len(tasks) - len(todo), progress)
+        timing = {}
+
+        def done(rec):
+            store.append(rec)
+            bar.update(rec)
+        try:
+            if todo:
+                _execute(todo, done, workers, scheduler, connect_timeout_s, s["config_sha256"][:12], timing)
+        finally:
+            bar.close()
+        records = dict(store.records)
+    acc, cost = tables(s, records)
+    prov = results.provenance()
+    meta = {"config_sha256": s["config_sha256"], "sweep_seed": s["seed"], "chips": s["chips"]}
+    files = _write_tables(acc, stem + "_accuracy", prov, dict(meta, table="accuracy"))
+    if cost is not None:
+        files += _write_tables(cost, stem + "_cost", prov, dict(meta, table="cost"))
+    if s["plots"]:
+        files += _plots(acc, cost, stem)
+    errors = sum(r["status"] != "ok" for r in records.values())
+    summary = {"provenance": prov, "config": s["raw"], "config_sha256": s["config_sha256"], "inputs": _inputs(s),
+               "points": len(s["points"]), "chips": s["chips"], "tasks": len(tasks), "computed": len(todo),
+               "errors": errors, "store": os.path.basename(store.path),
+               "result_files": [os.path.basename(f) for f in files]}
+    files.append(results.write_json(stem + ".json", summary))
+    return SweepResult(acc, cost, store.path, files, len(tasks), len(todo), errors, timing)
