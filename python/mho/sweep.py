@@ -23,7 +23,7 @@ status "error" and its message, and the sweep goes on.
 
 Outputs in the output folder: <name>_accuracy.csv/.h5 (one row per point x chip),
 <name>_cost.csv/.h5 (one row per point), <name>.json (provenance, the config, counts, the file
-list) and, where mho.sweep_plots exists, PNG plots.
+list) and PNG plots.
 """
 import logging
 import os
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import List
 
 from . import _core, _util, config, results, sweep_config, sweep_store, sweep_task
+from . import tables as mho_tables
 
 # A task whose worker dies this many times is recorded as an error (distributed's own default,
 # distributed.yaml `scheduler.allowed-failures`): a dying worker is usually the machine's doing
@@ -225,32 +226,14 @@ def tables(s, records):
     return a, c
 
 
-def _write_tables(df, stem, provenance, meta):
-    """STEM.csv (a first line `# ` + JSON of provenance and meta, then the table) and STEM.h5
-    (pandas/PyTables table under the key "data", the same JSON in its storer attribute 'mho'), each atomically.
-    Stand-in for mho.tables.write_table until that is merged."""
-    import json
-
-    import pandas as pd
-    head = json.dumps({"provenance": provenance, **meta}, sort_keys=True)
-    with _util.atomic_file(stem + ".csv") as tmp:
-        with open(tmp, "w") as f:
-            f.write("# " + head + "\n")
-            df.to_csv(f, index=False)
-    with _util.atomic_file(stem + ".h5") as tmp:
-        with pd.HDFStore(tmp, "w") as st:
-            st.put("data", df, format="table", index=False)
-            st.get_storer("data").attrs.mho = head
-    return [stem + ".csv", stem + ".h5"]
-
-
-def _plots(acc, cost, stem):
-    """The sweep plots where mho.sweep_plots is available (written by another part)."""
-    try:
-        from . import sweep_plots
-    except ImportError:
-        return []
-    out = [sweep_plots.plot_accuracy(acc, stem + "_accuracy.png")]
+def _plots(acc, cost, stem, params):
+    """Accuracy vs the first swept parameter (one series per value of the second, if any) and,
+    with costs, the Pareto plot."""
+    from . import sweep_plots
+    out = []
+    if params:
+        out.append(sweep_plots.plot_accuracy(acc, params[0], stem + "_accuracy.png",
+                                             by=params[1] if len(params) > 1 else None))
     if cost is not None:
         out.append(sweep_plots.plot_pareto(acc, cost, stem + "_pareto.png"))
     return [os.fspath(p) for p in out]
@@ -307,11 +290,11 @@ def run(source, out_dir=None, scheduler=None, workers=None, progress=True, plots
     acc, cost = tables(s, records)
     prov = results.provenance()
     meta = {"config_sha256": s["config_sha256"], "sweep_seed": s["seed"], "chips": s["chips"]}
-    files = _write_tables(acc, stem + "_accuracy", prov, dict(meta, table="accuracy"))
+    files = list(mho_tables.write_table(acc, stem + "_accuracy", prov, dict(meta, table="accuracy")))
     if cost is not None:
-        files += _write_tables(cost, stem + "_cost", prov, dict(meta, table="cost"))
+        files += mho_tables.write_table(cost, stem + "_cost", prov, dict(meta, table="cost"))
     if s["plots"]:
-        files += _plots(acc, cost, stem)
+        files += _plots(acc, cost, stem, s["params"])
     errors = sum(r["status"] != "ok" for r in records.values())
     summary = {"provenance": prov, "config": s["raw"], "config_sha256": s["config_sha256"], "inputs": _inputs(s),
                "points": len(s["points"]), "chips": s["chips"], "tasks": len(tasks), "computed": len(todo),
