@@ -47,11 +47,6 @@ py::object with_matrix(const std::string& what, py::handle obj, Fn&& fn) {
                        " is not supported; use float32 or float64");
 }
 
-template <typename S>
-SpecBinder<TileSpec>::Setter nested(S TileSpec::*pm, const char* full) {
-  return [pm, full](TileSpec& t, py::handle h) { t.*pm = to_object<S>(h, full); };
-}
-
 // Samples are numbered by int64 stream counters; an offset beyond 2^62 (far past any run:
 // 4.6e18 samples) would overflow offset + batch.
 constexpr std::int64_t kMaxSampleOffset = std::int64_t(1) << 62;
@@ -83,17 +78,11 @@ void bind_crossbar(py::module_& m) {
       .field("weight_scale", &TileSpec::weight_scale, "'per_tensor' | 'per_column'")
       .field("encoding", &TileSpec::encoding, "'differential' | 'offset'")
       .field("subtract", &TileSpec::subtract, "'analog' | 'digital'")
-      .custom("cell", [](const TileSpec& t) { return py::cast(t.cell); },
-              [](TileSpec& t, py::handle h) {
-                if (py::isinstance<py::str>(h))
-                  t.cell = cell_preset(h.cast<std::string>());
-                else
-                  nested(&TileSpec::cell, "TileSpec.cell")(t, h);
-              },
-              "CellSpec, or a preset name")
-      .custom("dac", [](const TileSpec& t) { return py::cast(t.dac); }, nested(&TileSpec::dac, "TileSpec.dac"), "DacSpec")
-      .custom("adc", [](const TileSpec& t) { return py::cast(t.adc); }, nested(&TileSpec::adc, "TileSpec.adc"), "AdcSpec")
-      .custom("wires", [](const TileSpec& t) { return py::cast(t.wires); }, nested(&TileSpec::wires, "TileSpec.wires"), "WireSpec (wire parasitics)")
+      .nested("cell", &TileSpec::cell, "CellSpec, or a preset name",
+              Presets<CellSpec>{&cell_preset, &CellSpec::name, "cell_preset"})
+      .nested("dac", &TileSpec::dac, "DacSpec")
+      .nested("adc", &TileSpec::adc, "AdcSpec")
+      .nested("wires", &TileSpec::wires, "WireSpec (wire parasitics)")
       .field("programming_error", &TileSpec::programming_error, "apply programming error")
       .field("read_noise", &TileSpec::read_noise, "apply per-read noise")
       .field("drift", &TileSpec::drift, "apply conductance drift")

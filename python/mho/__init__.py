@@ -43,8 +43,9 @@ from ._core import (  # noqa: F401,E402
 
 blas.warn_if_generic()
 
-from . import cost, datasets, export, nets, results, study  # noqa: E402,F401
+from . import cost, datasets, export, nets, results, specs, study  # noqa: E402,F401
 from .parasitics import IRDropResult, ir_drop  # noqa: E402
+from .specs import design_key, from_yaml, to_yaml  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -52,4 +53,5 @@ __all__ = [
     "AdcSpec", "CellModel", "CellSpec", "DacSpec", "DigitalSpec", "PimSystemSpec", "TechTable", "IRDropResult", "Tile", "TileSpec",
     "WireSpec", "ir_drop",
     "cell_preset", "cell_preset_names", "get_num_threads", "set_num_threads",
+    "design_key", "from_yaml", "to_yaml",
 ]

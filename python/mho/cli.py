@@ -16,6 +16,15 @@ import sys
 from . import _core
 
 
+def _design(tile, system, digital):
+    """The hardware as data (Spec.from_dict(rec["design"]["tile"]) rebuilds the TileSpec) and
+    its design key; the 'hardware' reprs beside it are for reading."""
+    from . import specs
+    design = {"tile": tile.to_dict(), "system": system.to_dict(),
+              "digital": digital.to_dict() if digital is not None else None}
+    return {"design": design, "design_key": specs.design_key(design)}
+
+
 def _study_record(c, r, pim_cost, dig_cost, sweep):
     from . import cost, datasets, results
     inputs = {"config": {"path": c["file"], "sha256": results.sha256_file(c["file"])},
@@ -32,6 +41,7 @@ def _study_record(c, r, pim_cost, dig_cost, sweep):
         "inputs": inputs,
         "hardware": {"tile": repr(c["spec"]), "system": repr(c["system"]),
                      "digital": repr(c["digital"]) if c["digital"] is not None else None},
+        **_design(c["spec"], c["system"], c["digital"]),
         "accuracy": {"model": r.model, "dataset": r.dataset, "test_images": r.test_samples,
                      "chips": r.chips, "float": r.float_accuracy, "pim_per_chip": r.pim_accuracies,
                      "pim_mean": r.mean, "pim_ci95": r.ci95, "drop": r.drop},
@@ -169,11 +179,13 @@ def _cost(a, out=None):
                                  pipeline_layers=not a.no_pipeline)
     tech = cost.load_tech(a.node, a.tech)
     p = cost.pim(a.net, spec, system=system, tech=tech)
-    d = None if a.no_digital else cost.digital(a.net, tech=tech, spec=_core.DigitalSpec(
-        pe_rows=a.pe[0], pe_cols=a.pe[1], bits=a.input_bits, batch=a.batch))
+    dig = None if a.no_digital else _core.DigitalSpec(pe_rows=a.pe[0], pe_cols=a.pe[1], bits=a.input_bits,
+                                                      batch=a.batch)
+    d = None if dig is None else cost.digital(a.net, tech=tech, spec=dig)
     print(cost.table(p, d), file=out)
     rec = {"provenance": results.provenance(), "command": vars(a) | {"array": list(a.array), "pe": list(a.pe)},
            "hardware": {"tile": repr(spec), "system": repr(system), "node": tech.node},
+           **_design(spec, system, dig),
            "inputs": {"tech": {"path": tech.file, "sha256": results.sha256_file(tech.file)}} | (
                {"model": {"path": a.net, "sha256": results.sha256_file(a.net)}} if os.path.isfile(a.net) else {}),
            "cost": {"pim": cost.to_dict(p)} | ({"digital": cost.to_dict(d)} if d else {})}

@@ -20,7 +20,7 @@ from typing import List
 
 import numpy as np
 
-from . import _core, _util, datasets, nets
+from . import _core, _util, datasets, nets, specs
 from .tile_study import mean_ci95
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,8 +48,9 @@ class StudyResult:
     mapping: str
     counters_per_inference: dict
     seconds: float
-    spec: str
+    spec: str  # repr(TileSpec), for display
     parameter: dict = field(default_factory=dict)
+    design: dict = field(default_factory=dict)  # TileSpec.to_dict(): TileSpec.from_dict(design) rebuilds it
     pim: object = field(default=None, repr=False, compare=False)  # the PimNetwork, if kept
 
     @property
@@ -63,6 +64,10 @@ class StudyResult:
     @property
     def drop(self):
         return self.float_accuracy - self.mean
+
+    @property
+    def design_key(self):
+        return specs.design_key(self.design)
 
     def report(self):
         lines = [
@@ -122,7 +127,8 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     per = {k: v / (chips * len(x)) for k, v in pim.counters.items()}
     m = pim.mapping
     return StudyResult(name, dataset, chips, len(x), float_accuracy, accs, m.arrays, m.utilization,
-                       m.summary(), per, time.time() - t0, repr(spec), pim=pim if keep_pim else None)
+                       m.summary(), per, time.time() - t0, repr(spec), design=spec.to_dict(),
+                       pim=pim if keep_pim else None)
 
 
 def chip_accuracy(pim, chip, x, y, calib, batch, time_s=None, bar=None):
