@@ -82,10 +82,10 @@ def _list(items, what, cls):
 
 def design_key(result):
     """The design key of a StudyResult: mho.specs.design_key of its `design` dict when it
-    has one, else the first 16 hex digits of the SHA-256 of its spec repr (results made
-    before specs became data; the two keys of one design differ)."""
+    has one, else the first 16 hex digits of the SHA-256 of its spec repr (a result made by
+    hand without one; the two keys of one design differ)."""
     design = getattr(result, "design", None)
-    if design is not None:
+    if design:
         from . import specs
         return specs.design_key(design)
     return hashlib.sha256(str(result.spec).encode("utf-8")).hexdigest()[:16]
