@@ -1,5 +1,7 @@
 #include "crossbar/tile.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -440,20 +442,16 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
     out.resize(B, n_out_);
     const Eigen::Matrix<T, Eigen::Dynamic, 1> scale_t = out_scale.cast<T>();
     const T* scale = scale_t.data();
-    RowMat<T> lv, cur, var;
-    std::vector<std::uint8_t> driven;
     std::vector<std::uint32_t> plane_subs;
     for (int k = 0; k < P; ++k) plane_subs.push_back(sub_index(k, 0));
     // An undriven pass reads exactly zero current: its read noise is 0 * z, and with no ADC noise
     // or nonlinearity its conversion adds an exact 0. Skipping both changes no bit.
     const bool zero_converts_to_zero = !adc_noise && spec_.adc.inl_lsb == 0.0;
-    for (Eigen::Index b0 = 0, nb = 0; b0 < B; b0 += nb) {
-      // Blocks end at multiples of `block` in the sample stream (see sample_block()).
-      const std::int64_t g0 = first + b0;
-      nb = Eigen::Index(std::min<std::int64_t>(first + B, (g0 / block + 1) * block) - g0);
+    // One block of samples b0 .. b0 + nb, start to finish; returns the cells' energy.
+    auto run_block = [&](Eigen::Index b0, Eigen::Index nb, RowMat<T>& lv, RowMat<T>& cur, RowMat<T>& var,
+                         std::vector<std::uint8_t>& driven) {
       EnergyQ energy = 0;
       const double unit = analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var, &energy, &driven);
-      cell_energy += energy;
       const bool read_noise = var.size() > 0;
       const bool know_driven = !driven.empty();
       // The ADC sees amperes = cur * unit * v: express its range in the units of cur.
@@ -519,6 +517,32 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
           for (int j = 0; j < n_out_; ++j) o[j] = acc[j] * scale[j];
         }
       }
+      return energy;
+    };
+    // Blocks end at multiples of `block` in the sample stream (see sample_block()).
+    const Eigen::Index blk = Eigen::Index(block);
+    const Eigen::Index head = std::min<Eigen::Index>(B, blk - Eigen::Index(first % block));
+    const Eigen::Index n_blocks = B == 0 ? 0 : 1 + (B - head + blk - 1) / blk;
+    auto start = [&](Eigen::Index q) { return q == 0 ? Eigen::Index(0) : head + (q - 1) * blk; };
+    auto length = [&](Eigen::Index q) { return std::min<Eigen::Index>(B - start(q), q == 0 ? head : blk); };
+    if (one_bit_planes() && n_blocks > 1 && !omp_in_parallel()) {
+      // Small blocks with no BLAS call: each thread takes whole blocks (one parallel region per
+      // forward, not three per block). A block's bits do not depend on who computes it, and the
+      // energy is summed exactly.
+#pragma omp parallel
+      {
+        RowMat<T> lv, cur, var;
+        std::vector<std::uint8_t> driven;
+        EnergyQ mine = 0;
+#pragma omp for schedule(dynamic, 1)
+        for (Eigen::Index q = 0; q < n_blocks; ++q) mine += run_block(start(q), length(q), lv, cur, var, driven);
+#pragma omp critical(mho_tile_energy)
+        cell_energy += mine;
+      }
+    } else {
+      RowMat<T> lv, cur, var;
+      std::vector<std::uint8_t> driven;
+      for (Eigen::Index q = 0; q < n_blocks; ++q) cell_energy += run_block(start(q), length(q), lv, cur, var, driven);
     }
   }
 
