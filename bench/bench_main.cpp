@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/allocator.h"
 #include "crossbar/blas_runtime.h"
 #include "crossbar/gemm.h"
 #include "crossbar/resistive_array.h"
@@ -235,6 +236,7 @@ void parasitics(const std::string& name, double r_ohm) {
 
 int main(int argc, char** argv) {
   mho::ensure_blas_kernel(argv);
+  mho::keep_freed_memory();
   if (argc == 3 && std::string(argv[1]) == "--reference-gflops" && kReferenceShapes.count(argv[2])) {
     std::printf("%.1f\n", reference_alone_gflops(argv[2]));
     return 0;

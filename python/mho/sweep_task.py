@@ -122,6 +122,9 @@ def run_task(p):
     # One task per core: the tiles run single-threaded (their bits do not depend on it).
     if _core.get_num_threads() != 1:
         _core.set_num_threads(1)
+    # Dask's nanny gives every worker MALLOC_TRIM_THRESHOLD_=65536, which returns each freed
+    # array to the kernel and made tasks twice as slow (common/allocator.h).
+    _core.keep_freed_memory(even_if_set=True)
     rec = {"type": p["type"], "point": p["point"], "chip": p["chip"], "design_key": p["design_key"]}
     if p["seed"] is not None:
         rec["seed"] = p["seed"]
