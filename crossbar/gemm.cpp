@@ -33,7 +33,7 @@ void for_blocks(std::int64_t count, F&& body) {
 std::int64_t gemm_chunk_rows(std::int64_t n, std::int64_t k) {
   const std::int64_t per_row = std::max<std::int64_t>(1, n * k);
   std::int64_t rows = 64;
-  while (rows * per_row < (std::int64_t(1) << 22)) rows *= 2;
+  while (rows * per_row < (std::int64_t(1) << 20)) rows *= 2;
   return rows;
 }
 

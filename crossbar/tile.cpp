@@ -20,8 +20,9 @@ namespace mho {
 namespace {
 // Sub-stream of one (plane, column) element: planes and columns are below 2^11 and 2^20.
 constexpr int kColBits = 20;
-// Analog-pass outputs (pass rows x columns) processed per block in forward().
-constexpr Eigen::Index kBlockElements = Eigen::Index(1) << 19;
+// Analog-pass outputs (pass rows x columns) processed per block in forward(): 256 KiB of float
+// currents, so a block stays in L2 between the product and the conversion pass.
+constexpr Eigen::Index kBlockElements = Eigen::Index(1) << 16;
 // Samples per block of forward()/calibrate(): as many whole BLAS chunks (gemm_aligned) as
 // keep a block's currents in cache between the product and the conversion pass. It depends
 // only on the tile's shape, never on the batch.
