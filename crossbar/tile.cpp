@@ -32,6 +32,9 @@ std::int64_t sample_block(int planes, int cols, std::int64_t chunk) {
 }
 // One-bit planes skip BLAS (crossbar/level_product.h), so their blocks need not be whole
 // chunks: small enough that levels, currents and variances stay in L2 between the passes.
+// The array's value and variance matrices within 1 MiB (a Zen 3 core's L2 is 512 KiB, a
+// recent Xeon's 1-2 MiB): see sums_driven_rows().
+constexpr std::size_t kDrivenRowsMaxBytes = std::size_t(1) << 20;
 constexpr std::int64_t kDrivenBlockElements = std::int64_t(1) << 16;
 std::uint32_t sub_index(int plane, int col, int component = 0) {
   return (std::uint32_t(plane) << (kColBits + 1)) | (std::uint32_t(component) << kColBits) |
@@ -153,11 +156,17 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
     for (std::size_t g = 0; g < groups_.size(); ++g) adc_range_[k][g] = fixed_adc_range(groups_[g]);
 }
 
-bool Tile::one_bit_planes() const { return dac_.plane_max_code() == 1 && !dac_.is_ideal(); }
+bool Tile::sums_driven_rows() const {
+  // Summing driven rows reads the array's matrices once per pass row: it beats a GEMM only
+  // while they stay in L2 (measured: LeNet-5's arrays 1.7x faster; a 256 x 2048 one, 4 MiB,
+  // 1.6x slower on dense random inputs).
+  const std::size_t bytes = 2 * std::size_t(n_in_) * gemm_cols_.size() * sizeof(float);
+  return dac_.plane_max_code() == 1 && !dac_.is_ideal() && bytes <= kDrivenRowsMaxBytes;
+}
 
 std::int64_t Tile::block_samples() const {
   const int P = dac_.num_planes(), ncols = int(gemm_cols_.size());
-  if (one_bit_planes())
+  if (sums_driven_rows())
     return std::max<std::int64_t>(1, kDrivenBlockElements / (std::int64_t(P) * std::max(ncols, 1)));
   return sample_block(P, ncols, gemm_chunk_rows(ncols, n_in_));
 }
@@ -350,7 +359,7 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
       gemm_aligned<T>(lv.middleRows(Eigen::Index(k) * B, B), m, out.middleRows(Eigen::Index(k) * B, B),
                       first_sample, chunk);
   };
-  if (one_bit_planes()) {
+  if (sums_driven_rows()) {
     // One-bit planes: sum the driven rows only (crossbar/level_product.h), both products at once.
     if (driven) driven->resize(std::size_t(lv.rows()));
     driven_rows_product<T>(lv, gemm_matrix<T>(), use_noise ? &gemm_variance<T>() : nullptr, cur,
@@ -526,7 +535,7 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
     const Eigen::Index n_blocks = B == 0 ? 0 : 1 + (B - head + blk - 1) / blk;
     auto start = [&](Eigen::Index q) { return q == 0 ? Eigen::Index(0) : head + (q - 1) * blk; };
     auto length = [&](Eigen::Index q) { return std::min<Eigen::Index>(B - start(q), q == 0 ? head : blk); };
-    if (one_bit_planes() && n_blocks > 1 && !omp_in_parallel()) {
+    if (sums_driven_rows() && n_blocks > 1 && !omp_in_parallel()) {
       // Small blocks with no BLAS call: each thread takes whole blocks (one parallel region per
       // forward, not three per block). A block's bits do not depend on who computes it, and the
       // energy is summed exactly.

@@ -93,8 +93,9 @@ class Tile {
   void check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) const;
   void rebuild_gemm_operands();
   double fixed_adc_range(const Group& g) const;
-  // Drive levels of one-bit planes (0 or +-1): the product sums driven rows, no BLAS.
-  bool one_bit_planes() const;
+  // One-bit planes (levels 0 or +-1) on an array whose matrices fit in L2: the product sums
+  // the driven rows (crossbar/level_product.h), no BLAS. Depends on the spec and shape only.
+  bool sums_driven_rows() const;
   // Samples per block of forward()/calibrate(); depends on the tile's shape only.
   std::int64_t block_samples() const;
   // Column currents of every pass (rows: plane-major, then sample) in units such that
