@@ -231,12 +231,13 @@ def _plots(acc, cost, stem, params):
     with costs, the Pareto plot."""
     from . import sweep_plots
     out = []
-    if params:
-        out.append(sweep_plots.plot_accuracy(acc, params[0], stem + "_accuracy.png",
-                                             by=params[1] if len(params) > 1 else None))
+    if params:  # each plot returns its summary frame; the file is the path given
+        sweep_plots.plot_accuracy(acc, params[0], stem + "_accuracy.png", by=params[1] if len(params) > 1 else None)
+        out.append(stem + "_accuracy.png")
     if cost is not None:
-        out.append(sweep_plots.plot_pareto(acc, cost, stem + "_pareto.png"))
-    return [os.fspath(p) for p in out]
+        sweep_plots.plot_pareto(acc, cost, stem + "_pareto.png")
+        out.append(stem + "_pareto.png")
+    return out
 
 
 def _inputs(s):

@@ -339,3 +339,13 @@ def test_cli_bad_scheduler_and_mho_run_of_a_sweep_config(tmp_path):
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match="config key 'sweep': grid and points sweeps run with `mho sweep`"):
         mho.config.load(cfg)
+
+
+def test_plots_are_written_with_the_tables(reference, tmp_path):
+    r = sweep.run(write(tmp_path, CONFIG.replace("plots: false", "plots: true")), workers=0, progress=False)
+    same(r.accuracy, reference[0])
+    out = tmp_path / "out"
+    for name in ("sw_accuracy.png", "sw_pareto.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    with open(out / "sw.json") as f:
+        assert {"sw_accuracy.png", "sw_pareto.png"} <= set(json.load(f)["result_files"])
