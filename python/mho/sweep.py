@@ -166,7 +166,10 @@ def _execute(todo, done, workers, scheduler, connect_timeout_s, tag, timing):
         return _serial(todo, done, timing)
     import dask
     from distributed import Client, LocalCluster
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    # The workers' statistical profiler samples the task thread's stack every 10 ms, taking
+    # the GIL from it; a sweep task has no use for that profile.
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                          "distributed.worker.profile.enabled": False}):
         if scheduler is not None:
             client = _connect(scheduler, connect_timeout_s)
             try:
