@@ -20,6 +20,10 @@ class Adc {
   int min_code() const { return int(qmin_); }
   int max_code() const { return int(qmax_); }
   double inl_lsb() const { return inl_; }
+  // Whether convert_shift_add() adds an exact 0 for a zero current: no noise, no INL (which
+  // bends mid-scale codes), and code 0 inside the code range. A pass that reads no current can
+  // then skip its conversion without changing a bit.
+  bool maps_zero_to_zero() const { return noise_ == 0.0 && (ideal_ || (inl_ == 0.0 && qmin_ <= 0.0 && qmax_ >= 0.0)); }
   double noise_lsb() const { return noise_; }
 
   // Converted value in amperes; z is a standard normal draw (used only if noise_lsb > 0).

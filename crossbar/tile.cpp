@@ -345,6 +345,13 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
     }
     return 1.0;
   }
+  if (sums_driven_rows()) {
+    // One-bit planes: sum the driven rows only (crossbar/level_product.h), both products at once.
+    if (driven) driven->resize(std::size_t(lv.rows()));
+    driven_rows_product<T>(lv, gemm_matrix<T>(), use_noise ? &gemm_variance<T>() : nullptr, cur,
+                           use_noise ? variance : nullptr, driven ? driven->data() : nullptr);
+    return 1.0;
+  }
   // One aligned product per plane: plane k's rows are samples first_sample .. + B.
   // When the block is whole chunks (every interior block of a stream), the planes' rows sit at
   // multiples of the chunk in one stacked call; otherwise each plane is aligned on its own.
@@ -359,13 +366,6 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
       gemm_aligned<T>(lv.middleRows(Eigen::Index(k) * B, B), m, out.middleRows(Eigen::Index(k) * B, B),
                       first_sample, chunk);
   };
-  if (sums_driven_rows()) {
-    // One-bit planes: sum the driven rows only (crossbar/level_product.h), both products at once.
-    if (driven) driven->resize(std::size_t(lv.rows()));
-    driven_rows_product<T>(lv, gemm_matrix<T>(), use_noise ? &gemm_variance<T>() : nullptr, cur,
-                           use_noise ? variance : nullptr, driven ? driven->data() : nullptr);
-    return 1.0;
-  }
   per_plane(gemm_matrix<T>(), cur);
   if (use_noise) {
     // Exact aggregate: the column sum of independent Gaussians is Gaussian with variance
@@ -452,11 +452,10 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
     out.resize(B, n_out_);
     const Eigen::Matrix<T, Eigen::Dynamic, 1> scale_t = out_scale.cast<T>();
     const T* scale = scale_t.data();
-    std::vector<std::uint32_t> plane_subs;
-    for (int k = 0; k < P; ++k) plane_subs.push_back(sub_index(k, 0));
     // An undriven pass reads exactly zero current: its read noise is 0 * z, and with no ADC noise
     // or nonlinearity its conversion adds an exact 0. Skipping both changes no bit.
-    const bool zero_converts_to_zero = !adc_noise && spec_.adc.inl_lsb == 0.0;
+    bool zero_converts_to_zero = true;
+    for (const Group& g : groups_) zero_converts_to_zero &= Adc(spec_.adc, 1.0, g.is_signed).maps_zero_to_zero();
     // One block of samples b0 .. b0 + nb, start to finish; returns the cells' energy.
     auto run_block = [&](Eigen::Index b0, Eigen::Index nb, RowMat<T>& lv, RowMat<T>& cur, RowMat<T>& var,
                          std::vector<std::uint8_t>& driven) {
@@ -472,41 +471,39 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
           adcs.emplace_back(spec_.adc, adc_range_[k][g] / (unit * v), groups_[g].is_signed);
           weight[k * G + g] = dac_.multiplier(k, x_max_) * groups_[g].coeff * unit;
         }
-      // Noise draws for the whole block, one vectorised pass per plane (and group).
-#pragma omp parallel
+      // Noise draws for the whole block, one vectorised pass per plane (and group); inside the
+      // block-parallel loop below, this block's thread does them alone.
+#pragma omp parallel if (!omp_in_parallel())
       {
         std::vector<T> acc(static_cast<std::size_t>(n_out_));
         std::vector<float> z(static_cast<std::size_t>(std::max(ncols, n_out_)));
         std::vector<float> z_read(read_noise ? std::size_t(P) * ncols : 0);
         std::vector<T> noisy(static_cast<std::size_t>(ncols));
-        std::vector<int> planes(static_cast<std::size_t>(P));
         std::vector<std::uint32_t> subs(static_cast<std::size_t>(P));
 #pragma omp for schedule(static)
         for (Eigen::Index b = 0; b < nb; ++b) {
           std::fill(acc.begin(), acc.end(), T(0));
           const std::uint64_t sample = std::uint64_t(first + b0 + b);
+          auto is_driven = [&](int k) { return !know_driven || driven[std::size_t(k * nb + b)] != 0; };
           int n_driven = 0;
           for (int k = 0; k < P; ++k)
-            if (!know_driven || driven[std::size_t(k * nb + b)]) {
-              planes[std::size_t(n_driven)] = k;
-              subs[std::size_t(n_driven++)] = plane_subs[std::size_t(k)];
-            }
+            if (is_driven(k)) subs[std::size_t(n_driven++)] = sub_index(k, 0);
           // The read-noise rows of this sample's driven planes in one call (a draw depends on its
           // row and position only, never on which other rows are drawn).
           if (read_noise) fill_normals_rows(read_key, sample, subs.data(), n_driven, z_read.data(), ncols);
           for (int k = 0, t = 0; k < P; ++k) {
-            const bool is_driven = t < n_driven && planes[std::size_t(t)] == k;
-            if (!is_driven && zero_converts_to_zero) continue;
+            const bool on = is_driven(k);
+            if (!on && zero_converts_to_zero) continue;
             const Eigen::Index r = k * nb + b;
             const T* row = cur.row(r).data();
-            if (read_noise && is_driven) {
+            if (read_noise && on) {
               const float* zk = z_read.data() + std::size_t(t) * ncols;
               const T* vr = var.row(r).data();
               for (int j = 0; j < ncols; ++j)
                 noisy[j] = row[j] + std::sqrt(std::max(vr[j], T(0))) * T(zk[j]);
               row = noisy.data();
             }
-            t += is_driven;
+            t += on;
             for (int g = 0; g < G; ++g) {
               const Group& gr = groups_[g];
               const T ref = gr.analog_ref >= 0 ? row[gr.analog_ref] : T(0);

@@ -87,11 +87,8 @@ def from_yaml(text_or_path, cls):
     import yaml
     _check_class(cls)
     if _is_path(text_or_path):
-        path = os.fspath(text_or_path)
-        if os.path.isdir(path):
-            raise IsADirectoryError(f"from_yaml: {path} is a directory, expected a YAML file")
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"from_yaml: no such file: {path}")
+        from .cost import check_regular_file
+        path = check_regular_file(text_or_path, "from_yaml")
         with open(path, encoding="utf-8") as f:
             text, where = f.read(), path
     elif isinstance(text_or_path, str):

@@ -212,7 +212,7 @@ def tables(s, records):
         head.update({n: _column_value(v) for n, v in pt["columns"].items()})
         for chip in range(s["chips"]):
             r = records[("accuracy", pt["index"], chip)]
-            row = dict(head, chip=chip, seed=sweep_task.task_seed(s["seed"], pt["design_key"], chip))
+            row = dict(head, chip=chip, seed=r["seed"])  # every accuracy record carries its task's seed
             row.update({k: r.get(k, float("nan")) for k in ("accuracy", "float_accuracy")})
             row["test_images"] = r.get("test_images", pt["config"]["test_images"])
             row.update(status=r["status"], error=r["error"])
