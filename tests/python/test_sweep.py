@@ -118,6 +118,21 @@ def test_two_worker_local_cluster_equals_serial(reference, tmp_path):
         reference[1].energy_total_per_inference_J.to_numpy().tobytes()
 
 
+def _worker_settings():
+    return os.environ.get("MALLOC_ARENA_MAX"), __import__("dask").config.get("distributed.worker.profile.enabled")
+
+
+def test_local_cluster_workers_get_the_sweep_settings():
+    """The nannies start the workers with one malloc arena (a task's thread arena re-faulted
+    its arrays on every batch) and without the statistical profiler."""
+    import dask
+    from distributed import Client, LocalCluster
+    with dask.config.set(sweep.DASK_SETTINGS), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            Client(cl) as c:
+        assert list(c.run(_worker_settings).values()) == [("1", False)]
+
+
 def test_kill_9_of_the_sweep_then_resume(reference, tmp_path):
     cfg = write(tmp_path)
     store = tmp_path / "out" / "sw_store.jsonl"
