@@ -16,17 +16,17 @@ import sys
 from . import _core
 
 
-def _design(tile, system, digital):
+def _design(tile, system, digital, key):
     """The hardware as data (Spec.from_dict(rec["design"]["tile"]) rebuilds the TileSpec) and
-    its design key; the 'hardware' reprs beside it are for reading."""
-    from . import specs
+    its design key (mho.specs.study_design's: `mho run` and `mho sweep` give one design the
+    same key); the 'hardware' reprs beside it are for reading."""
     design = {"tile": tile.to_dict(), "system": system.to_dict(),
               "digital": digital.to_dict() if digital is not None else None}
-    return {"design": design, "design_key": specs.design_key(design)}
+    return {"design": design, "design_key": key}
 
 
 def _study_record(c, r, pim_cost, dig_cost, sweep):
-    from . import cost, datasets, results
+    from . import config, cost, datasets, results, specs
     inputs = {"config": {"path": c["file"], "sha256": results.sha256_file(c["file"])},
               "model": {"path": c["model"], "sha256": results.sha256_file(c["model"])},
               "tech": {"path": c["tech_file"], "sha256": results.sha256_file(c["tech_file"]),
@@ -41,7 +41,7 @@ def _study_record(c, r, pim_cost, dig_cost, sweep):
         "inputs": inputs,
         "hardware": {"tile": repr(c["spec"]), "system": repr(c["system"]),
                      "digital": repr(c["digital"]) if c["digital"] is not None else None},
-        **_design(c["spec"], c["system"], c["digital"]),
+        **_design(c["spec"], c["system"], c["digital"], specs.design_key(config.study_design(c))),
         "accuracy": {"model": r.model, "dataset": r.dataset, "test_images": r.test_samples,
                      "chips": r.chips, "float": r.float_accuracy, "pim_per_chip": r.pim_accuracies,
                      "pim_mean": r.mean, "pim_ci95": r.ci95, "drop": r.drop},
@@ -62,33 +62,20 @@ def _study_record(c, r, pim_cost, dig_cost, sweep):
 TABLES = ("_chips", "_cost", "_layers")
 
 
-def _base_value(c, param):
-    """The value the config's own design has for the swept parameter (study.with_parameter's
-    names), so that its chips sit in the same column as the sweep's; None where it has no
-    single value (e.g. 'array' on a non-square array)."""
-    spec = c["spec"]
-    if param == "time_s":
-        return c["time_s"]
-    if param == "array":
-        return spec.rows if spec.rows == spec.cols else None
-    if param == "read_noise_scale":
-        return 1.0
-    part, _, fld = param.rpartition(".")
-    v = getattr(getattr(spec, part) if part else spec, fld)
-    if param == "cell":
-        v = v.name
-    return v if isinstance(v, (bool, int, float, str)) else None
-
-
 def _tables(c, r, sweep, pim_cost, dig_cost):
     """{file suffix: DataFrame}: the chips of the config's design (point 0) and of the sweep's
     points (1, 2, ...), and the cost of point 0 on PIM and on the digital baseline."""
-    from . import tables
+    from . import config, specs, sweep_config, tables
     points = [r]
     if sweep:
         param = c["sweep"]["param"]
-        r.parameter = {param: _base_value(c, param)}
+        base = sweep_config.effective(c, (), param)
+        r.parameter = {param: base if isinstance(base, (bool, int, float, str)) else None}
         points += sweep
+    # Every row keyed by its whole design, system and tech included, as `mho sweep` keys it.
+    for p in points:
+        t = p.parameter.get("time_s") if sweep and c["sweep"]["param"] == "time_s" else None
+        p.key = specs.design_key(config.study_design(c, _core.TileSpec.from_dict(p.design), t))
     reports = [pim_cost] + ([dig_cost] if dig_cost is not None else [])
     designs = [{"point": 0}] * len(reports)
     return {"_chips": tables.chips_table(points), "_cost": tables.cost_table(reports, designs),
@@ -168,7 +155,7 @@ def _array(text):
 
 def _cost(a, out=None):
     out = out or sys.stdout
-    from . import cost, results
+    from . import cost, results, specs
     rows, cols = a.array
     dac = _core.DacSpec(input_bits=a.input_bits, mode=a.input_mode, bits_per_plane=a.bits_per_plane,
                         signed_mode=a.signed_mode)
@@ -185,7 +172,9 @@ def _cost(a, out=None):
     print(cost.table(p, d), file=out)
     rec = {"provenance": results.provenance(), "command": vars(a) | {"array": list(a.array), "pe": list(a.pe)},
            "hardware": {"tile": repr(spec), "system": repr(system), "node": tech.node},
-           **_design(spec, system, dig),
+           **_design(spec, system, dig, specs.design_key(specs.study_design(
+               spec, results.sha256_file(a.net) if os.path.isfile(a.net) else f"zoo:{a.net}", None,
+               system=system, tech={"node": tech.node, "sha256": results.sha256_file(tech.file)}))),
            "inputs": {"tech": {"path": tech.file, "sha256": results.sha256_file(tech.file)}} | (
                {"model": {"path": a.net, "sha256": results.sha256_file(a.net)}} if os.path.isfile(a.net) else {}),
            "cost": {"pim": cost.to_dict(p)} | ({"digital": cost.to_dict(d)} if d else {})}

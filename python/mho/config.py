@@ -250,6 +250,16 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
     return c
 
 
+def study_design(c, tile=None, time_s=None):
+    """mho.specs.study_design of a built config's design (its tile and time_s unless given:
+    a swept value replaces them), with its system and technology."""
+    from . import results, specs
+    tech = {"node": c["tech"].node, "sha256": results.sha256_file(c["tech_file"])}
+    return specs.study_design(c["spec"] if tile is None else tile, results.sha256_file(c["model"]), c["dataset_name"],
+                              c["test_images"], c["calib_samples"], c["time_s"] if time_s is None else time_s,
+                              system=c["system"], tech=tech)
+
+
 def _output(raw, base, stem):
     """out_dir, name and plots of the `output` keys, the folder checked to be writable."""
     c = {}

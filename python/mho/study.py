@@ -20,7 +20,7 @@ from typing import List
 
 import numpy as np
 
-from . import _core, _util, datasets, nets, specs
+from . import _core, _util, datasets, nets, results, specs
 from .tile_study import mean_ci95
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +51,7 @@ class StudyResult:
     spec: str  # repr(TileSpec), for display
     parameter: dict = field(default_factory=dict)
     design: dict = field(default_factory=dict)  # TileSpec.to_dict(): TileSpec.from_dict(design) rebuilds it
+    key: str = ""  # specs.design_key(specs.study_design(...)); "" (made by hand): the key of `design`
     pim: object = field(default=None, repr=False, compare=False)  # the PimNetwork, if kept
 
     @property
@@ -67,7 +68,7 @@ class StudyResult:
 
     @property
     def design_key(self):
-        return specs.design_key(self.design)
+        return self.key or specs.design_key(self.design)
 
     def report(self):
         lines = [
@@ -126,8 +127,9 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     bar.close()
     per = {k: v / (chips * len(x)) for k, v in pim.counters.items()}
     m = pim.mapping
+    key = specs.design_key(specs.study_design(spec, results.sha256_file(model), dataset, limit, calib_samples, time_s))
     return StudyResult(name, dataset, chips, len(x), float_accuracy, accs, m.arrays, m.utilization,
-                       m.summary(), per, time.time() - t0, repr(spec), design=spec.to_dict(),
+                       m.summary(), per, time.time() - t0, repr(spec), design=spec.to_dict(), key=key,
                        pim=pim if keep_pim else None)
 
 

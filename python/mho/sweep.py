@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import List
 
-from . import _core, _util, config, results, sweep_config, sweep_store, sweep_task
+from . import _core, _util, config, results, specs, sweep_config, sweep_store, sweep_task
 from . import tables as mho_tables
 
 # A task whose worker dies this many times is recorded as an error (distributed's own default,
@@ -207,7 +207,7 @@ def _column_value(v):
     (lists, mappings) as its JSON text."""
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
-    return sweep_config.canonical_json(v)
+    return specs.canonical_json(v)
 
 
 def tables(s, records):

@@ -30,18 +30,18 @@ Every point's whole design is built and checked (with mho.config's checks: the m
 dataset, the tech table's ADC resolutions, mapping and cost) before any task starts; an error
 names the point and the key. Two points with the same design are an error.
 
-A point's `design_key` is the first 16 hex digits of the SHA-256 of the canonical JSON
-(sorted keys, no spaces, floats by repr) of its design: its study keys as written (the model
-and tech files by their SHA-256, not their paths; without sweep, output, chips, seed and
-batch, which do not change a point's results) and its hardware edits in order.
+A point's `design_key` is mho.specs.design_key of mho.specs.study_design of its built design
+(the tile without its seed, the model and tech files by their SHA-256, not their paths, the
+dataset, test_images, calib_samples, time_s, system and tech node; not chips, seed or batch,
+which do not change a point's results): the same key as `mho run` gives that design. Two
+points that build the same design are an error, however they were written.
 """
 import copy
 import hashlib
 import itertools
-import json
 import os
 
-from . import config, results
+from . import config, specs
 from .config import ConfigError, _fail
 
 TOP_PARAMS = ("model", "dataset", "test_images", "calib_samples", "time_s")
@@ -56,14 +56,6 @@ NOT_SWEPT = {
 }
 SWEEP_KEYS = ("grid", "points", "chips", "cost")
 NOT_IN_DESIGN = ("sweep", "output", "chips", "seed", "batch")
-
-
-def canonical_json(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def sha256_text(text):
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _kind(name, where):
@@ -117,16 +109,8 @@ def _label(params):
     return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "the base design"
 
 
-def _sha_of(path):
-    return {"sha256": results.sha256_file(path)}
-
-
-def _design_key(point_raw, edits, c):
-    design = {k: v for k, v in point_raw.items() if k not in NOT_IN_DESIGN}
-    design["model"] = _sha_of(c["model"])
-    if (design.get("tech") or {}).get("file") is not None:
-        design["tech"] = dict(design["tech"], file=_sha_of(c["tech_file"]))
-    return sha256_text(canonical_json({"design": design, "hardware": [list(e) for e in edits]}))[:16]
+def _design_key(c):
+    return specs.design_key(config.study_design(c))
 
 
 def point_design(base_raw, params):
@@ -228,7 +212,7 @@ def load_sweep(source, base_dir=None):
             c = build_point(praw, edits, base)
         except (ConfigError, FileNotFoundError, IsADirectoryError) as e:
             raise _located(where_i, label, e) from None
-        key = _design_key(praw, edits, c)
+        key = _design_key(c)
         if key in seen:
             _fail(where, f"points {seen[key]} and {len(points)} ({label}) are the same design")
         seen[key] = len(points)
@@ -238,7 +222,7 @@ def load_sweep(source, base_dir=None):
         pt["columns"] = {n: pt["params"][n] if n in pt["params"] else effective(pt["config"], pt["edits"], n)
                          for n in params}
     s["params"], s["points"] = params, points
-    s["config_sha256"] = sha256_text(canonical_json(
-        {"store_format": 1, "seed": seed, "chips": chips, "cost": cost, "params": params,
-         "points": [pt["design_key"] for pt in points]}))
+    s["config_sha256"] = hashlib.sha256(specs.canonical_json(
+        {"store_format": 2, "seed": seed, "chips": chips, "cost": cost, "params": params,
+         "points": [pt["design_key"] for pt in points]}).encode("ascii")).hexdigest()
     return s

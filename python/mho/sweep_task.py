@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from . import _core, datasets, nets, results, study, sweep_config
+from . import _core, datasets, nets, results, specs, study, sweep_config
 
 # Test hook (tests/python/test_sweep.py): "MARKER:POINT:CHIP" makes the first attempt of that
 # accuracy task kill its own worker process with SIGKILL, once: the marker file records it.
@@ -57,7 +57,7 @@ def _file_key(path):
 
 
 def _prepare(p):
-    c = _cached(("config", sweep_config.canonical_json([p["raw"], p["edits"], p["base"]])),
+    c = _cached(("config", specs.canonical_json([p["raw"], p["edits"], p["base"]])),
                 lambda: sweep_config.build_point(p["raw"], [tuple(e) for e in p["edits"]], p["base"]))
     model = _file_key(c["model"])
     net = _cached(("net", model), lambda: nets.load(c["model"])[0])

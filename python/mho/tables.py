@@ -81,9 +81,11 @@ def _list(items, what, cls):
 
 
 def design_key(result):
-    """The design key of a StudyResult: mho.specs.design_key of its `design` dict when it
-    has one, else the first 16 hex digits of the SHA-256 of its spec repr (a result made by
-    hand without one; the two keys of one design differ)."""
+    """The design key of a StudyResult: its `key` (mho.specs.study_design's key) when it has
+    one, else mho.specs.design_key of its `design` dict, else the first 16 hex digits of the
+    SHA-256 of its spec repr (results made by hand: these keys of one design differ)."""
+    if getattr(result, "key", ""):
+        return result.key
     design = getattr(result, "design", None)
     if design:
         from . import specs

@@ -11,6 +11,7 @@ import os
 import pickle
 import re
 
+import pandas as pd
 import pytest
 
 import mho
@@ -236,7 +237,11 @@ def test_cost_record_carries_the_design_as_data(tmp_path):
     assert cli.main(["cost", "--net", "lenet5", "--array", "128x64", "--adc-bits", "5", "--json", str(j),
                      "--h5", str(h)]) == 0
     rj, rh = results.read_json(j), results.read_h5(h)
-    assert rj["design"] == rh["design"] and rj["design_key"] == rh["design_key"] == mho.design_key(rj["design"])
+    assert rj["design"] == rh["design"] and rj["design_key"] == rh["design_key"]
+    tech = {"node": rj["hardware"]["node"], "sha256": rj["inputs"]["tech"]["sha256"]}
+    assert rj["design_key"] == mho.design_key(mho.specs.study_design(
+        mho.TileSpec.from_dict(rj["design"]["tile"]), "zoo:lenet5", None,
+        system=mho.PimSystemSpec.from_dict(rj["design"]["system"]), tech=tech))
     tile = mho.TileSpec.from_dict(rj["design"]["tile"])
     assert (tile.rows, tile.cols, tile.adc.bits) == (128, 64, 5)
     assert repr(tile) == rj["hardware"]["tile"] and repr(mho.TileSpec.from_dict(rh["design"]["tile"])) == repr(tile)
@@ -254,7 +259,13 @@ def test_run_record_carries_the_design_as_data(tmp_path):
     assert stored["design"] == rec["design"] and stored["design_key"] == rec["design_key"]
     assert mho.TileSpec.from_dict(stored["design"]["tile"]) == mho.TileSpec(
         rows=128, cols=128, cell="pcm_joshi2020", weight_bits=4, adc=mho.AdcSpec(bits=6), seed=rec["seed"])
-    assert stored["design"]["digital"] is None and rec["design_key"] == mho.design_key(rec["design"])
+    assert stored["design"]["digital"] is None
+    tech = {"node": rec["inputs"]["tech"]["node"], "sha256": rec["inputs"]["tech"]["sha256"]}
+    assert rec["design_key"] == mho.design_key(mho.specs.study_design(
+        mho.TileSpec.from_dict(rec["design"]["tile"]), rec["inputs"]["model"]["sha256"], "mnist", 20, 16, None,
+        system=mho.PimSystemSpec.from_dict(rec["design"]["system"]), tech=tech))
+    chips = pd.read_csv(tmp_path / "out" / "study_chips.csv", comment="#")
+    assert set(chips["design_key"]) == {rec["design_key"]}
 
 
 def test_study_result_carries_the_design_as_data():
@@ -262,4 +273,6 @@ def test_study_result_carries_the_design_as_data():
     r = mho.study.evaluate(LENET, spec=spec, chips=1, limit=20, calib_samples=16,
                            progress=False)
     assert mho.TileSpec.from_dict(r.design) == spec and r.spec == repr(spec)
-    assert r.design_key == mho.design_key(spec)
+    model_sha = hashlib.sha256(open(LENET, "rb").read()).hexdigest()
+    assert r.design_key == mho.design_key(mho.specs.study_design(spec, model_sha, "mnist", 20, 16, None))
+    assert r.design_key != mho.design_key(mho.specs.study_design(spec, model_sha, "mnist", 20, 16, 3600.0))

@@ -328,6 +328,29 @@ def test_design_keys_name_the_design_not_the_path(tmp_path):
     assert len({p["design_key"] for p in a["points"]}) == 3
 
 
+def test_mho_run_and_mho_sweep_give_one_design_one_key(tmp_path):
+    """A sweep point and a `mho run` of the same design (written differently) share their
+    design key, so their tables join on it; the chip seed is not part of the design."""
+    run_cfg = tmp_path / "run.yaml"
+    run_cfg.write_text(f"model: {LENET}\nseed: 3\nchips: 1\ntest_images: 30\ncalib_samples: 16\n"
+                       "hardware: {rows: 128, cols: 128, cell: pcm_joshi2020, adc: {bits: 5}}\n"
+                       "system: {adc_type: sar}\ndigital: false\noutput: {dir: out, plots: false}\n")
+    rec = mho.cli.run(run_cfg, progress=False, out=open(os.devnull, "w"))
+    sw = sweep_config.load_sweep({"model": LENET, "seed": 9, "test_images": 30, "calib_samples": 16,
+                                  "hardware": {"rows": 128, "cols": 128, "adc": {"bits": 5}},
+                                  "system": {"adc_type": "sar"},
+                                  "sweep": {"points": [{"cell": "pcm_joshi2020"}, {"cell": "pcm_joshi2020",
+                                                                                   "adc.bits": 6}]}},
+                                 base_dir=str(tmp_path))
+    assert sw["points"][0]["design_key"] == rec["design_key"] != sw["points"][1]["design_key"]
+
+
+def test_points_that_build_the_same_design_are_refused(tmp_path):
+    with pytest.raises(mho.config.ConfigError, match="are the same design"):
+        sweep_config.load_sweep({"model": LENET, "hardware": {"rows": 128, "cols": 128},
+                                 "sweep": {"points": [{"array": 128}, {"rows": 128}]}}, base_dir=str(tmp_path))
+
+
 def test_progress_lines_when_stderr_is_not_a_terminal():
     import io
     out = io.StringIO()  # isatty() is False
