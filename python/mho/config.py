@@ -113,6 +113,8 @@ def _checked(key, fn, *args, **kw):
 def _read(path):
     """The YAML mapping of a config file (errors name the file)."""
     import yaml
+
+    from . import specs
     path = os.fspath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"config {path}: is a directory, expected a YAML file")
@@ -120,7 +122,7 @@ def _read(path):
         raise FileNotFoundError(f"config file not found: {path}")
     with open(path) as f:
         try:
-            raw = yaml.safe_load(f)
+            raw = yaml.load(f, Loader=specs.yaml_loader())  # 1e-6 is a number, as in YAML 1.2
         except yaml.YAMLError as e:
             raise ConfigError(f"config {path}: not valid YAML: {e}") from None
         except RecursionError:

@@ -60,7 +60,7 @@ def to_yaml(spec, path=None):
     return text
 
 
-def _loader():
+def yaml_loader():
     """PyYAML's safe loader, reading exponent floats without a dot (1e-6) as numbers, as YAML
     1.2 does (YAML 1.1, PyYAML's schema, reads them as strings)."""
     import yaml
@@ -97,7 +97,7 @@ def from_yaml(text_or_path, cls):
         raise TypeError(f"from_yaml(text_or_path): expected YAML text or a path, got "
                         f"{type(text_or_path).__name__} {text_or_path!r}")
     try:
-        data = yaml.load(text, Loader=_loader())
+        data = yaml.load(text, Loader=yaml_loader())
     except yaml.YAMLError as e:
         raise ValueError(f"from_yaml: {where} is not valid YAML: {e}") from None
     return cls.from_dict(data)

@@ -49,6 +49,13 @@ def test_the_good_config_passes(tmp_path):
     assert c["time_s"] == 100.0 and c["sweep"]["values"] == [4, 6]
 
 
+def test_exponent_numbers_without_a_dot_are_numbers(tmp_path):
+    # YAML 1.1 (PyYAML) reads 1e2 as a string; configs read it as YAML 1.2 does, like specs.
+    c = config.load(write_config(tmp_path, GOOD.replace("time_s: 100", "time_s: 1e2")))
+    assert c["time_s"] == 100.0
+    assert mho.from_yaml("cell: {g_max_S: 1e-4}", mho.TileSpec).cell.g_max_S == 1e-4
+
+
 @pytest.mark.parametrize("edit, key", [
     (("adc_type: sar", "adc_type: pipeline"), "system.adc_type"),
     (("bits: 6, columns_per_adc", "bits: 12, columns_per_adc"), "hardware"),          # not in the tech table
