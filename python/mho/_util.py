@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import sys
+import time
 
 # Temporary files are named `.mho-tmp-<pid>-<random>-<final name>` beside their final path,
 # so a run killed at any moment leaves only names a later run recognises, and removes once
@@ -46,20 +47,73 @@ def real(name, v, lo=None, hi=None, none_ok=False):
     return v
 
 
-def progress(total, desc, enabled=True, unit="step"):
-    """A tqdm bar on stderr when it is a terminal (and tqdm is installed), else a no-op."""
-    try:
-        from tqdm import tqdm
-        return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False,
-                    disable=not (enabled and sys.stderr.isatty()))
-    except ImportError:
-        class _Null:
-            def update(self, n=1):
-                pass
+# Seconds between progress log lines where there is no terminal (Jupyter, nohup, batch jobs).
+LOG_EVERY_S = 10.0
 
-            def close(self):
-                pass
-        return _Null()
+
+def duration(s):
+    """Seconds as '3 min 05 s' or '2 h 07 min'."""
+    s = int(round(s))
+    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
+
+
+class Progress:
+    """Progress of `total` units of work: a tqdm bar with ETA when `out` (default stderr) is a
+    terminal; elsewhere (Jupyter, nohup, batch jobs) a log line `desc: done/total units
+    (pct %), ETA ...` every LOG_EVERY_S seconds, at each 10 % and at the end, after a first
+    line `desc: total units to run<header>`. enabled=False: silent. update(n, suffix): n more
+    done; suffix (e.g. ', 2 errors') goes inside the parentheses of the next log line."""
+
+    def __init__(self, total, desc, enabled=True, unit="step", out=None, header=""):
+        self.total, self.desc, self.done = max(int(total), 0), desc, 0
+        self.units = unit + ("es" if unit.endswith(("s", "ch", "sh", "x")) else "s")
+        self.out = out or sys.stderr
+        tty = bool(enabled) and _isatty(self.out)
+        self.log = bool(enabled) and not tty
+        self.bar = None
+        if tty:
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=self.total, desc=desc, unit=unit, file=self.out, leave=False)
+            except ImportError:
+                self.log = True
+        self.t0 = self.last = time.monotonic()
+        self.step = 0
+        if self.log:
+            self._print(f"{desc}: {self.total} {self.units} to run{header}")
+
+    def _print(self, line):
+        print(line, file=self.out, flush=True)
+
+    def update(self, n=1, suffix=""):
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        if not self.log:
+            return
+        now = time.monotonic()
+        step = (10 * self.done) // max(self.total, 1)
+        if now - self.last >= LOG_EVERY_S or step > self.step or self.done >= self.total:
+            self.last, self.step = now, step
+            eta = duration((now - self.t0) / self.done * max(self.total - self.done, 0)) if self.done else "?"
+            pct = 100 * self.done // max(self.total, 1)
+            self._print(f"{self.desc}: {self.done}/{self.total} {self.units} ({pct} %{suffix}), ETA {eta}")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _isatty(f):
+    try:
+        return f.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def progress(total, desc, enabled=True, unit="step"):
+    """Progress(total, desc, enabled, unit) on stderr (see Progress)."""
+    return Progress(total, desc, enabled, unit)
 
 
 def _pid_alive(pid):

@@ -20,7 +20,7 @@ from typing import List
 
 import numpy as np
 
-from . import _core, _util, datasets, nets, results, specs
+from . import _core, _util, specs, study_inputs
 from .tile_study import mean_ci95
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -89,16 +89,16 @@ class StudyResult:
         return "\n".join(lines)
 
 
-def _load(model):
-    if isinstance(model, (str, os.PathLike)):
-        net, info = nets.load(model)
-        return net, info, os.path.basename(os.fspath(model))
-    raise TypeError(f"model: expected a model file path, got {type(model).__name__}")
-
-
 def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=512, limit=None,
-             time_s=None, replication=None, progress=True, float_accuracy=None, keep_pim=False):
-    """Float and PIM accuracy of `model` (an mho model file) on `spec` over `chips` chips.
+             time_s=None, replication=None, progress=True, float_accuracy=None, keep_pim=False, calib=None):
+    """Float and PIM accuracy of `model` on `spec` over `chips` chips.
+
+    model: an mho model file or a torch nn.Module (exported to mho's network engine; see
+    mho.study_inputs). dataset: a shipped dataset name (default: the one the model file
+    names), (x, y) arrays, a torch Dataset or a DataLoader; data of your own needs `calib`
+    (calibration inputs: an array, Dataset or DataLoader), never the test set. limit: N
+    evenly spaced test samples; calib_samples: the calibration samples used (evenly spaced).
+    progress: a bar on terminals, log lines every 10 s elsewhere (Jupyter, nohup, batch jobs).
     keep_pim: keep the PimNetwork (result.pim), whose action counters then hold the last
     chip's run over the test set (for mho.cost.measured(result.pim))."""
     chips = _util.integer("chips", chips, lo=1)
@@ -110,13 +110,10 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     if spec is not None and not isinstance(spec, _core.TileSpec):
         raise TypeError(f"spec: expected a TileSpec, got {type(spec).__name__}")
     t0 = time.time()
-    net, info, name = _load(model)
-    dataset = dataset or info.dataset
-    if not dataset:
-        raise ValueError("dataset: the model file names none; pass dataset=")
+    inp = study_inputs.load(model, dataset, calib, limit, calib_samples)
+    net, name, dataset = inp["net"], inp["name"], inp["dataset"]
+    x, y, calib = inp["x"], inp["y"], inp["calib"]
     spec = spec if spec is not None else default_spec()
-    x, y = datasets.load(dataset, "test", limit=limit)
-    calib, _ = datasets.load(dataset, "train", limit=calib_samples)
     starts = range(0, len(x), batch)
     if float_accuracy is None:
         pred = np.concatenate([net.forward(x[s:s + batch]).argmax(1) for s in starts])
@@ -127,7 +124,8 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     bar.close()
     per = {k: v / (chips * len(x)) for k, v in pim.counters.items()}
     m = pim.mapping
-    key = specs.design_key(specs.study_design(spec, results.sha256_file(model), dataset, limit, calib_samples, time_s))
+    key = specs.design_key(specs.study_design(spec, inp["model_sha256"], inp["dataset_key"], limit, calib_samples,
+                                              time_s))
     return StudyResult(name, dataset, chips, len(x), float_accuracy, accs, m.arrays, m.utilization,
                        m.summary(), per, time.time() - t0, repr(spec), design=spec.to_dict(), key=key,
                        pim=pim if keep_pim else None)

@@ -27,7 +27,6 @@ list) and PNG plots.
 """
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import List
@@ -41,7 +40,6 @@ from . import tables as mho_tables
 ALLOWED_FAILURES = 3
 # Log lines (when stderr is not a terminal) at most this often, and at every 10 % done
 # (issue 14: periodic done / total / ETA lines).
-LOG_EVERY_S = 10.0
 
 ACCURACY_COLUMNS = ("chip", "seed", "accuracy", "float_accuracy", "test_images", "status", "error")
 COST_COLUMNS = ("energy_total_per_inference_J", "area_total_mm2", "latency_s", "tops_per_w", "tops_per_mm2",
@@ -83,45 +81,17 @@ def check_scheduler(address):
     return address
 
 
-class _Progress:
-    """A tqdm bar with ETA on a terminal; elsewhere a log line `sweep: done/total ...` every
-    LOG_EVERY_S seconds and at each 10 %."""
+class _Progress(_util.Progress):
+    """The sweep's progress (mho._util.Progress): tasks, with the error count in log lines."""
 
     def __init__(self, total, resumed, enabled, out=None):
-        self.total, self.resumed, self.done, self.errors = total, resumed, 0, 0
-        self.out = out or sys.stderr
-        self.tty = enabled and self.out.isatty()
-        self.log = enabled and not self.tty
-        self.bar = _util.progress(total, f"sweep ({resumed} resumed)" if resumed else "sweep", self.tty, unit="task")
-        self.t0 = self.last = time.monotonic()
-        self.step = 0
-        if self.log:
-            print(f"sweep: {total} tasks to run" + (f", {resumed} already in the store" if resumed else ""),
-                  file=self.out, flush=True)
+        super().__init__(total, "sweep", enabled, unit="task", out=out,
+                         header=f", {resumed} already in the store" if resumed else "")
+        self.errors = 0
 
     def update(self, rec):
-        self.done += 1
         self.errors += rec["status"] != "ok"
-        self.bar.update()
-        if not self.log:
-            return
-        now = time.monotonic()
-        step = (10 * self.done) // max(self.total, 1)
-        if now - self.last >= LOG_EVERY_S or step > self.step or self.done == self.total:
-            self.last, self.step = now, step
-            rate = (now - self.t0) / self.done
-            eta = _duration(rate * (self.total - self.done))
-            err = f", {self.errors} errors" if self.errors else ""
-            print(f"sweep: {self.done}/{self.total} tasks ({100 * self.done // self.total} %{err}), ETA {eta}",
-                  file=self.out, flush=True)
-
-    def close(self):
-        self.bar.close()
-
-
-def _duration(s):
-    s = int(round(s))
-    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
+        super().update(1, f", {self.errors} errors" if self.errors else "")
 
 
 def _serial(todo, done, timing):

@@ -197,9 +197,12 @@ def test_real_scheduler_and_two_workers(reference, tmp_path):
         procs.append(_start(_dask_command("scheduler") + ["--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                                                          "--scheduler-file", str(sched_file)]))
         deadline = time.monotonic() + 60
-        while not sched_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(sched_file.read_text())["address"]
+        address = None
+        while address is None and time.monotonic() < deadline:
+            try:  # the scheduler may be half-way through writing the file
+                address = json.loads(sched_file.read_text())["address"]
+            except (FileNotFoundError, ValueError, KeyError):
+                time.sleep(0.1)
         assert address.startswith("tcp://127.0.0.1:")
         for _ in range(2):
             procs.append(_start(_dask_command("worker") + [address, "--nworkers", "1", "--nthreads", "1",

@@ -231,7 +231,7 @@ def test_errors_name_the_argument_in_python_terms(call, text):
 def test_study_arguments_are_checked_before_any_work(kw, name, kind, monkeypatch):
     def no_work(*a, **k):
         raise AssertionError("work started before the arguments were checked")
-    monkeypatch.setattr(mho.study, "_load", no_work)
+    monkeypatch.setattr(mho.study_inputs, "load", no_work)
     with pytest.raises(kind, match=name):
         mho.study.evaluate(LENET, **kw)
 
