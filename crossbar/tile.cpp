@@ -81,14 +81,16 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
   }
   for (int j = 0; j < n_out_; ++j)
     if (w_lsb[j] == 0.0) w_lsb[j] = 1.0;  // an all-zero column: any scale represents it
-  w_unit_ = (analog && !diff) ? Eigen::VectorXd(2.0 * w_lsb) : w_lsb;
+  // Stored levels are the code shifted up by the pad bits (tile_spec.h), worth 2^-pad LSB each.
+  const double pad = analog ? 1.0 : std::ldexp(1.0, spec_.slice_pad_bits());
+  w_unit_ = (analog && !diff) ? Eigen::VectorXd(2.0 * w_lsb) : Eigen::VectorXd(w_lsb / pad);
 
   const double g_min = spec_.cell.g_min_S;
   delta_g_ = (spec_.cell.g_max_S - g_min) / level_max_;
   const double zero_level = analog ? 0.5 : std::ldexp(1.0, wb - 1);  // offset encoding
   auto slice_level = [&](double m, int s) {
     if (analog) return m;
-    return double((std::int64_t(m) >> (s * bpc)) & level_max_);
+    return double(((std::int64_t(m) * std::int64_t(pad)) >> (s * bpc)) & level_max_);
   };
   g_target_.resize(n_in_, n_phys_);
   for (int i = 0; i < n_in_; ++i) {

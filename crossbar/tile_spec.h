@@ -6,8 +6,9 @@
 //                   (weight_bits magnitude bits; codes in [-(2^wb - 1), 2^wb - 1]);
 //   "offset":       code + 2^(wb-1) on one column, minus a reference column per slice holding
 //                   the level of zero (codes in [-(2^(wb-1) - 1), 2^(wb-1) - 1]).
-// The stored code is split into slices of `bits_per_cell` on separate columns, recombined by
-// shift-and-add. `subtract`: "analog" (currents subtracted before one ADC) or "digital" (each
+// The stored code is split into slices (as few as bits_per_cell allows, of equal width
+// slice_bits(), the code shifted up by slice_pad_bits() when they do not divide weight_bits)
+// on separate columns, recombined by shift-and-add. `subtract`: "analog" (currents subtracted before one ADC) or "digital" (each
 // column converted, subtracted after). Level l of a cell is g_min + l (g_max - g_min) /
 // (2^bits_per_cell - 1).
 // Non-idealities are switched one by one; ideal() turns every one off and is exact.
@@ -58,10 +59,20 @@ struct TileSpec {
 
   // bits_per_cell, with 0 resolved to the cell's bits.
   int cell_bits_used() const { return bits_per_cell > 0 ? bits_per_cell : cell.bits; }
-  // Bits per slice actually stored (never more than weight_bits; 1 for analog weights).
-  int slice_bits() const { return weight_bits == 0 ? 1 : std::min(cell_bits_used(), weight_bits); }
-  // Slices per weight (1 for analog weights).
-  int slices() const { return weight_bits == 0 ? 1 : (weight_bits + slice_bits() - 1) / slice_bits(); }
+  // Slices per weight: as few as the cell's bits allow (1 for analog weights).
+  int slices() const {
+    if (weight_bits == 0) return 1;
+    const int b = std::min(cell_bits_used(), weight_bits);
+    return (weight_bits + b - 1) / b;
+  }
+  // Bits per slice, balanced: weight_bits spread evenly over the slices, so that no slice is
+  // left with a few of its levels (8 bits on 6-bit cells are 4 + 4, not 6 + 2, whose top
+  // slice would use 4 of its 64 levels and carry its programming error times 2^6).
+  int slice_bits() const { return weight_bits == 0 ? 1 : (weight_bits + slices() - 1) / slices(); }
+  // Zero bits below the code when slices x slice_bits exceeds weight_bits: the code is
+  // stored shifted up by them, so the top slices use all their levels and only the lowest
+  // slice (whose error counts least) steps in 2^pad levels.
+  int slice_pad_bits() const { return weight_bits == 0 ? 0 : slices() * slice_bits() - weight_bits; }
   // Physical columns for n_out outputs: slices x (2 for differential) per output, plus one
   // reference column per slice for offset encoding.
   int physical_columns(int n_out) const {

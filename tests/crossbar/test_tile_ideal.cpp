@@ -76,7 +76,40 @@ INSTANTIATE_TEST_SUITE_P(
                       Layout{"multilevel", 1, 8, "offset", "analog", "two_pass"},
                       Layout{"bitserial", 2, 4, "offset", "analog", "bipolar"},
                       Layout{"bitserial", 1, 3, "offset", "digital", "two_pass"},
-                      Layout{"multilevel", 1, 2, "offset", "digital", "bipolar"}));
+                      Layout{"multilevel", 1, 2, "offset", "digital", "bipolar"},
+                      // Uneven: 8 bits on 6- and 5-bit cells (4 + 4), on 3-bit cells (3 x 3,
+                      // the code shifted up one bit).
+                      Layout{"bitserial", 1, 6, "differential", "analog", "two_pass"},
+                      Layout{"multilevel", 1, 5, "offset", "analog", "bipolar"},
+                      Layout{"bitserial", 2, 6, "offset", "digital", "two_pass"},
+                      Layout{"multilevel", 1, 3, "differential", "digital", "bipolar"}));
+
+// Every slice spreads its part of the code over all its levels: the largest weight drives
+// the top slice to its top level, and the slices hold the code's bits from the top down.
+TEST(TileSlices, BalancedSlicesUseAllTheirLevels) {
+  struct Case { int wb, cell_bits, slices, slice_bits, pad; };
+  for (const Case c : {Case{8, 6, 2, 4, 0}, Case{8, 3, 3, 3, 1}, Case{7, 2, 4, 2, 1}, Case{6, 6, 1, 6, 0},
+                       Case{8, 2, 4, 2, 0}, Case{4, 8, 1, 4, 0}}) {
+    TileSpec s = quantized_spec(16, 64, c.wb, 8);
+    s.bits_per_cell = c.cell_bits;
+    EXPECT_EQ(s.slices(), c.slices) << c.wb << " on " << c.cell_bits;
+    EXPECT_EQ(s.slice_bits(), c.slice_bits) << c.wb << " on " << c.cell_bits;
+    EXPECT_EQ(s.slice_pad_bits(), c.pad) << c.wb << " on " << c.cell_bits;
+    RowMatD w = normal_matrix(16, 3, 8);
+    w(0, 0) = 4 * w.cwiseAbs().maxCoeff();  // code 2^wb - 1, all ones
+    Tile t(s);
+    t.program(w);
+    const double g_min = s.cell.g_min_S, dg = (s.cell.g_max_S - g_min) / ((1 << c.slice_bits) - 1);
+    const long code = (1L << c.wb) - 1, stored = code << c.pad;
+    for (int k = 0; k < c.slices; ++k) {
+      const double level = (t.target_conductances()(0, 2 * k * 3) - g_min) / dg;
+      EXPECT_NEAR(level, double((stored >> (k * c.slice_bits)) & ((1 << c.slice_bits) - 1)), 1e-9)
+          << c.wb << " on " << c.cell_bits << ", slice " << k;
+    }
+    // The top slice reaches its top level.
+    EXPECT_NEAR((t.target_conductances()(0, 2 * (c.slices - 1) * 3) - g_min) / dg, (1 << c.slice_bits) - 1, 1e-9);
+  }
+}
 
 TEST(TileIdeal, DifferentialAndOffsetAgreeWithAnalogWeights) {
   RowMatD w = normal_matrix(30, 5, 5), x = normal_matrix(9, 30, 6);
