@@ -75,6 +75,10 @@ TEST(TechTable, LoadsAndScalesByTheDocumentedRule) {
   EXPECT_NEAR(u.add_cost(8).energy_J / t.add_cost(8).energy_J,
               (65.0 / 22.0) * (1.0 / 0.8) * (1.0 / 0.8), 1e-12);
   EXPECT_NEAR(u.add_cost(8).area_m2 / t.add_cost(8).area_m2, (65.0 / 22.0) * (65.0 / 22.0), 1e-12);
+  // Leakage per node, as given (not scaled).
+  EXPECT_NEAR(t.sram_leakage_W_per_bit, 7.04e-12, 1e-24);
+  EXPECT_NEAR(t.logic_leakage_W_per_mac, 7.92e-6, 1e-18);
+  EXPECT_NEAR(u.sram_leakage_W_per_bit, 26e-12, 1e-24);
 }
 
 TEST(TechTable, CellPresetsAgreeWithTheCellTable) {
