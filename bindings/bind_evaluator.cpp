@@ -49,6 +49,8 @@ void bind_evaluator(py::module_& m) {
       .def_readonly("sram_bit_area_m2", &TechTable::sram_bit_area_m2)
       .def_readonly("rf_access_per_mac", &TechTable::rf_access_per_mac)
       .def_readonly("pe_to_pe_per_mac", &TechTable::pe_to_pe_per_mac)
+      .def_readonly("sram_leakage_W_per_bit", &TechTable::sram_leakage_W_per_bit)
+      .def_readonly("logic_leakage_W_per_mac", &TechTable::logic_leakage_W_per_mac)
       .def("adc_types", [](const TechTable& t) {
         std::vector<std::string> v;
         for (const auto& kv : t.adc) v.push_back(kv.first);
@@ -83,7 +85,7 @@ void bind_evaluator(py::module_& m) {
       .field("batch", &PimSystemSpec::batch, "inferences per batch")
       .finish();
 
-  SpecBinder<DigitalSpec>(m, "DigitalSpec", "Weight-stationary digital accelerator. See evaluator/digital_cost.h.")
+  SpecBinder<DigitalSpec>(m, "DigitalSpec", "Digital accelerator (PE array, buffers, weight storage, dataflow). See evaluator/digital_cost.h.")
       .field("pe_rows", &DigitalSpec::pe_rows, "MAC array rows")
       .field("pe_cols", &DigitalSpec::pe_cols, "MAC array columns")
       .field("bits", &DigitalSpec::bits, "operand precision")
@@ -92,7 +94,13 @@ void bind_evaluator(py::module_& m) {
       .field("glb_bytes", &DigitalSpec::glb_bytes, "global buffer, bytes")
       .field("dram_bandwidth_Bps", &DigitalSpec::dram_bandwidth_Bps, "DRAM bandwidth, bytes/s")
       .field("digital_lanes", &DigitalSpec::digital_lanes, "ops per clock for non-MAC layers")
-      .field("batch", &DigitalSpec::batch, "inferences per batch (weights fetched once per batch)")
+      .field("batch", &DigitalSpec::batch, "inferences per batch (streamed weights fetched once per batch)")
+      .field("dataflow", &DigitalSpec::dataflow, "'weight_stationary' | 'output_stationary' | 'row_stationary'")
+      .field("weight_storage", &DigitalSpec::weight_storage,
+             "'auto' (sized to the network, at most weight_storage_budget_bytes) | 'fixed' | 'none'")
+      .field("weight_storage_bytes", &DigitalSpec::weight_storage_bytes, "on-chip weight SRAM, bytes ('fixed')")
+      .field("weight_storage_budget_bytes", &DigitalSpec::weight_storage_budget_bytes,
+             "largest weight SRAM 'auto' sizes, bytes")
       .finish();
 
   py::class_<LayerCost>(m, "LayerCost")
@@ -103,13 +111,24 @@ void bind_evaluator(py::module_& m) {
       .def_readonly("arrays", &LayerCost::arrays)
       .def_readonly("utilization", &LayerCost::utilization)
       .def_readonly("energy_J", &LayerCost::energy_J)
-      .def_readonly("latency_s", &LayerCost::latency_s);
+      .def_readonly("latency_s", &LayerCost::latency_s)
+      .def_readonly("weights_resident", &LayerCost::weights_resident)
+      .def_readonly("dram_bytes", &LayerCost::dram_bytes)
+      .def_readonly("tiling", &LayerCost::tiling)
+      .def_readonly("dram_accesses", &LayerCost::dram_accesses)
+      .def_readonly("glb_accesses", &LayerCost::glb_accesses)
+      .def_readonly("array_accesses", &LayerCost::array_accesses)
+      .def_readonly("rf_accesses", &LayerCost::rf_accesses);
 
   py::class_<CostReport>(m, "CostReport", "Energy, area, latency of one system. See evaluator/cost_report.h.")
       .def_readonly("system", &CostReport::system)
       .def_readonly("network", &CostReport::network)
       .def_readonly("macs", &CostReport::macs)
       .def_readonly("batch", &CostReport::batch)
+      .def_readonly("dataflow", &CostReport::dataflow)
+      .def_readonly("weight_storage_bytes", &CostReport::weight_storage_bytes)
+      .def_readonly("dram_bytes", &CostReport::dram_bytes)
+      .def_readonly("leakage_W", &CostReport::leakage_W)
       .def_readonly("energy_J", &CostReport::energy_J)
       .def_readonly("area_m2", &CostReport::area_m2)
       .def_readonly("latency_s", &CostReport::latency_s)

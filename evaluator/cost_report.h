@@ -19,6 +19,15 @@ struct LayerCost {
   double utilization = 0.0;  // PIM: weight cells / allocated cells; digital: busy MAC slots
   double energy_J = 0.0;
   double latency_s = 0.0;
+  // Digital: whether the layer's weights sit in the weight storage (else they stream from
+  // DRAM; PIM weights are always resident), its DRAM bytes per inference (streamed weights and
+  // activations that do not fit the buffer), the tiling its dataflow chose, and its accesses
+  // per inference at each level in words (DRAM, global buffer incl. weight storage, PE-to-PE,
+  // register file).
+  bool weights_resident = true;
+  double dram_bytes = 0.0;
+  std::string tiling;
+  double dram_accesses = 0.0, glb_accesses = 0.0, array_accesses = 0.0, rf_accesses = 0.0;
 };
 
 struct CostReport {
@@ -26,6 +35,10 @@ struct CostReport {
   std::string network;
   long long macs = 0;
   int batch = 1;
+  std::string dataflow;               // digital only
+  double weight_storage_bytes = 0.0;  // digital: on-chip weight SRAM
+  double dram_bytes = 0.0;            // per inference, all layers and the network's I/O
+  double leakage_W = 0.0;
   std::vector<std::pair<std::string, double>> energy_J;  // per inference, by component
   std::vector<std::pair<std::string, double>> area_m2;   // by component
   double latency_s = 0.0;       // one inference through the whole network

@@ -263,6 +263,12 @@ static TechTable from_yaml(const YAML::Node& root, const std::string& path, cons
     t.cells[name] = e;
   }
 
+  if (n["leakage"]) {
+    const std::string p = np + ".leakage";
+    t.sram_leakage_W_per_bit = r.num(n["leakage"], p, "sram_pW_per_bit") * kPico;
+    t.logic_leakage_W_per_mac = r.num(n["leakage"], p, "logic_uW_per_mac") * 1e-6;
+    r.text(n["leakage"], p, "source");
+  }
   const YAML::Node adcs = r.need(n, np, "adc");
   if (!adcs.IsMap() || adcs.size() == 0) r.fail(np + ".adc", "must map ADC types to tables");
   for (const auto& kv : adcs) {

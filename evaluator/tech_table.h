@@ -38,6 +38,8 @@ struct TechTable {
   ComponentCost dac_bit;  // one bit of a row driver; a b-bit DAC costs b times
   double sram_bit_area_m2 = 0.0;
   double rf_access_per_mac = 1.0, pe_to_pe_per_mac = 2.0;  // Eyeriss ratios
+  // Static power of the node (its optional `leakage` entry; 0 where the table has none).
+  double sram_leakage_W_per_bit = 0.0, logic_leakage_W_per_mac = 0.0;
   std::map<std::string, CellEntry> cells;
 
   // Throws FileNotFound-style std::runtime_error for a missing file (message names it) and

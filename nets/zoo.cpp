@@ -105,6 +105,21 @@ Network alexnet() {
   return b.build("alexnet", {3, 224, 224});
 }
 
+// AlexNet as published (Krizhevsky et al. 2012; the BVLC Caffe reference shapes, 227x227):
+// conv2, conv4 and conv5 split into two groups (the paper's two GPU towers). These are the
+// layer shapes of the Eyeriss dataflow study (Chen et al., ISCA 2016, table II): 666 M
+// convolution MACs. Local response normalisation is left out (no weights, no MACs).
+Network alexnet_caffe() {
+  Builder b;
+  int x = b.maxpool(b.conv_relu(-1, 3, 96, 11, 4, 0), 3, 2);
+  x = b.maxpool(b.conv_relu(x, 96, 256, 5, 1, 2, 2), 3, 2);
+  x = b.conv_relu(x, 256, 384, 3, 1, 1);
+  x = b.conv_relu(x, 384, 384, 3, 1, 1, 2);
+  x = b.maxpool(b.conv_relu(x, 384, 256, 3, 1, 1, 2), 3, 2);
+  fc4096_head(b, x, 256 * 6 * 6);
+  return b.build("alexnet_caffe", {3, 227, 227});
+}
+
 // VGG-16 (Simonyan & Zisserman 2015, configuration D).
 Network vgg16() {
   Builder b;
@@ -190,7 +205,7 @@ Network mobilenet_v1() {
 
 const std::map<std::string, std::function<Network()>>& registry() {
   static const std::map<std::string, std::function<Network()>> r = {
-      {"lenet5", lenet5}, {"alexnet", alexnet}, {"vgg16", vgg16},
+      {"lenet5", lenet5}, {"alexnet", alexnet}, {"alexnet_caffe", alexnet_caffe}, {"vgg16", vgg16},
       {"googlenet", googlenet}, {"resnet50", resnet50}, {"mobilenet_v1", mobilenet_v1}};
   return r;
 }

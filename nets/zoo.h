@@ -12,7 +12,8 @@
 
 namespace mho {
 
-// Names: lenet5, alexnet, vgg16, googlenet, resnet50, mobilenet_v1. Throws
+// Names: lenet5, alexnet (torchvision), alexnet_caffe (as published, grouped), vgg16,
+// googlenet, resnet50, mobilenet_v1. Throws
 // std::invalid_argument naming the allowed names for an unknown one.
 Network zoo_network(const std::string& name);
 std::vector<std::string> zoo_names();

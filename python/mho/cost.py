@@ -81,13 +81,30 @@ def measured(pim_network, node="22nm", system=None, tech=None):
 
 
 def digital(network, node="22nm", spec=None, tech=None):
-    """CostReport of `network` on the weight-stationary digital baseline."""
+    """CostReport of `network` on the digital baseline: its dataflow, weight storage and
+    batch as `spec` (DigitalSpec) says; each layer's report says whether its weights are
+    resident on chip or stream from DRAM."""
     return _core.evaluate_digital(_network(network), _tech(tech, node), spec or _core.DigitalSpec())
+
+
+def _layer_dict(r, l):
+    d = {"layer": l.layer, "name": l.name, "kind": l.kind, "macs": l.macs,
+         "arrays": l.arrays, "utilization": l.utilization,
+         "energy_J": l.energy_J, "latency_s": l.latency_s}
+    if r.system == "digital":
+        d |= {"weights_resident": l.weights_resident, "dram_bytes": l.dram_bytes, "tiling": l.tiling,
+              "accesses_words": {"dram": l.dram_accesses, "global_buffer": l.glb_accesses,
+                                 "pe_to_pe": l.array_accesses, "register_file": l.rf_accesses}}
+    return d
 
 
 def to_dict(r):
     """A report as plain data, every key carrying its unit."""
-    return {
+    extra = {}
+    if r.system == "digital":
+        extra = {"dataflow": r.dataflow, "weight_storage_bytes": r.weight_storage_bytes,
+                 "dram_bytes_per_inference": r.dram_bytes, "leakage_W": r.leakage_W}
+    return extra | {
         "system": r.system,
         "network": r.network,
         "batch": r.batch,
@@ -103,9 +120,7 @@ def to_dict(r):
         "tops_per_w": r.tops_per_w,
         "tops_per_mm2": r.tops_per_mm2,
         "utilization": r.utilization,
-        "layers": [{"layer": l.layer, "name": l.name, "kind": l.kind, "macs": l.macs,
-                    "arrays": l.arrays, "utilization": l.utilization,
-                    "energy_J": l.energy_J, "latency_s": l.latency_s} for l in r.layers],
+        "layers": [_layer_dict(r, l) for l in r.layers],
     }
 
 
@@ -145,7 +160,20 @@ def table(pim_report, digital_report=None):
             total = sum(v for _, v in parts) or 1.0
             lines.append(f"{title} ({r.system}, {unit}): " +
                          ", ".join(f"{k} {_fmt(v * scale)} ({100 * v / total:.0f} %)" for k, v in parts))
+    if d is not None and d.system == "digital":
+        lines.append(digital_summary(d))
     return "\n".join(lines)
+
+
+def digital_summary(r):
+    """One line: the digital design's dataflow, weight storage and which layers' weights
+    stream from DRAM."""
+    weighted = [l for l in r.layers if l.arrays > 0]
+    streamed = [l.name for l in weighted if not l.weights_resident]
+    return (f"digital: {r.dataflow}, weight storage {r.weight_storage_bytes / 1024:,.1f} KiB, "
+            f"{len(weighted) - len(streamed)} of {len(weighted)} weight layers resident"
+            + (f" (streamed from DRAM: {', '.join(streamed)})" if streamed else "")
+            + f"; DRAM {r.dram_bytes:,.0f} B / inference; leakage {r.leakage_W * 1e3:.3g} mW")
 
 
 def plot(pim_report, digital_report, path):

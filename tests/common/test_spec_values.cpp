@@ -69,6 +69,12 @@ TEST(SpecValues, EveryFloatFieldRejectsNanInfinityAndOverflow) {
   expect_field_rejects<AdcSpec>("AdcSpec.inl_lsb", &AdcSpec::inl_lsb, bad);
   expect_field_rejects<DigitalSpec>("DigitalSpec.glb_bytes", &DigitalSpec::glb_bytes, bad);
   expect_field_rejects<DigitalSpec>("DigitalSpec.dram_bandwidth_Bps", &DigitalSpec::dram_bandwidth_Bps, bad);
+  for (auto pm : {&DigitalSpec::weight_storage_bytes, &DigitalSpec::weight_storage_budget_bytes})
+    for (double v : {kNan, kInf, -1.0, 1e300}) {
+      DigitalSpec d;
+      d.*pm = v;
+      EXPECT_THROW(d.validate(), std::invalid_argument) << v;
+    }
   for (auto pm : {&WireSpec::r_row_ohm, &WireSpec::r_col_ohm, &WireSpec::r_driver_ohm, &WireSpec::r_sense_ohm})
     for (double v : {kNan, kInf, -kInf, 1e300, 1e-320}) {
       WireSpec w;

@@ -75,6 +75,10 @@ TEST(TechTable, LoadsAndScalesByTheDocumentedRule) {
   EXPECT_NEAR(u.add_cost(8).energy_J / t.add_cost(8).energy_J,
               (65.0 / 22.0) * (1.0 / 0.8) * (1.0 / 0.8), 1e-12);
   EXPECT_NEAR(u.add_cost(8).area_m2 / t.add_cost(8).area_m2, (65.0 / 22.0) * (65.0 / 22.0), 1e-12);
+  // Leakage per node, as given (not scaled).
+  EXPECT_NEAR(t.sram_leakage_W_per_bit, 7.04e-12, 1e-24);
+  EXPECT_NEAR(t.logic_leakage_W_per_mac, 7.92e-6, 1e-18);
+  EXPECT_NEAR(u.sram_leakage_W_per_bit, 26e-12, 1e-24);
 }
 
 TEST(TechTable, CellPresetsAgreeWithTheCellTable) {
@@ -313,26 +317,113 @@ TEST(PimCost, RejectsIdealConvertersAndBadSystem) {
 TEST(DigitalCost, SingleLayerByHand) {
   const TechTable t = TechTable::load(kTech, "22nm");
   const Network net = one_linear(100, 10);
-  DigitalSpec d;  // 16 x 16 PEs, 8-bit, 512 KiB buffer, batch 1
+  DigitalSpec d;  // 16 x 16 PEs, 8-bit, 512 KiB buffer, weight stationary, weight storage auto
   const CostReport r = evaluate_digital(net, t, d);
   const double mac = (0.2 + 0.1) * 1e-12 * kLogic22;
+  // The weight storage is sized to the network's 1000 bytes: the layer is resident.
+  EXPECT_DOUBLE_EQ(r.weight_storage_bytes, 1000);
+  ASSERT_EQ(r.layers.size(), 1u);
+  EXPECT_TRUE(r.layers[0].weights_resident);
+  EXPECT_EQ(r.layers[0].tiling, "v=1");
   EXPECT_NEAR(part(r.energy_J, "macs"), 1000 * mac, 1e-25);
+  // One register read per MAC (the stationary weight); PE to PE: each weight shifted in once,
+  // each MAC's input and partial sum passed on.
   EXPECT_NEAR(part(r.energy_J, "register_files"), 1000 * mac, 1e-25);
-  EXPECT_NEAR(part(r.energy_J, "pe_to_pe"), 1000 * 4 * mac, 1e-25);
-  // Global buffer: 7 row tiles x 1 column tile. Inputs 100 x 8 bits, partial sums
-  // 10 x (2 x 7 - 1) x 32 bits, outputs 10 x 8 bits, weights 1000 x 8 bits.
-  const double glb_bits = 800 + 10 * 13 * 32 + 80 + 8000;
+  EXPECT_NEAR(part(r.energy_J, "pe_to_pe"), 3000 * 2 * mac, 1e-25);
+  // Global buffer: 7 row tiles x 1 column tile. Inputs 100 x 8 bits, outputs 10 x 8 bits,
+  // partial sums written and read back for 6 of the 7 row tiles: 10 x 12 x 32 bits.
+  const double glb_bits = 800 + 80 + 10 * 12 * 32;
   const double sram_bit = std::exp(std::log(20.0) + std::log(512.0 / 32) / std::log(1024.0 / 32) *
                                                         (std::log(100.0) - std::log(20.0))) * 1e-12 / 64 * kLogic22;
   EXPECT_NEAR(part(r.energy_J, "buffers"), glb_bits * sram_bit, 1e-22);
-  // DRAM: weights 8000 bits + input and output 110 x 8 bits.
-  EXPECT_NEAR(part(r.energy_J, "offchip"), (8000 + 880) * 1950e-12 / 64, 1e-22);
-  // Cycles: 7 tiles x (16 load + 1 vector + 16 + 16 fill/drain) at 1 GHz; DRAM 1000 bytes at
-  // 25.6 GB/s = 39 ns is shorter.
+  // Weights read once from the 1000-byte storage (priced as the table's smallest, 8 KB).
+  EXPECT_NEAR(part(r.energy_J, "weight_storage"), 8000 * 10e-12 / 64 * kLogic22, 1e-22);
+  // DRAM: only the input and output, 110 x 8 bits.
+  EXPECT_NEAR(part(r.energy_J, "offchip"), 880 * 1950e-12 / 64, 1e-22);
+  EXPECT_DOUBLE_EQ(r.dram_bytes, 110);
+  EXPECT_DOUBLE_EQ(r.layers[0].dram_bytes, 0);
+  // Cycles: 7 tiles x (16 load + 16 + 16 fill/drain + 1 vector) at 1 GHz.
   EXPECT_NEAR(r.latency_s, 7 * 49e-9, 1e-15);
   EXPECT_NEAR(r.utilization, 1000.0 / (7 * 49 * 256), 1e-12);
+  // Leakage: register files, buffer and weight storage bits at 7.04 pW, 256 PEs + 64 lanes at
+  // 7.92 uW, for the latency.
+  const double leak_W = (256 * 64 * 8 + 512 * 1024 * 8 + 8000) * 7.04e-12 + 320 * 7.92e-6;
+  EXPECT_NEAR(r.leakage_W, leak_W, 1e-15);
+  EXPECT_NEAR(part(r.energy_J, "leakage"), leak_W * 7 * 49e-9, 1e-22);
   EXPECT_NEAR(part(r.area_m2, "macs"), 256 * (282 + 137) * 1e-12 * kArea22, 1e-20);
   EXPECT_NEAR(part(r.area_m2, "buffers"), 512 * 1024 * 8 * 280 * 22e-9 * 22e-9 / 0.7, 1e-18);
+  EXPECT_NEAR(part(r.area_m2, "weight_storage"), 8000 * 280 * 22e-9 * 22e-9 / 0.7, 1e-18);
+}
+
+TEST(DigitalCost, WeightsThatDoNotFitStreamFromDram) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  const Network net = one_linear(100, 10);
+  DigitalSpec d;
+  d.weight_storage = "fixed";
+  d.weight_storage_bytes = 999;  // one byte short of the layer's weights
+  const CostReport r = evaluate_digital(net, t, d);
+  EXPECT_FALSE(r.layers[0].weights_resident);
+  // Staged through the buffer (1000 bytes fit half of it): 8000 bits from DRAM, read once
+  // more from the buffer; the storage is never read.
+  EXPECT_DOUBLE_EQ(r.layers[0].dram_bytes, 1000);
+  EXPECT_NEAR(part(r.energy_J, "offchip"), (8000 + 880) * 1950e-12 / 64, 1e-22);
+  EXPECT_EQ(part(r.energy_J, "weight_storage"), 0.0);
+  // A batch of 4 shares one fetch: a quarter of the DRAM weight bytes per inference.
+  d.batch = 4;
+  EXPECT_DOUBLE_EQ(evaluate_digital(net, t, d).layers[0].dram_bytes, 250);
+  // "none" streams every layer; "auto" within a budget below the network's weights too.
+  d.weight_storage = "auto";
+  d.weight_storage_budget_bytes = 500;
+  EXPECT_FALSE(evaluate_digital(net, t, d).layers[0].weights_resident);
+  d.weight_storage = "none";
+  EXPECT_DOUBLE_EQ(evaluate_digital(net, t, d).weight_storage_bytes, 0);
+}
+
+TEST(DigitalCost, ResidencyIsFirstFitInNetworkOrder) {
+  // LeNet-5: conv 150 B, conv 2400 B, fc 48000 B, fc 10080 B, fc 840 B of 8-bit weights.
+  // 12 000 bytes hold the two convs; the 48 000-byte layer does not fit the 9450 left, the
+  // next two (10 080 no, 840 yes) are tried in order.
+  const TechTable t = TechTable::load(kTech, "22nm");
+  DigitalSpec d;
+  d.weight_storage = "fixed";
+  d.weight_storage_bytes = 12000;
+  std::vector<bool> resident;
+  for (const LayerCost& l : evaluate_digital(zoo_network("lenet5"), t, d).layers)
+    if (l.kind == "conv2d" || l.kind == "linear") resident.push_back(l.weights_resident);
+  EXPECT_EQ(resident, (std::vector<bool>{true, true, false, false, true}));
+}
+
+TEST(DigitalCost, PimCostsDoNotDependOnTheBatch) {
+  // PIM weights are programmed once and stay in the arrays: no per-batch cost to amortise,
+  // so energy and throughput per inference are the same at any batch; the digital side's
+  // streamed weights are shared by the batch.
+  const TechTable t = TechTable::load(kTech, "22nm");
+  const Network net = zoo_network("lenet5");
+  const Mapping m(matrix_layers(net), small_spec());
+  PimSystemSpec sys;
+  const CostReport one = evaluate_pim(net, m, shape_actions(net, m, 8), t, sys);
+  sys.batch = 16;
+  const CostReport many = evaluate_pim(net, m, shape_actions(net, m, 8), t, sys);
+  EXPECT_DOUBLE_EQ(one.energy_total_J(), many.energy_total_J());
+  EXPECT_DOUBLE_EQ(one.throughput_per_s, many.throughput_per_s);
+  DigitalSpec d;
+  d.weight_storage = "none";
+  const double e1 = evaluate_digital(net, t, d).energy_total_J();
+  d.batch = 16;
+  EXPECT_LT(evaluate_digital(net, t, d).energy_total_J(), e1);
+}
+
+TEST(DigitalCost, RejectsUnknownDataflowAndStorage) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  DigitalSpec d;
+  d.dataflow = "input_stationary";
+  EXPECT_THROW(evaluate_digital(one_linear(4, 4), t, d), std::invalid_argument);
+  d = DigitalSpec();
+  d.weight_storage = "some";
+  EXPECT_THROW(evaluate_digital(one_linear(4, 4), t, d), std::invalid_argument);
+  d = DigitalSpec();
+  d.weight_storage_bytes = -1;
+  EXPECT_THROW(evaluate_digital(one_linear(4, 4), t, d), std::invalid_argument);
 }
 
 TEST(ZooCosts, EveryZooNetworkCostsFromShapes) {

@@ -189,3 +189,24 @@ def test_cli_run_reports_a_bad_config_as_an_error(tmp_path):
     r = mho_cmd("run", str(p))
     assert r.returncode == 2
     assert "config key 'chips'" in r.stderr
+
+
+def test_digital_report_says_which_weights_stream_and_keeps_its_keys():
+    tech = mho.cost.load_tech("22nm")
+    spec = mho.DigitalSpec(weight_storage="fixed", weight_storage_bytes=12000, dataflow="row_stationary")
+    r = mho.cost.digital("lenet5", spec=spec, tech=tech)
+    d = mho.cost.to_dict(r)
+    for key in ("energy_total_per_inference_J", "area_total_mm2", "tops_per_w", "energy_per_inference_J",
+                "latency_s", "layers"):
+        assert key in d
+    assert d["dataflow"] == "row_stationary" and d["weight_storage_bytes"] == 12000
+    weighted = [l for l in d["layers"] if l["kind"] in ("conv2d", "linear")]
+    # First fit in network order (see DigitalCost.ResidencyIsFirstFitInNetworkOrder).
+    assert [l["weights_resident"] for l in weighted] == [True, True, False, False, True]
+    assert weighted[2]["dram_bytes"] == 48000 and weighted[0]["dram_bytes"] == 0
+    assert d["dram_bytes_per_inference"] == pytest.approx(sum(l["dram_bytes"] for l in d["layers"]) + 794)
+    line = mho.cost.digital_summary(r)
+    assert "row_stationary" in line and "3 of 5 weight layers resident" in line and "linear" in line
+    assert "digital: row_stationary" in mho.cost.table(mho.cost.pim("lenet5", small_spec(), tech=tech), r)
+    with pytest.raises(ValueError, match="DigitalSpec.dataflow"):
+        mho.cost.digital("lenet5", spec=mho.DigitalSpec(dataflow="input_stationary"), tech=tech)
