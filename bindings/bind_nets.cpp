@@ -57,6 +57,17 @@ py::dict layer_dict(const Network& n, int i) {
     add_geometry(l, d);
     d["matrix"] = py::make_tuple(l.matrix_rows(), l.matrix_cols());
   }
+  switch (l.kind) {
+    case LayerKind::kLeakyReLU: d["negative_slope"] = l.negative_slope; break;
+    case LayerKind::kGELU: d["approximate"] = l.gelu_tanh ? "tanh" : "none"; break;
+    case LayerKind::kLayerNorm: d["normalized_shape"] = py::tuple(py::cast(l.norm_shape)); d["eps"] = l.eps; break;
+    case LayerKind::kUpsample:
+      if (l.scale_h > 0) d["scale_factor"] = py::make_tuple(l.scale_h, l.scale_w);
+      else d["size"] = py::make_tuple(l.out_h, l.out_w);
+      break;
+    case LayerKind::kAdaptiveAvgPool: d["output_size"] = py::make_tuple(l.out_h, l.out_w); break;
+    default: break;
+  }
   return d;
 }
 }  // namespace
@@ -101,8 +112,15 @@ void bind_nets(py::module_& m) {
         d["beta"] = arr(l.beta);
         d["mean"] = arr(l.mean);
         d["var"] = arr(l.var);
+        d["negative_slope"] = l.negative_slope;
+        d["gelu_tanh"] = l.gelu_tanh;
+        d["normalized_shape"] = py::tuple(py::cast(l.norm_shape));
+        d["scale_factor"] = py::make_tuple(l.scale_h, l.scale_w);
+        d["output_size"] = py::make_tuple(l.out_h, l.out_w);
         return d;
-      }, py::arg("index"), "Every stored value of one layer (geometry, weights, BatchNorm statistics), flat arrays.")
+      }, py::arg("index"),
+      "Every stored value of one layer (geometry, weights, BatchNorm statistics / LayerNorm weight and bias in "
+      "gamma and beta, activation, upsample and pooling parameters), flat arrays.")
       .def("weight_matrix", [](const Network& n, int layer, int group) {
              const int li = layer_index(n, layer, "Network.weight_matrix(layer)");
              const int groups = n.layers()[std::size_t(li)].groups;

@@ -12,6 +12,31 @@ long long elements(const Network& net, int layer) {
   return layer < 0 ? net.input_shape().size() : net.output_shape(layer).size();
 }
 
+// One exp, tanh or erf as a digital unit evaluates it: range reduction (1 add, 1 mult) and a
+// degree-4 polynomial by Horner's rule (4 adds, 4 mults): 5 adds and 5 mults. An estimate of
+// ours (float32 accuracy needs degree 4-6 after reduction, Muller, "Elementary Functions",
+// 3rd ed., 2016, ch. 3), not a measured figure.
+constexpr double kFunctionOps = 5;
+
+// Adds and mults per element of each element-wise activation (compares count as adds):
+// relu6 2 compares; leaky_relu 1 compare + 1 mult; sigmoid 1/(1+exp(-x)): a function + 1 add
+// + 1 reciprocal (as a mult); tanh a function; silu x*sigmoid(x): one mult more; gelu
+// 0.5x(1+erf(x/sqrt2)): a function + 1 add + 3 mults, its tanh form 0.5x(1+tanh(k(x+0.044715x^3))):
+// a function + 2 adds + 6 mults.
+std::pair<double, double> activation_ops(const Layer& l) {
+  switch (l.kind) {
+    case LayerKind::kReLU: return {1, 0};
+    case LayerKind::kReLU6: return {2, 0};
+    case LayerKind::kLeakyReLU: return {1, 1};
+    case LayerKind::kSigmoid: return {kFunctionOps + 1, kFunctionOps + 1};
+    case LayerKind::kTanh: return {kFunctionOps, kFunctionOps};
+    case LayerKind::kSiLU: return {kFunctionOps + 1, kFunctionOps + 2};
+    case LayerKind::kGELU: return l.gelu_tanh ? std::make_pair(kFunctionOps + 2, kFunctionOps + 6)
+                                              : std::make_pair(kFunctionOps + 1, kFunctionOps + 3);
+    default: return {0, 0};
+  }
+}
+
 void digital_actions(const Network& net, int i, int act_bits, LayerActions& a) {
   const Layer& l = net.layers()[std::size_t(i)];
   const Shape& o = net.output_shape(i);
@@ -24,13 +49,45 @@ void digital_actions(const Network& net, int i, int act_bits, LayerActions& a) {
     a.buffer_write_bits = out * act_bits;
   }
   const double window = double(l.kh) * l.kw;
+  if (elementwise(l.kind)) {
+    const auto [adds, mults] = activation_ops(l);
+    a.act_adds = out * adds;
+    a.act_mults = out * mults;
+  }
   switch (l.kind) {
-    case LayerKind::kReLU: a.act_adds = out; break;
     case LayerKind::kMaxPool: a.act_adds = out * (window - 1); break;
     case LayerKind::kAvgPool: a.act_adds = out * (window - 1); a.act_mults = out; break;
     case LayerKind::kGlobalAvgPool: a.act_adds = double(a.input_elements) - out; a.act_mults = out; break;
     case LayerKind::kBatchNorm: a.act_adds = out; a.act_mults = out; break;
     case LayerKind::kAdd: a.act_adds = out; break;
+    case LayerKind::kLayerNorm: {
+      // Per element: 1 add for the mean's sum, 1 for x - mean, 1 mult to square it, 1 add for
+      // the variance's sum, 1 mult by 1/sqrt(var + eps); an affine weight and bias add 1 mult
+      // and 1 add. Per normalized group one 1/sqrt (a function).
+      const bool affine = !l.gamma.empty() || !l.beta.empty();
+      double n = 1;
+      for (int d : l.norm_shape) n *= d;
+      const double groups = out / n;
+      a.act_adds = out * (affine ? 4 : 3) + groups * kFunctionOps;
+      a.act_mults = out * (affine ? 3 : 2) + groups * kFunctionOps;
+      break;
+    }
+    case LayerKind::kAdaptiveAvgPool: {
+      // Each output sums its bin (torch's bins, which may overlap) and scales it by 1/size.
+      const Shape in = l.inputs[0] < 0 ? net.input_shape() : net.output_shape(l.inputs[0]);
+      double rows = 0, cols = 0;
+      for (int oh = 0; oh < o.h; ++oh) {
+        const auto bin = adaptive_pool_bin(oh, in.h, o.h);
+        rows += bin.second - bin.first;
+      }
+      for (int ow = 0; ow < o.w; ++ow) {
+        const auto bin = adaptive_pool_bin(ow, in.w, o.w);
+        cols += bin.second - bin.first;
+      }
+      a.act_adds = double(o.c) * rows * cols - out;
+      a.act_mults = out;
+      break;
+    }
     default: break;
   }
 }

@@ -8,7 +8,7 @@
 namespace mho {
 
 namespace {
-const std::array<std::pair<LayerKind, const char*>, 10> kKinds = {{
+const std::array<std::pair<LayerKind, const char*>, 19> kKinds = {{
     {LayerKind::kConv2d, "conv2d"},
     {LayerKind::kLinear, "linear"},
     {LayerKind::kReLU, "relu"},
@@ -19,11 +19,40 @@ const std::array<std::pair<LayerKind, const char*>, 10> kKinds = {{
     {LayerKind::kAdd, "add"},
     {LayerKind::kFlatten, "flatten"},
     {LayerKind::kConcat, "concat"},
+    {LayerKind::kReLU6, "relu6"},
+    {LayerKind::kSigmoid, "sigmoid"},
+    {LayerKind::kTanh, "tanh"},
+    {LayerKind::kGELU, "gelu"},
+    {LayerKind::kSiLU, "silu"},
+    {LayerKind::kLeakyReLU, "leaky_relu"},
+    {LayerKind::kLayerNorm, "layernorm"},
+    {LayerKind::kUpsample, "upsample"},
+    {LayerKind::kAdaptiveAvgPool, "adaptive_avgpool"},
 }};
 }  // namespace
 
 std::string Shape::text() const {
   return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
+}
+
+bool elementwise(LayerKind k) {
+  switch (k) {
+    case LayerKind::kReLU:
+    case LayerKind::kReLU6:
+    case LayerKind::kSigmoid:
+    case LayerKind::kTanh:
+    case LayerKind::kGELU:
+    case LayerKind::kSiLU:
+    case LayerKind::kLeakyReLU:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::pair<int, int> adaptive_pool_bin(int o, int in, int out) {
+  const long long start = (long long)o * in / out, end = ((long long)(o + 1) * in + out - 1) / out;
+  return {int(start), int(end)};
 }
 
 std::string kind_name(LayerKind k) {

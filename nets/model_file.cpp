@@ -82,6 +82,9 @@ bool check_integrity(const std::string& bytes, const std::string& name) {
   bad_file(name, "damaged: malformed integrity block");
 }
 
+// A layer as messages name it: its name and type.
+std::string layer_text(const Layer& l, const std::string& type) { return "layer '" + l.name + "' (" + type + ")"; }
+
 class Parser {
  public:
   Parser(std::string file, bool verified) : file_(std::move(file)), verified_(verified) {}
@@ -338,6 +341,46 @@ Network Parser::parse(const std::string& bytes, ModelInfo* info) const {
           if (!(l.var[i] >= 0)) bad(where + "/running_var", "value [" + std::to_string(i) + "] = " + std::to_string(l.var[i]) + ": must be >= 0");
         break;
       }
+      case LayerKind::kLeakyReLU:
+        l.negative_slope = num_attr(g, where, "negative_slope", 1)[0];  // finite: num_attr checks
+        break;
+      case LayerKind::kGELU: {
+        const std::string a = string_attr(g, where, "approximate");
+        if (a != "none" && a != "tanh")
+          bad(where, layer_text(l, type) + ": attribute 'approximate' = '" + a + "': must be 'none' (erf) or 'tanh'");
+        l.gelu_tanh = a == "tanh";
+        break;
+      }
+      case LayerKind::kLayerNorm: {
+        l.eps = num_attr(g, where, "eps", 1)[0];
+        if (!(l.eps > 0)) bad(where, layer_text(l, type) + ": attribute 'eps' = " + std::to_string(l.eps) + ": must be > 0");
+        const auto ns = num_attr(g, where, "normalized_shape", 0);
+        if (ns.empty() || ns.size() > 3)
+          bad(where, layer_text(l, type) + ": attribute 'normalized_shape' has " + std::to_string(ns.size()) +
+                         " values: must name 1 to 3 trailing dimensions of (C, H, W)");
+        std::vector<hs> dims;
+        for (double v : ns) {
+          l.norm_shape.push_back(int(integer(v, where, "attribute 'normalized_shape'", 1, kMaxChannels)));
+          dims.push_back(hs(l.norm_shape.back()));
+        }
+        l.gamma = data(g, where, "weight", dims, true);
+        l.beta = data(g, where, "bias", dims, true);
+        break;
+      }
+      case LayerKind::kUpsample: {
+        const std::string mode = string_attr(g, where, "mode");
+        if (mode != "nearest") bad(where, layer_text(l, type) + ": attribute 'mode' = '" + mode + "': must be 'nearest'");
+        const bool scaled = has_attr(g, where, "scale_factor"), sized = has_attr(g, where, "size");
+        if (scaled == sized)
+          bad(where, layer_text(l, type) + ": needs exactly one of the attributes 'scale_factor' (integers) and 'size', has " +
+                         (scaled ? "both" : "neither"));
+        if (scaled) std::tie(l.scale_h, l.scale_w) = pair_attr(g, where, "scale_factor", 1, kMaxGeometry);
+        if (sized) std::tie(l.out_h, l.out_w) = pair_attr(g, where, "size", 1, kMaxGeometry);
+        break;
+      }
+      case LayerKind::kAdaptiveAvgPool:
+        std::tie(l.out_h, l.out_w) = pair_attr(g, where, "output_size", 1, kMaxGeometry);
+        break;
       default:
         break;
     }
@@ -439,6 +482,22 @@ void write_contents(hid_t f, const Network& net, const std::string& tmp, const M
       w.data(g, "bias", l.beta, {hs(l.beta.size())});
       w.data(g, "running_mean", l.mean, {hs(l.mean.size())});
       w.data(g, "running_var", l.var, {hs(l.var.size())});
+    } else if (l.kind == LayerKind::kLeakyReLU) {
+      w.attr(g, "negative_slope", {l.negative_slope}, false);
+    } else if (l.kind == LayerKind::kGELU) {
+      w.attr(g, "approximate", std::string(l.gelu_tanh ? "tanh" : "none"));
+    } else if (l.kind == LayerKind::kLayerNorm) {
+      w.attr(g, "eps", {l.eps}, false);
+      w.attr(g, "normalized_shape", std::vector<double>(l.norm_shape.begin(), l.norm_shape.end()), true);
+      const std::vector<hs> dims(l.norm_shape.begin(), l.norm_shape.end());
+      if (!l.gamma.empty()) w.data(g, "weight", l.gamma, dims);
+      if (!l.beta.empty()) w.data(g, "bias", l.beta, dims);
+    } else if (l.kind == LayerKind::kUpsample) {
+      w.attr(g, "mode", std::string("nearest"));
+      if (l.scale_h > 0) w.attr(g, "scale_factor", {double(l.scale_h), double(l.scale_w)}, true);
+      else w.attr(g, "size", {double(l.out_h), double(l.out_w)}, true);
+    } else if (l.kind == LayerKind::kAdaptiveAvgPool) {
+      w.attr(g, "output_size", {double(l.out_h), double(l.out_w)}, true);
     }
     if (l.has_weights() && !l.bias.empty()) w.data(g, "bias", l.bias, {hs(l.bias.size())});
   }

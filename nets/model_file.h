@@ -22,14 +22,25 @@
 //                           optional: dataset, float_test_accuracy, source
 //   /layers          attrs  count; holds exactly `count` groups
 //   /layers/<k>      k = 0 .. count-1, in graph order; attrs: type (conv2d | linear | relu |
-//                    maxpool | avgpool | global_avgpool | batchnorm | add | flatten | concat),
-//                    name, inputs = [indices of earlier layers; -1 is the network input]
+//                    maxpool | avgpool | global_avgpool | batchnorm | add | flatten | concat |
+//                    relu6 | sigmoid | tanh | gelu | silu | leaky_relu | layernorm | upsample |
+//                    adaptive_avgpool), name, inputs = [indices of earlier layers; -1 is the
+//                    network input]
 //       conv2d       attrs  in_channels, out_channels, kernel[2], stride[2], padding[2],
 //                           dilation[2], groups; data weight [out, in/groups, kh, kw], bias [out]?
 //       linear       attrs  in_features, out_features; data weight [out, in], bias [out]?
 //       maxpool/avgpool  attrs kernel[2], stride[2], padding[2]
 //       batchnorm    attrs  eps, num_features; data weight (gamma), bias (beta),
 //                           running_mean, running_var
+//       leaky_relu   attrs  negative_slope
+//       gelu         attrs  approximate = "none" (erf form) | "tanh"
+//       layernorm    attrs  eps, normalized_shape[1..3] (trailing dims of C, H, W, or [C] of a
+//                           flat activation); data weight, bias [normalized_shape]? (absent:
+//                           1 and 0, torch's elementwise_affine=False)
+//       upsample     attrs  mode = "nearest", and scale_factor[2] (integers) or size[2]
+//       adaptive_avgpool  attrs output_size[2]
+// The kinds from relu6 on were added within version 1: older files never hold them, so they
+// read as before; an older mho reading a new file names the unknown type.
 // Strings are fixed-length UTF-8 (variable-length strings are read from unverified files
 // only: reading them follows heap addresses that a damaged file can point anywhere). Numbers
 // are IEEE float32/float64 or standard integers; arrays are float32 (float64 accepted),

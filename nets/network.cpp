@@ -45,6 +45,62 @@ void im2col(const float* x, int B, const Shape& in, const Layer& l, int group, c
   }
 }
 
+// The trailing dimensions of an activation that torch's LayerNorm normalized_shape may name:
+// [W], [H, W], [C, H, W], and [C] when it is a flat (C, 1, 1) tensor (torch's (N, C)).
+std::vector<std::vector<int>> norm_shapes(const Shape& in) {
+  std::vector<std::vector<int>> v = {{in.w}, {in.h, in.w}, {in.c, in.h, in.w}};
+  if (in.h == 1 && in.w == 1) v.insert(v.begin(), {in.c});
+  return v;
+}
+
+std::string dims_text(const std::vector<int>& d) {
+  std::string s = "[";
+  for (std::size_t k = 0; k < d.size(); ++k) s += (k ? ", " : "") + std::to_string(d[k]);
+  return s + "]";
+}
+
+long norm_size(const Layer& l) {
+  long n = 1;
+  for (int d : l.norm_shape) n *= d;
+  return n;
+}
+
+void check_layernorm(const Layer& l, const std::string& at, const Shape& in) {
+  const auto allowed = norm_shapes(in);
+  if (std::find(allowed.begin(), allowed.end(), l.norm_shape) == allowed.end()) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + dims_text(a);
+    reject(at + " normalized_shape", dims_text(l.norm_shape),
+           "must be trailing dimensions of its input " + in.text() + ": one of " + list);
+  }
+  if (!(l.eps > 0 && std::isfinite(l.eps))) reject(at + " eps", to_text(l.eps), "must be finite and > 0");
+  const std::size_t n = std::size_t(norm_size(l));
+  for (const auto* v : {&l.gamma, &l.beta})
+    if (!v->empty() && v->size() != n)
+      reject(at + (v == &l.gamma ? " weight" : " bias"), std::to_string(v->size()) + " values",
+             "needs one per normalized element (" + std::to_string(n) + ") or none");
+}
+
+// torch 1.13's nearest_idx (aten/src/ATen/native/UpSample.h), whose float arithmetic decides
+// the source of some indices when the factor is not 1 or 2: the source of output index `o`
+// along an axis of `in` -> `out` elements; `scale` > 0 is the integer factor the user gave.
+int nearest_source(int o, int in, int out, int scale) {
+  if (out == in) return o;
+  if (out == 2 * in) return o >> 1;
+  const float s = scale > 0 ? float(1.0 / scale) : float(in) / float(out);
+  return std::min(int(std::floor(float(o) * s)), in - 1);
+}
+
+template <typename F>
+void map_elements(const RowMat<float>& in, RowMat<float>& out, F f) {
+  out.resize(in.rows(), in.cols());
+  const Eigen::Index n = in.size();
+  const float* src = in.data();
+  float* dst = out.data();
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index k = 0; k < n; ++k) dst[k] = float(f(double(src[k])));
+}
+
 }  // namespace
 
 Network::Network(std::string name, Shape input, std::vector<Layer> layers)
@@ -128,6 +184,36 @@ void Network::infer_shapes() {
         }
         break;
       case LayerKind::kReLU:
+      case LayerKind::kReLU6:
+      case LayerKind::kSigmoid:
+      case LayerKind::kTanh:
+      case LayerKind::kGELU:
+      case LayerKind::kSiLU:
+        break;
+      case LayerKind::kLeakyReLU:
+        if (!std::isfinite(l.negative_slope))
+          reject(where(l, i) + " negative_slope", to_text(l.negative_slope), "must be finite");
+        break;
+      case LayerKind::kLayerNorm:
+        check_layernorm(l, where(l, i), in);
+        break;
+      case LayerKind::kUpsample:
+        if (l.scale_h != 0 || l.scale_w != 0) {
+          if (l.scale_h < 1 || l.scale_w < 1)
+            reject(where(l, i) + " scale_factor", std::to_string(l.scale_h) + "x" + std::to_string(l.scale_w),
+                   "integer factors must both be >= 1");
+          out = {in.c, checked_extent((long long)in.h * l.scale_h), checked_extent((long long)in.w * l.scale_w)};
+        } else {
+          if (l.out_h < 1 || l.out_w < 1)
+            reject(where(l, i) + " size", std::to_string(l.out_h) + "x" + std::to_string(l.out_w),
+                   "an upsample needs integer scale factors >= 1 or an output size >= 1");
+          out = {in.c, l.out_h, l.out_w};
+        }
+        break;
+      case LayerKind::kAdaptiveAvgPool:
+        if (l.out_h < 1 || l.out_w < 1)
+          reject(where(l, i) + " output_size", std::to_string(l.out_h) + "x" + std::to_string(l.out_w), "both must be >= 1");
+        out = {in.c, l.out_h, l.out_w};
         break;
     }
     if (out.c < 1 || out.h < 1 || out.w < 1 || out.size() > std::numeric_limits<int>::max())
@@ -245,6 +331,85 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
       case LayerKind::kReLU:
         out = in.cwiseMax(0.0f);
         break;
+      case LayerKind::kReLU6:
+        out = in.cwiseMax(0.0f).cwiseMin(6.0f);
+        break;
+      case LayerKind::kSigmoid:
+        map_elements(in, out, [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
+        break;
+      case LayerKind::kTanh:
+        map_elements(in, out, [](double v) { return std::tanh(v); });
+        break;
+      case LayerKind::kGELU:
+        if (l.gelu_tanh) {
+          // torch's approximate='tanh' (Hendrycks & Gimpel 2016, eq. in sec. 2; torch's GeluKernel):
+          // sqrt(2/pi) and 0.044715
+          const double k = std::sqrt(2.0 / 3.14159265358979323846);
+          map_elements(in, out, [k](double v) { return 0.5 * v * (1.0 + std::tanh(k * (v + 0.044715 * v * v * v))); });
+        } else {
+          map_elements(in, out, [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); });
+        }
+        break;
+      case LayerKind::kSiLU:
+        map_elements(in, out, [](double v) { return v / (1.0 + std::exp(-v)); });
+        break;
+      case LayerKind::kLeakyReLU: {
+        const double a = l.negative_slope;
+        map_elements(in, out, [a](double v) { return v > 0 ? v : v * a; });
+        break;
+      }
+      case LayerKind::kLayerNorm: {
+        out.resize(B, os.size());
+        const long n = norm_size(l), groups = os.size() / n;
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < B; ++b)
+          for (long g = 0; g < groups; ++g) {
+            const float* src = in.row(b).data() + g * n;
+            float* dst = out.row(b).data() + g * n;
+            double mean = 0, var = 0;
+            for (long k = 0; k < n; ++k) mean += src[k];
+            mean /= double(n);
+            for (long k = 0; k < n; ++k) var += (src[k] - mean) * (src[k] - mean);
+            const double rstd = 1.0 / std::sqrt(var / double(n) + l.eps);  // biased variance, as torch
+            for (long k = 0; k < n; ++k) {
+              const double y = (src[k] - mean) * rstd;
+              dst[k] = float(y * (l.gamma.empty() ? 1.0 : l.gamma[std::size_t(k)]) +
+                             (l.beta.empty() ? 0.0 : l.beta[std::size_t(k)]));
+            }
+          }
+        break;
+      }
+      case LayerKind::kUpsample: {
+        out.resize(B, os.size());
+        std::vector<int> src_h(std::size_t(os.h)), src_w(std::size_t(os.w));
+        for (int o = 0; o < os.h; ++o) src_h[std::size_t(o)] = nearest_source(o, is.h, os.h, l.scale_h);
+        for (int o = 0; o < os.w; ++o) src_w[std::size_t(o)] = nearest_source(o, is.w, os.w, l.scale_w);
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < B; ++b)
+          for (int c = 0; c < os.c; ++c)
+            for (int oh = 0; oh < os.h; ++oh)
+              for (int ow = 0; ow < os.w; ++ow)
+                out(b, (Eigen::Index(c) * os.h + oh) * os.w + ow) =
+                    in(b, (Eigen::Index(c) * is.h + src_h[std::size_t(oh)]) * is.w + src_w[std::size_t(ow)]);
+        break;
+      }
+      case LayerKind::kAdaptiveAvgPool: {
+        out.resize(B, os.size());
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < B; ++b)
+          for (int c = 0; c < os.c; ++c)
+            for (int oh = 0; oh < os.h; ++oh) {
+              const auto [h0, h1] = adaptive_pool_bin(oh, is.h, os.h);
+              for (int ow = 0; ow < os.w; ++ow) {
+                const auto [w0, w1] = adaptive_pool_bin(ow, is.w, os.w);
+                double acc = 0;
+                for (int ih = h0; ih < h1; ++ih)
+                  for (int iw = w0; iw < w1; ++iw) acc += in(b, (Eigen::Index(c) * is.h + ih) * is.w + iw);
+                out(b, (Eigen::Index(c) * os.h + oh) * os.w + ow) = float(acc / (double(h1 - h0) * (w1 - w0)));
+              }
+            }
+        break;
+      }
       case LayerKind::kMaxPool:
       case LayerKind::kAvgPool: {
         out.resize(B, os.size());

@@ -150,11 +150,13 @@ class Builder {
     num_attr(lg, "count", {double(count + (p_.ConsumeIntegralInRange<int>(0, 16) == 0))});
     int ch = c, sz = h;  // a plausible shape flow, so that most files get deep into validation
     static const char* kinds[] = {"conv2d", "linear", "relu", "maxpool", "avgpool", "global_avgpool",
-                                  "batchnorm", "add", "flatten", "concat"};
+                                  "batchnorm", "add", "flatten", "concat", "relu6", "sigmoid", "tanh", "gelu",
+                                  "silu", "leaky_relu", "layernorm", "upsample", "adaptive_avgpool"};
+    constexpr int kKinds = int(sizeof(kinds) / sizeof(kinds[0]));
     for (int k = 0; k < count; ++k) {
       const std::string key = std::to_string(k);
       Id g(H5Gcreate2(lg, key.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
-      const std::string kind = kinds[p_.ConsumeIntegralInRange<int>(0, 9)];
+      const std::string kind = kinds[p_.ConsumeIntegralInRange<int>(0, kKinds - 1)];
       str_attr(g, "type", kind);
       str_attr(g, "name", "l" + key);
       std::vector<double> inputs = {double(k - 1)};
@@ -197,6 +199,33 @@ class Builder {
         sz = 1;
       } else if (kind == "concat") {
         ch *= 2;
+      } else if (kind == "gelu") {
+        str_attr(g, "approximate", p_.ConsumeBool() ? "none" : "tanh");
+      } else if (kind == "leaky_relu") {
+        num_attr(g, "negative_slope", {0.01});
+      } else if (kind == "layernorm") {
+        num_attr(g, "eps", {1e-5});
+        const bool whole = p_.ConsumeBool();
+        num_attr(g, "normalized_shape", whole ? std::vector<double>{double(ch), double(sz), double(sz)}
+                                              : std::vector<double>{double(sz)});
+        if (p_.ConsumeBool()) {
+          const std::vector<hsize_t> dims = whole ? std::vector<hsize_t>{hsize_t(ch), hsize_t(sz), hsize_t(sz)}
+                                                  : std::vector<hsize_t>{hsize_t(sz)};
+          data(g, "weight", dims);
+          data(g, "bias", dims);
+        }
+      } else if (kind == "upsample") {
+        str_attr(g, "mode", "nearest");
+        if (p_.ConsumeBool()) {
+          num_attr(g, "scale_factor", {double(kk), double(kk)});
+          sz *= kk;
+        } else {
+          num_attr(g, "size", {double(kk + 1), double(kk + 1)});
+          sz = kk + 1;
+        }
+      } else if (kind == "adaptive_avgpool") {
+        num_attr(g, "output_size", {double(kk), double(kk)});
+        sz = kk;
       }
     }
   }
