@@ -88,7 +88,8 @@ void bind_crossbar(py::module_& m) {
       .field("drift", &TileSpec::drift, "apply conductance drift")
       .field("stuck_at", &TileSpec::stuck_at, "apply stuck-at faults")
       .field("nonlinear_iv", &TileSpec::nonlinear_iv, "apply the cell's I-V nonlinearity")
-      .field("drift_compensation", &TileSpec::drift_compensation, "global drift compensation")
+      .field("drift_compensation", &TileSpec::drift_compensation,
+             "'none' | 'global' | 'per_column' (from reference reads, see crossbar/tile.h)")
       .field("read_noise_method", &TileSpec::read_noise_method, "'aggregate' | 'per_cell'")
       .field("seed", &TileSpec::seed, "seed of every random stream")
       .finish()
@@ -140,7 +141,7 @@ void bind_crossbar(py::module_& m) {
       .def_property_readonly("drift_exponents", &Tile::drift_exponents)
       .def_property_readonly("dac_range", &Tile::dac_range)
       .def_property_readonly("wire_factor_seconds", &Tile::wire_factor_seconds)
-      .def_property_readonly("drift_scale", &Tile::drift_scale)
+      .def_property_readonly("drift_scale", &Tile::drift_scale, "drift-compensation factor per output")
       .def_property_readonly("adc_ranges", &Tile::adc_ranges, "[plane][group] full scale, A")
       .def_property_readonly("last_counters", [](const Tile& t) { return counters_dict(t.last_counters()); })
       .def_property_readonly("total_counters", [](const Tile& t) { return counters_dict(t.total_counters()); })

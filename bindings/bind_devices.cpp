@@ -17,8 +17,11 @@ void bind_devices(py::module_& m) {
       .field("bits", &CellSpec::bits, "programmable bits per cell (2^bits levels)")
       .field("prog_error", &CellSpec::prog_error, "'none' | 'constant' | 'proportional' | 'polynomial'")
       .field("prog_sigma", &CellSpec::prog_sigma, "parameters of prog_error")
+      .field("prog_clip", &CellSpec::prog_clip, "'range' (clip to [g_min, g_max]) | 'zero' (clip at 0 only)")
       .field("read_noise", &CellSpec::read_noise, "'none' | 'constant' | 'proportional' | 'polynomial' | 'pcm_1f'")
       .field("read_sigma", &CellSpec::read_sigma, "parameters of read_noise")
+      .field("read_noise_state", &CellSpec::read_noise_state, "noise level from the 'drifted' | 'programmed' conductance")
+      .field("read_noise_draw", &CellSpec::read_noise_draw, "'per_read' | 'frozen' (once per set_time campaign)")
       .field("drift", &CellSpec::drift, "'none' | 'constant' | 'pcm'")
       .field("drift_params", &CellSpec::drift_params, "constant: [nu_mean, nu_std]")
       .field("drift_t0_s", &CellSpec::drift_t0_s, "drift reference time t0, s")
@@ -37,7 +40,8 @@ void bind_devices(py::module_& m) {
       .def(py::init<CellSpec>(), py::arg("spec"))
       .def_property_readonly("spec", &CellModel::spec)
       .def("prog_sigma", &CellModel::prog_sigma, py::arg("g_S"), "programming-error sigma at g, S")
-      .def("read_sigma", &CellModel::read_sigma, py::arg("g_S"), py::arg("t_s"), "read-noise sigma, S")
+      .def("read_sigma", py::overload_cast<double, double>(&CellModel::read_sigma, py::const_),
+           py::arg("g_S"), py::arg("t_s"), "read-noise sigma, S, of a cell at g (drifted = programmed)")
       .def("drift_moments", [](const CellModel& c, double g) {
         double mu, sd;
         c.drift_moments(g, &mu, &sd);

@@ -23,6 +23,7 @@ enum class Purpose : std::uint32_t {
   kDrift = 3,
   kReadNoise = 4,
   kAdcNoise = 5,
+  kFrozenReadNoise = 6,  // read noise drawn once per cell per read-out campaign
   kTest = 99,
 };
 

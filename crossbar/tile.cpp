@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "adc_dac/adc.h"
@@ -152,10 +153,11 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
   calibrated_ = false;
   samples_seen_ = 0;
   x_max_ = spec_.dac.x_max;
-  set_time(0.0);
   adc_range_.assign(dac_.num_planes(), std::vector<double>(groups_.size(), 0.0));
   for (int k = 0; k < dac_.num_planes(); ++k)
     for (std::size_t g = 0; g < groups_.size(); ++g) adc_range_[k][g] = fixed_adc_range(groups_[g]);
+  baseline_valid_ = false;
+  set_time(0.0);
 }
 
 bool Tile::sums_driven_rows() const {
@@ -179,25 +181,95 @@ double Tile::fixed_adc_range(const Group& g) const {
   return n_in_ * f * g.span_S;
 }
 
+namespace {
+// Reference reads per compensation campaign: 32 samples, a few per cent of a typical
+// calibration batch (1000 inputs), each summing half the rows (the first, all of them), so
+// that a column's estimate averages 32 outputs of the size an MVM produces.
+constexpr int kDriftReferenceReads = 32;
+// Reference reads draw their read and ADC noise from samples past every data sample (the
+// bindings cap sample offsets at 2^62), 2^39 campaigns of 32 samples, keyed by the time.
+constexpr std::uint64_t kReferenceSampleBase = std::uint64_t(1) << 62;
+std::uint64_t time_key(double t_s) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &t_s, sizeof bits);
+  return detail::mix64(bits);
+}
+}  // namespace
+
 void Tile::set_time(double t_s) {
   check_ready("set_time");
   // 1e10 s (~300 years) is far past any retention specification (10 years).
   require_finite_in("Tile.set_time(t_s)", t_s, 0.0, 1e10);
   t_s_ = t_s;
+  age(t_s);
+  update_drift_compensation();
+}
+
+void Tile::age(double t_s) {
   g_t_ = g0_;
   if (spec_.drift)
     for (Eigen::Index i = 0; i < g_t_.size(); ++i)
       g_t_.data()[i] *= cell_.drift_factor(nu_.data()[i], t_s);
   sig2_t_ = Eigen::MatrixXd::Zero(n_in_, n_phys_);
-  if (spec_.read_noise)
-    for (Eigen::Index i = 0; i < g_t_.size(); ++i) {
-      const double s = cell_.read_sigma(g_t_.data()[i], t_s);
-      sig2_t_.data()[i] = s * s;
+  if (spec_.read_noise) {
+    if (spec_.cell.read_noise_draw == "frozen") {
+      // One draw per cell for the campaign at t_s; a conductance cannot go negative.
+      const StreamKey key(spec_.seed, chip_, tile_id_, Purpose::kFrozenReadNoise);
+      const std::uint32_t campaign = std::uint32_t(time_key(t_s));
+#pragma omp parallel for schedule(static)
+      for (Eigen::Index i = 0; i < g_t_.size(); ++i) {
+        const double s = cell_.read_sigma(g_t_.data()[i], g0_.data()[i], t_s);
+        if (s == 0.0) continue;
+        ElementEngine eng(key, std::uint64_t(i), campaign);
+        g_t_.data()[i] = std::max(g_t_.data()[i] + s * normal_draw(eng), 0.0);
+      }
+    } else {
+#pragma omp parallel for schedule(static)
+      for (Eigen::Index i = 0; i < g_t_.size(); ++i) {
+        const double s = cell_.read_sigma(g_t_.data()[i], g0_.data()[i], t_s);
+        sig2_t_.data()[i] = s * s;
+      }
     }
+  }
   g_row_sum_ = g_t_.rowwise().sum();
-  const double sum_t = g_t_.sum();
-  alpha_ = (spec_.drift_compensation && sum_t > 0.0) ? g0_.sum() / sum_t : 1.0;
   rebuild_gemm_operands();
+}
+
+Eigen::VectorXd Tile::reference_read_sums() const {
+  RowMat<double> x(kDriftReferenceReads, n_in_);
+  for (int k = 0; k < kDriftReferenceReads; ++k)
+    for (int i = 0; i < n_in_; ++i)
+      x(k, i) = (__builtin_popcount(unsigned(k) & unsigned(i)) % 2 == 0) ? x_max_ : 0.0;
+  const std::uint64_t first =
+      kReferenceSampleBase + (time_key(t_s_) >> 25) * std::uint64_t(kDriftReferenceReads);
+  EnergyQ unused = 0;
+  const RowMat<double> y = read<double>(x, std::int64_t(first), false, &unused);
+  return y.cwiseAbs().colwise().sum().transpose();
+}
+
+void Tile::update_drift_compensation() {
+  alpha_ = Eigen::VectorXd::Ones(n_out_);
+  if (spec_.drift_compensation == "none") return;
+  if (!baseline_valid_) {
+    // The read right after programming, with the converters' ranges now in place.
+    const double t_now = t_s_;
+    t_s_ = 0.0;
+    if (t_now != 0.0) age(0.0);
+    baseline_sums_ = reference_read_sums();
+    t_s_ = t_now;
+    if (t_now != 0.0) age(t_now);
+    baseline_valid_ = true;
+  }
+  if (t_s_ == 0.0) return;  // the current read is the baseline read
+  const Eigen::VectorXd now = reference_read_sums();
+  // An output that reads zero (an all-zero column) has nothing to compensate.
+  if (spec_.drift_compensation == "global") {
+    const double b = baseline_sums_.sum(), c = now.sum();
+    if (b > 0.0 && c > 0.0) alpha_.setConstant(b / c);
+  } else {
+    for (int j = 0; j < n_out_; ++j)
+      if (baseline_sums_[j] > 0.0 && now[j] > 0.0) alpha_[j] = baseline_sums_[j] / now[j];
+  }
 }
 
 void Tile::rebuild_gemm_operands() {
@@ -414,24 +486,22 @@ void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
       }
   }
   calibrated_ = true;
+  // The reference reads go through the new ranges.
+  baseline_valid_ = false;
+  update_drift_compensation();
 }
 
 
 template <typename T>
-RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sample_offset) {
-  check_input<T>(x, "forward");
-  const bool need_dac = spec_.dac.range == "calibrated" && !dac_.is_ideal();
-  const bool need_adc = spec_.adc.range == "calibrated" && spec_.adc.bits > 0;
-  if ((need_dac || need_adc) && !calibrated_)
-    throw std::logic_error(std::string("Tile.forward: the ") + (need_dac ? "DAC" : "ADC") +
-                           " range is 'calibrated' but calibrate(X) was not called after program()");
-  const std::int64_t first = sample_offset < 0 ? samples_seen_ : sample_offset;
+RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, bool compensate,
+                     EnergyQ* energy_sum) const {
   const Eigen::Index B = x.rows();
   const int P = dac_.num_planes();
   const int G = int(groups_.size());
   const int ncols = int(gemm_cols_.size());
   // Normalised current -> weight * input units: sum(level * G) = dG sum(level * code).
-  const Eigen::VectorXd out_scale = w_unit_ * (alpha_ / delta_g_);
+  const Eigen::VectorXd out_scale =
+      compensate ? Eigen::VectorXd(w_unit_.cwiseProduct(alpha_) / delta_g_) : Eigen::VectorXd(w_unit_ / delta_g_);
 
   RowMat<T> out;
   EnergyQ cell_energy = 0;
@@ -554,6 +624,25 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
       for (Eigen::Index q = 0; q < n_blocks; ++q) cell_energy += run_block(start(q), length(q), lv, cur, var, driven);
     }
   }
+
+  *energy_sum += cell_energy;
+  return out;
+}
+
+template <typename T>
+RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sample_offset) {
+  check_input<T>(x, "forward");
+  const bool need_dac = spec_.dac.range == "calibrated" && !dac_.is_ideal();
+  const bool need_adc = spec_.adc.range == "calibrated" && spec_.adc.bits > 0;
+  if ((need_dac || need_adc) && !calibrated_)
+    throw std::logic_error(std::string("Tile.forward: the ") + (need_dac ? "DAC" : "ADC") +
+                           " range is 'calibrated' but calibrate(X) was not called after program()");
+  const std::int64_t first = sample_offset < 0 ? samples_seen_ : sample_offset;
+  const Eigen::Index B = x.rows();
+  const int P = dac_.num_planes();
+  const int G = int(groups_.size());
+  EnergyQ cell_energy = 0;
+  RowMat<T> out = read<T>(x, first, true, &cell_energy);
 
   std::uint64_t converted = 0;
   for (const Group& g : groups_) converted += std::uint64_t(g.width);

@@ -10,6 +10,17 @@
 // or sample_offset + row) is keyed by s, so the same seed gives bit-identical results for
 // any thread count and any split of a batch into calls.
 //
+// Drift compensation (TileSpec.drift_compensation) is a read, not an oracle: the tile drives
+// kDriftReferenceReads known inputs (full-scale 0/1 rows of a Sylvester-Hadamard matrix; the
+// first is all ones) through the DAC, the array with its read noise and the ADC, once for the
+// state right after programming (t = 0) and once at the current time, and scales output j by
+// sum_k |y_kj(0)| / sum_k |y_kj(t)| ("per_column") or the same ratio summed over all outputs
+// ("global"). Both reads use the ADC and DAC ranges in place (redone after calibrate()), so
+// the estimate's own quantization and noise are part of the result. Reference reads draw
+// their noise from samples past 2^62, keyed by the campaign's time, and are not counted.
+// Read noise with CellSpec.read_noise_draw = "frozen" is drawn once per cell at set_time(t)
+// (keyed by t), so a campaign's reads, reference reads included, share it.
+//
 // Thread-safety: a Tile is not safe for concurrent calls (forward advances its sample
 // counter and action counters); it parallelises internally.
 #pragma once
@@ -65,7 +76,8 @@ class Tile {
   double dac_range() const { return x_max_; }
   // Seconds spent solving the wire network at the last program()/set_time() (0 without wires).
   double wire_factor_seconds() const { return wire_factor_seconds_; }
-  double drift_scale() const { return alpha_; }
+  // Drift-compensation factor per output (all ones with compensation off).
+  const Eigen::VectorXd& drift_scale() const { return alpha_; }
   // ADC full scale in amperes for each (plane, conversion group).
   std::vector<std::vector<double>> adc_ranges() const { return adc_range_; }
 
@@ -89,6 +101,18 @@ class Tile {
   };
 
   void check_ready(const char* what) const;
+  // The array's state t_s after programming: drift, read-noise variances (or the frozen
+  // draw), and the product's operands.
+  void age(double t_s);
+  // Re-estimates alpha_ from reference reads (see above); the baseline is re-read when stale.
+  void update_drift_compensation();
+  // Per output: sum over the reference inputs of |output| at the current state, uncompensated.
+  Eigen::VectorXd reference_read_sums() const;
+  // The passes, conversions and shift-and-add of forward() for samples first .. first + B;
+  // adds the cells' energy to *energy_sum. `compensate`: scale by alpha_.
+  template <typename T>
+  RowMat<T> read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, bool compensate,
+                 EnergyQ* energy_sum) const;
   template <typename T>
   void check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) const;
   void rebuild_gemm_operands();
@@ -140,7 +164,10 @@ class Tile {
   RowMat<double> m_d_, s_d_;
   bool has_read_noise_ = false;
   double wire_factor_seconds_ = 0.0;
-  double t_s_ = 0.0, alpha_ = 1.0, x_max_ = 1.0;
+  double t_s_ = 0.0, x_max_ = 1.0;
+  Eigen::VectorXd alpha_;          // drift compensation per output
+  Eigen::VectorXd baseline_sums_;  // reference_read_sums() right after programming
+  bool baseline_valid_ = false;
   std::vector<std::vector<double>> adc_range_;  // [plane][group], amperes
   std::int64_t samples_seen_ = 0;
   TileCounters last_, total_;

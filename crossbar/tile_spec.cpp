@@ -27,6 +27,7 @@ void TileSpec::validate() const {
   require_one_of("TileSpec.encoding", encoding, {"differential", "offset"});
   require_one_of("TileSpec.subtract", subtract, {"analog", "digital"});
   require_one_of("TileSpec.read_noise_method", read_noise_method, {"aggregate", "per_cell"});
+  require_one_of("TileSpec.drift_compensation", drift_compensation, {"none", "global", "per_column"});
   cell.validate();
   dac.validate();
   adc.validate();
@@ -53,7 +54,7 @@ std::string TileSpec::repr() const {
      << "', dac=" << dac.repr() << ", adc=" << adc.repr()
      << ", programming_error=" << programming_error << ", read_noise=" << read_noise
      << ", drift=" << drift << ", stuck_at=" << stuck_at << ", nonlinear_iv=" << nonlinear_iv
-     << ", wires=" << wires.repr() << ", drift_compensation=" << drift_compensation << ", read_noise_method='"
+     << ", wires=" << wires.repr() << ", drift_compensation='" << drift_compensation << "', read_noise_method='"
      << read_noise_method << "', seed=" << seed << ")";
   return os.str();
 }

@@ -50,7 +50,11 @@ struct TileSpec {
   bool drift = true;
   bool stuck_at = true;
   bool nonlinear_iv = true;
-  bool drift_compensation = false;
+  // "none" | "global" (one factor per tile) | "per_column" (one per output): the tile reads
+  // known reference inputs right after programming and again at each set_time(t), through
+  // the DAC, array (with its read noise) and ADC, and scales its outputs by the ratio of the
+  // summed |outputs| (Joshi et al. 2020; aihwkit's GlobalDriftCompensation). See tile.h.
+  std::string drift_compensation = "none";
   std::string read_noise_method = "aggregate";  // "aggregate" | "per_cell"
   std::uint64_t seed = 0;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace mho {
 
@@ -36,6 +37,8 @@ CellModel::CellModel(CellSpec spec) : spec_(std::move(spec)) {
                 : spec_.drift == "constant" ? Drift::kConstant
                                             : Drift::kPcm;
   sinh_iv_ = spec_.iv == "sinh";
+  noise_of_programmed_ = spec_.read_noise_state == "programmed";
+  clip_range_ = spec_.prog_clip == "range";
 }
 
 double CellModel::polyval(const std::vector<double>& c, double u) {
@@ -49,17 +52,18 @@ double CellModel::prog_sigma(double g) const {
   return polyval(prog_poly_, g / spec_.g_max_S);
 }
 
-double CellModel::read_sigma(double g_t, double t_s) const {
+double CellModel::read_sigma(double g_t, double g_prog, double t_s) const {
+  const double g_state = noise_of_programmed_ ? g_prog : g_t;
   switch (read_kind_) {
     case Sigma::kNone:
       return 0.0;
     case Sigma::kPolynomial:
-      return polyval(read_poly_, g_t / spec_.g_max_S);
+      return polyval(read_poly_, g_state / spec_.g_max_S);
     case Sigma::kPcm1f: {
       // The fit starts at t0: earlier reads are evaluated at t0. The log term is clamped at
       // zero for the (unphysical) case t0 < t_read.
       const double t = std::max(t_s, spec_.drift_t0_s);
-      const double u = std::max(g_t, 0.0) / spec_.g_max_S;
+      const double u = std::max(g_state, 0.0) / spec_.g_max_S;
       const double q = u > 0.0 ? std::min(q0_ / std::pow(u, q_exp_), q_max_) : q_max_;
       const double l = std::log((t + t_read_noise_s_) / (2.0 * t_read_noise_s_));
       return std::max(g_t, 0.0) * q * std::sqrt(std::max(l, 0.0));
@@ -101,6 +105,8 @@ void CellModel::program(Eigen::Ref<Eigen::MatrixXd> g, const StreamKey& prog_key
                         const StreamKey& stuck_key, bool with_error, bool with_stuck,
                         std::uint64_t index_base) const {
   const double lo = spec_.g_min_S, hi = spec_.g_max_S;
+  const double clip_lo = clip_range_ ? lo : 0.0;
+  const double clip_hi = clip_range_ ? hi : std::numeric_limits<double>::infinity();
   const bool err = with_error && prog_kind_ != Sigma::kNone;
   const bool stuck =
       with_stuck && (spec_.stuck_at_min_prob > 0.0 || spec_.stuck_at_max_prob > 0.0);
@@ -114,7 +120,7 @@ void CellModel::program(Eigen::Ref<Eigen::MatrixXd> g, const StreamKey& prog_key
         ElementEngine eng(prog_key, idx);
         v += prog_sigma(v) * normal_draw(eng);
       }
-      v = std::clamp(v, lo, hi);
+      v = std::clamp(v, clip_lo, clip_hi);
       if (stuck) {
         ElementEngine eng(stuck_key, idx);
         const double p = uniform_draw(eng);

@@ -25,8 +25,11 @@ class CellModel {
 
   // sigma of the programming error at target conductance g (siemens).
   double prog_sigma(double g) const;
-  // sigma of one read at conductance g_t (already drifted), time t_s after programming.
-  double read_sigma(double g_t, double t_s) const;
+  // sigma of one read at conductance g_t (already drifted) of a cell programmed to g_prog,
+  // time t_s after programming; the noise level follows CellSpec.read_noise_state.
+  double read_sigma(double g_t, double g_prog, double t_s) const;
+  // The same for a cell whose drifted and programmed conductances are both g.
+  double read_sigma(double g, double t_s) const { return read_sigma(g, g, t_s); }
   // Mean and standard deviation of the drift exponent nu for a cell programmed to g.
   void drift_moments(double g, double* mean, double* sd) const;
   // g(t) / g(t0) for exponent nu.
@@ -35,7 +38,7 @@ class CellModel {
   double iv_voltage(double v) const;
 
   // Programs target conductances (in place): adds programming error if `with_error`, clips
-  // to [g_min, g_max], then applies stuck-at faults if `with_stuck`. Element = linear index
+  // as CellSpec.prog_clip says, then applies stuck-at faults if `with_stuck`. Element = linear index
   // (row-major) plus `index_base`.
   void program(Eigen::Ref<Eigen::MatrixXd> g, const StreamKey& prog_key,
                const StreamKey& stuck_key, bool with_error, bool with_stuck,
@@ -55,6 +58,9 @@ class CellModel {
   double q0_ = 0.0088, q_exp_ = 0.65, q_max_ = 0.2, t_read_noise_s_ = 250e-9;
   Drift drift_kind_;
   bool sinh_iv_;
+  bool noise_of_programmed_;  // read_noise_state == "programmed"
+  bool clip_range_;           // prog_clip == "range"
+
 };
 
 }  // namespace mho

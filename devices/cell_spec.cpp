@@ -75,7 +75,10 @@ void CellSpec::validate() const {
     reject("CellSpec.g_max_S", to_text(g_max_S), "must be > g_min_S (" + to_text(g_min_S) + ")");
   require_in("CellSpec.bits", bits, 1, 16);
   validate_sigma_model("CellSpec.prog_error", prog_error, "CellSpec.prog_sigma", prog_sigma, false);
+  require_one_of("CellSpec.prog_clip", prog_clip, {"range", "zero"});
   validate_sigma_model("CellSpec.read_noise", read_noise, "CellSpec.read_sigma", read_sigma, true);
+  require_one_of("CellSpec.read_noise_state", read_noise_state, {"drifted", "programmed"});
+  require_one_of("CellSpec.read_noise_draw", read_noise_draw, {"per_read", "frozen"});
   require_one_of("CellSpec.drift", drift, {"none", "constant", "pcm"});
   if (drift == "constant") {
     require_params("CellSpec.drift_params", drift, drift_params, 2, 2);
@@ -116,8 +119,9 @@ std::string CellSpec::repr() const {
   std::ostringstream os;
   os << "CellSpec(name='" << name << "', g_min_S=" << g_min_S << ", g_max_S=" << g_max_S
      << ", bits=" << bits << ", prog_error='" << prog_error << "', prog_sigma="
-     << list_text(prog_sigma) << ", read_noise='" << read_noise
-     << "', read_sigma=" << list_text(read_sigma) << ", drift='" << drift
+     << list_text(prog_sigma) << ", prog_clip='" << prog_clip << "', read_noise='" << read_noise
+     << "', read_sigma=" << list_text(read_sigma) << ", read_noise_state='" << read_noise_state
+     << "', read_noise_draw='" << read_noise_draw << "', drift='" << drift
      << "', drift_params=" << list_text(drift_params) << ", drift_t0_s=" << drift_t0_s
      << ", iv='" << iv << "', iv_v0_V=" << iv_v0_V << ", stuck_at_min_prob=" << stuck_at_min_prob
      << ", stuck_at_max_prob=" << stuck_at_max_prob << ", area_F2=" << area_F2

@@ -7,10 +7,21 @@
 // State-dependent models take u = g / g_max_S as their variable:
 //   prog_error   "none" | "constant" {sigma_S} | "proportional" {k: sigma = k*g}
 //                | "polynomial" {c0, c1, ...: sigma = sum c_n u^n, in siemens}
-//                drawn once per programming (Gaussian, then clipped to [g_min, g_max]).
+//                drawn once per programming (Gaussian), then clipped as `prog_clip` says.
+//   prog_clip    "range": programmed conductances clipped to [g_min, g_max] | "zero": clipped
+//                at 0 only (a conductance cannot be negative, but an overshoot past g_max or
+//                below g_min is what an iterative programming scheme leaves; Joshi et al. 2020).
 //   read_noise   same kinds as prog_error, plus "pcm_1f" {q0, exponent, q_max, t_read_s}:
 //                sigma = g(t) * min(q0 / u^exponent, q_max) * sqrt(ln((t + t_read)/(2 t_read))),
-//                drawn on every read (Joshi et al., Nat. Commun. 11, 2473, 2020).
+//                (Joshi et al., Nat. Commun. 11, 2473, 2020).
+//   read_noise_state  the conductance whose state sets the noise level: "drifted" (g(t)) |
+//                "programmed" (g(t0), Joshi et al. 2020: Q_s is a property of the programmed
+//                state). The pcm_1f amplitude is g(t) * Q_s(u) either way; u follows this field.
+//   read_noise_draw   "per_read": a fresh draw on every read (white noise) | "frozen": one
+//                draw per cell per read-out campaign (each Tile.set_time), the slow 1/f
+//                fluctuation accumulated since programming, which stays put over the
+//                milliseconds of a campaign (Joshi et al. 2020); the drawn conductance is
+//                clipped at 0.
 //   drift        "none" | "constant" {nu_mean, nu_std} | "pcm" {} (Joshi et al. 2020:
 //                mu = clamp(-0.0155 ln u + 0.0244, 0.049, 0.1), sd = clamp(-0.0125 ln u
 //                - 0.0059, 0.008, 0.045)); g(t) = g(t0) (t/t0)^-nu for t > t0, one nu per cell.
@@ -33,9 +44,12 @@ struct CellSpec {
 
   std::string prog_error = "none";
   std::vector<double> prog_sigma;
+  std::string prog_clip = "range";
 
   std::string read_noise = "none";
   std::vector<double> read_sigma;
+  std::string read_noise_state = "drifted";
+  std::string read_noise_draw = "per_read";
 
   std::string drift = "none";
   std::vector<double> drift_params;

@@ -50,16 +50,25 @@ CellSpec pcm_joshi2020() {
   s.source =
       "Joshi et al., Nat. Commun. 11, 2473 (2020): doped-GST PCM, g_max = 25 uS, programming "
       "error polynomial c = [0.26348, 1.9650, -1.1731] uS, drift nu(g) and 1/f read noise "
-      "(Q_s = min(0.0088/u^0.65, 0.2), t_read = 250 ns) from t0 = 20 s. NeuroSim V1.4 IBM PCM "
-      "(90 nm): R_on = 40 kOhm (= 25 uS), on/off = 12.5 (g_min = 2 uS), area 4x4 = 16 F^2. "
+      "(Q_s = min(0.0088/u^0.65, 0.2), t_read = 250 ns) from t0 = 20 s. As in that paper (and "
+      "IBM aihwkit's PCMLikeNoiseModel, fitted to the same devices): each device of a "
+      "differential pair spans [0, g_max], so g_min = 0; programmed conductances are clipped "
+      "at 0 only (the iterative programming's error is a spread around the target, past "
+      "g_max too); Q_s is a function of the programmed state (the 1/f amplitude is "
+      "g(t) Q_s(g(t0))); the 1/f noise is drawn once per read-out campaign (its fluctuation "
+      "is slow against a campaign's reads). NeuroSim V1.4 IBM PCM (90 nm): R_on = 40 kOhm "
+      "(= g_max; its on/off of 12.5 is not used, see g_min), area 4x4 = 16 F^2. "
       "Assumptions: 4 bits per cell, read pulse 0.2 V, 100 ns.";
   s.g_max_S = 25e-6;
-  s.g_min_S = s.g_max_S / 12.5;
+  s.g_min_S = 0.0;
   s.bits = 4;
   s.prog_error = "polynomial";
   s.prog_sigma = {0.26348e-6, 1.9650e-6, -1.1731e-6};
+  s.prog_clip = "zero";
   s.read_noise = "pcm_1f";
   s.read_sigma = {0.0088, 0.65, 0.2, 250e-9};
+  s.read_noise_state = "programmed";
+  s.read_noise_draw = "frozen";
   s.drift = "pcm";
   s.drift_t0_s = 20.0;
   s.area_F2 = 16.0;

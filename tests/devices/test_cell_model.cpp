@@ -46,6 +46,9 @@ TEST(CellSpec, BadFieldsAreNamed) {
   expect_rejects([](CellSpec& s) { s.drift = "constant"; }, "drift_params");
   expect_rejects([](CellSpec& s) { s.drift_t0_s = 0; }, "drift_t0_s");
   expect_rejects([](CellSpec& s) { s.iv = "cubic"; }, "iv");
+  expect_rejects([](CellSpec& s) { s.prog_clip = "none"; }, "prog_clip");
+  expect_rejects([](CellSpec& s) { s.read_noise_state = "target"; }, "read_noise_state");
+  expect_rejects([](CellSpec& s) { s.read_noise_draw = "once"; }, "read_noise_draw");
   expect_rejects([](CellSpec& s) { s.iv_v0_V = 0; }, "iv_v0_V");
   expect_rejects([](CellSpec& s) { s.stuck_at_min_prob = 1.5; }, "stuck_at_min_prob");
   expect_rejects([](CellSpec& s) { s.stuck_at_min_prob = 0.6; s.stuck_at_max_prob = 0.6; }, "stuck_at_max_prob");
@@ -73,6 +76,44 @@ TEST(CellModel, PcmPublishedPolynomials) {
   // 1/f noise grows with time since programming; before t0 the fit is evaluated at t0.
   EXPECT_GT(pcm.read_sigma(12.5e-6, 1e6), pcm.read_sigma(12.5e-6, 1e3));
   EXPECT_EQ(pcm.read_sigma(12.5e-6, 1.0), pcm.read_sigma(12.5e-6, 20.0));
+}
+
+TEST(CellModel, PcmFollowsTheirPaperChoices) {
+  // Joshi et al. 2020 (and aihwkit): devices span [0, g_max], the programmed conductance is
+  // clipped at 0 only, Q_s is a function of the programmed conductance.
+  const CellSpec spec = cell_preset("pcm_joshi2020");
+  EXPECT_EQ(spec.g_min_S, 0.0);
+  CellModel pcm(spec);
+  // A cell programmed to u = 0.5 that drifted to u = 0.25: amplitude g(t), Q_s(0.5).
+  const double q = 0.0088 / std::pow(0.5, 0.65);
+  const double l = std::sqrt(std::log((1000 + 250e-9) / (2 * 250e-9)));
+  EXPECT_NEAR(pcm.read_sigma(6.25e-6, 12.5e-6, 1000.0), 6.25e-6 * q * l, 1e-18);
+  CellSpec drifted = spec;
+  drifted.read_noise_state = "drifted";
+  const double q_t = 0.0088 / std::pow(0.25, 0.65);
+  EXPECT_NEAR(CellModel(drifted).read_sigma(6.25e-6, 12.5e-6, 1000.0), 6.25e-6 * q_t * l, 1e-18);
+
+  // Programming at g_max and at 0: overshoots past g_max stay, nothing goes below 0.
+  Eigen::MatrixXd g(200, 100);
+  g.leftCols(50).setConstant(25e-6);
+  g.rightCols(50).setZero();
+  const StreamKey pk(1, 0, 0, Purpose::kProgramming), sk(1, 0, 0, Purpose::kStuckAt);
+  Eigen::MatrixXd zero_clip = g;
+  pcm.program(zero_clip, pk, sk, true, false);
+  const Eigen::MatrixXd top = zero_clip.leftCols(50), bottom = zero_clip.rightCols(50);
+  // sigma(g_max) = 1.05538 uS: about half the top cells above g_max, their mean at g_max.
+  EXPECT_NEAR((top.array() > 25e-6).cast<double>().mean(), 0.5, 5 * std::sqrt(0.25 / 1e4));
+  EXPECT_NEAR(top.mean(), 25e-6, 5 * 1.05538e-6 / std::sqrt(1e4));
+  EXPECT_GE(bottom.minCoeff(), 0.0);
+  EXPECT_NEAR((bottom.array() > 0).cast<double>().mean(), 0.5, 5 * std::sqrt(0.25 / 1e4));
+  // The old choice, still available: clipped to [g_min, g_max].
+  CellSpec ranged = spec;
+  ranged.prog_clip = "range";
+  ranged.g_min_S = 2e-6;
+  Eigen::MatrixXd range_clip = g;
+  CellModel(ranged).program(range_clip, pk, sk, true, false);
+  EXPECT_LE(range_clip.maxCoeff(), 25e-6);
+  EXPECT_GE(range_clip.minCoeff(), 2e-6);
 }
 
 TEST(CellModel, SinhIvTendsToOhm) {

@@ -109,18 +109,27 @@ def test_pcm_drift_lowers_output_and_compensation_restores(rng):
     w = rng.normal(size=(64, 16))
     x = np.abs(rng.normal(size=(32, 64)))
     out = {}
-    for comp in (False, True):
+    for comp in ("none", "global", "per_column"):
         t = mho.Tile(mho.TileSpec(drift_compensation=comp, **base))
         t.program(w)
         t.set_time(86400.0)
         out[comp] = t.forward(x)
+        assert t.drift_scale.shape == (16,)
     ref = x @ w
     err = {k: np.linalg.norm(v - ref) / np.linalg.norm(ref) for k, v in out.items()}
-    assert err[True] < 0.5 * err[False]
+    assert err["global"] < 0.5 * err["none"]
+    assert err["per_column"] < 0.5 * err["none"]
+    with pytest.raises(ValueError, match=r"TileSpec\.drift_compensation = 'yes'.*per_column"):
+        mho.TileSpec(drift_compensation="yes")
+    with pytest.raises(TypeError, match="drift_compensation"):
+        mho.TileSpec(drift_compensation=True)
 
 
 def test_pcm_read_noise_grows_with_time(rng):
-    spec = mho.TileSpec(rows=32, cols=8, cell="pcm_joshi2020", weight_bits=0,
+    # Per-read draws (the preset's 1/f noise is frozen per campaign): the spread over repeated
+    # reads then measures sigma(t).
+    cell = mho.cell_preset("pcm_joshi2020").replace(read_noise_draw="per_read")
+    spec = mho.TileSpec(rows=32, cols=8, cell=cell, weight_bits=0,
                         programming_error=False, drift=False,
                         dac=mho.DacSpec(input_bits=0), adc=mho.AdcSpec(bits=0), seed=3)
     w = rng.normal(size=(32, 4))
