@@ -153,24 +153,75 @@ def _array(text):
     return rows, cols
 
 
+def _cost_design(a):
+    """(TileSpec, PimSystemSpec, DigitalSpec or None, node) that `mho cost` costs: the default
+    design (data/default_design.yaml), edited by --design FILE's sections (a config's
+    hardware / system / tech / digital schema), then by each option given."""
+    from . import config
+    d = config.default_design()
+    spec, system, dig, node = d["hardware"], d["system"], d["digital"], d["tech_node"]
+    if a.design:
+        raw = config._read(a.design)
+        try:
+            config._known(raw, ("hardware", "system", "tech", "digital"), "")
+            hw = raw.get("hardware") or {}
+            if "seed" in hw:
+                config._fail("hardware.seed", "a cost has no seed")
+            spec = config._spec(_core.TileSpec, hw, "hardware", config._NESTED, base=spec)
+            system = config._spec(_core.PimSystemSpec, raw.get("system") or {}, "system", base=system)
+            tech = raw.get("tech") or {}
+            config._known(tech, ("node",), "tech")
+            node = tech.get("node", node)
+            dig = None if raw.get("digital") is False else \
+                config._spec(_core.DigitalSpec, raw.get("digital") or {}, "digital", base=dig)
+        except config.ConfigError as e:
+            raise config.ConfigError(f"--design {a.design}: {e}") from None
+    if a.array is not None:
+        spec = spec.replace(rows=a.array[0], cols=a.array[1])
+    for opt, field in (("cell", "cell"), ("weight_bits", "weight_bits"), ("bits_per_cell", "bits_per_cell"),
+                       ("encoding", "encoding"), ("subtract", "subtract")):
+        if getattr(a, opt) is not None:
+            spec = spec.replace(**{field: getattr(a, opt)})
+    for opt, field in (("input_bits", "input_bits"), ("input_mode", "mode"), ("bits_per_plane", "bits_per_plane"),
+                       ("signed_mode", "signed_mode")):
+        if getattr(a, opt) is not None:
+            spec = spec.replace(dac=spec.dac.replace(**{field: getattr(a, opt)}))
+    for opt, field in (("adc_bits", "bits"), ("columns_per_adc", "columns_per_adc")):
+        if getattr(a, opt) is not None:
+            spec = spec.replace(adc=spec.adc.replace(**{field: getattr(a, opt)}))
+    if a.input_bits is not None:  # the activations are the DAC's inputs, on both sides
+        system = system.replace(activation_bits=a.input_bits)
+        dig = dig.replace(bits=a.input_bits) if dig is not None else None
+    if a.adc_type is not None:
+        system = system.replace(adc_type=a.adc_type)
+    if a.batch is not None:
+        system = system.replace(batch=a.batch)
+        dig = dig.replace(batch=a.batch) if dig is not None else None
+    if a.no_pipeline:
+        system = system.replace(pipeline_layers=False)
+    if a.pe is not None and dig is not None:
+        dig = dig.replace(pe_rows=a.pe[0], pe_cols=a.pe[1])
+    if a.no_digital:
+        dig = None
+    return spec, system, dig, a.node or node
+
+
 def _cost(a, out=None):
     out = out or sys.stdout
     from . import cost, results, specs
-    rows, cols = a.array
-    dac = _core.DacSpec(input_bits=a.input_bits, mode=a.input_mode, bits_per_plane=a.bits_per_plane,
-                        signed_mode=a.signed_mode)
-    spec = _core.TileSpec(rows=rows, cols=cols, cell=a.cell, weight_bits=a.weight_bits,
-                          bits_per_cell=a.bits_per_cell, encoding=a.encoding, subtract=a.subtract,
-                          dac=dac, adc=_core.AdcSpec(bits=a.adc_bits, columns_per_adc=a.columns_per_adc))
-    system = _core.PimSystemSpec(adc_type=a.adc_type, activation_bits=a.input_bits, batch=a.batch,
-                                 pipeline_layers=not a.no_pipeline)
-    tech = cost.load_tech(a.node, a.tech)
+    spec, system, dig, node = _cost_design(a)
+    tech = cost.load_tech(node, a.tech)
     p = cost.pim(a.net, spec, system=system, tech=tech)
-    dig = None if a.no_digital else _core.DigitalSpec(pe_rows=a.pe[0], pe_cols=a.pe[1], bits=a.input_bits,
-                                                      batch=a.batch)
     d = None if dig is None else cost.digital(a.net, tech=tech, spec=dig)
+    edits = " and ".join(x for x in (f"--design {a.design}" if a.design else "", "the options given") if x)
+    print(f"design costed, at {tech.node}: the default design (data/default_design.yaml) edited by {edits}", file=out)
+    print(f"  PIM tile  {spec!r}", file=out)
+    print(f"  system    {system!r}", file=out)
+    print(f"  digital   {dig!r}" if dig is not None else "  digital   (none)", file=out)
+    print(file=out)
     print(cost.table(p, d), file=out)
-    rec = {"provenance": results.provenance(), "command": vars(a) | {"array": list(a.array), "pe": list(a.pe)},
+    command = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(a).items()}
+    rec = {"provenance": results.provenance(), "command": command,
            "hardware": {"tile": repr(spec), "system": repr(system), "node": tech.node},
            **_design(spec, system, dig, specs.design_key(specs.study_design(
                spec, results.sha256_file(a.net) if os.path.isfile(a.net) else f"zoo:{a.net}", None,
@@ -251,24 +302,27 @@ def parser():
                        description="Cost of a zoo network on PIM arrays and on the digital baseline, from layer shapes.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     c.add_argument("--net", required=True, help=f"zoo network ({', '.join(_core.zoo_names())}) or model file")
-    c.add_argument("--array", type=_array, default=(256, 256), help="array size ROWSxCOLS")
-    c.add_argument("--cell", default="rram_neurosim_22nm", help=f"cell preset ({', '.join(_core.cell_preset_names())})")
-    c.add_argument("--weight-bits", type=int, default=8)
-    c.add_argument("--bits-per-cell", type=int, default=2)
-    c.add_argument("--encoding", default="differential", choices=["differential", "offset"])
-    c.add_argument("--subtract", default="analog", choices=["analog", "digital"])
-    c.add_argument("--input-bits", type=int, default=8, help="DAC input bits (also activation width)")
-    c.add_argument("--input-mode", default="bitserial", choices=["bitserial", "multilevel"])
-    c.add_argument("--bits-per-plane", type=int, default=1, help="bit-serial bits per plane")
-    c.add_argument("--signed-mode", default="unsigned", choices=["unsigned", "two_pass", "bipolar"])
-    c.add_argument("--adc-bits", type=int, default=6)
-    c.add_argument("--adc-type", default="sar", help="ADC architecture in the tech table (sar, flash)")
-    c.add_argument("--columns-per-adc", type=int, default=8)
-    c.add_argument("--node", default="22nm", help="technology node in the tech table")
+    c.add_argument("--design", metavar="YAML", help="design file: hardware / system / tech / digital sections as in "
+                                                  "a config; keys it leaves out, and the options below when not "
+                                                  "given, take the default design (data/default_design.yaml)")
+    c.add_argument("--array", type=_array, help="array size ROWSxCOLS")
+    c.add_argument("--cell", help=f"cell preset ({', '.join(_core.cell_preset_names())})")
+    c.add_argument("--weight-bits", type=int)
+    c.add_argument("--bits-per-cell", type=int)
+    c.add_argument("--encoding", choices=["differential", "offset"])
+    c.add_argument("--subtract", choices=["analog", "digital"])
+    c.add_argument("--input-bits", type=int, help="DAC input bits (also activation width)")
+    c.add_argument("--input-mode", choices=["bitserial", "multilevel"])
+    c.add_argument("--bits-per-plane", type=int, help="bit-serial bits per plane")
+    c.add_argument("--signed-mode", choices=["unsigned", "two_pass", "bipolar"])
+    c.add_argument("--adc-bits", type=int)
+    c.add_argument("--adc-type", help="ADC architecture in the tech table (sar, flash)")
+    c.add_argument("--columns-per-adc", type=int)
+    c.add_argument("--node", help="technology node in the tech table")
     c.add_argument("--tech", metavar="YAML", help="technology table (default data/tech.yaml)")
-    c.add_argument("--batch", type=int, default=1)
+    c.add_argument("--batch", type=int)
     c.add_argument("--no-pipeline", action="store_true", help="layers one after another (throughput = 1/latency)")
-    c.add_argument("--pe", type=_array, default=(16, 16), help="digital baseline MAC array ROWSxCOLS")
+    c.add_argument("--pe", type=_array, help="digital baseline MAC array ROWSxCOLS")
     c.add_argument("--no-digital", action="store_true", help="skip the digital baseline")
     c.add_argument("--json", metavar="FILE", help="write the result as JSON")
     c.add_argument("--h5", metavar="FILE", help="write the result as HDF5")

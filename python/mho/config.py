@@ -14,8 +14,10 @@ Schema (every key but `model` optional; relative paths are relative to the confi
       rows: 256
       cols: 256
       cell: rram_neurosim_22nm # a preset name (mho.cell_preset_names())
-      weight_bits: 6
-      dac: {input_bits: 8, signed_mode: unsigned}   # DacSpec fields
+      weight_bits: 8
+      bits_per_cell: 2
+      weight_scale: per_column
+      dac: {input_bits: 8, mode: bitserial, signed_mode: unsigned}   # DacSpec fields
       adc: {bits: 8, columns_per_adc: 8}            # AdcSpec fields
       wires: {r_row_ohm: 0.0, r_col_ohm: 0.0}       # WireSpec fields
     system: {adc_type: sar}    # PimSystemSpec fields (periphery, buffers, digital lanes)
@@ -23,6 +25,10 @@ Schema (every key but `model` optional; relative paths are relative to the confi
     digital: {pe_rows: 16, pe_cols: 16}   # DigitalSpec fields, or false: no baseline
     sweep: {param: adc.bits, values: [4, 5, 6, 8], chips: 5}   # optional accuracy sweep
     output: {dir: results, name: null, plots: true}   # name: default the config's stem
+
+Keys left out of hardware, system, tech and digital (and their nested dac/adc/wires
+mappings) take the default design's values (data/default_design.yaml; config.default_design()),
+not the specs' own field defaults: a config edits the default design.
 
 Errors name the key: `config key 'hardware.adc.bits': ...` (ValueError), a missing file is a
 FileNotFoundError. load() checks everything a run needs before any work starts (the model,
@@ -66,19 +72,49 @@ def _int(d, key, default, lo=None, none_ok=False, where=""):
     return v
 
 
-def _spec(cls, values, where, nested=None):
-    """cls(**values) built one key at a time, so an error names the key that caused it."""
+def _spec(cls, values, where, nested=None, base=None):
+    """`base` (default cls()) with `values` replaced one key at a time, so an error names the
+    key that caused it; a nested spec's values edit base's nested spec."""
     nested = nested or {}
-    spec = cls()
+    spec = cls() if base is None else base
+    if not isinstance(values, dict):
+        _fail(where, f"expected a mapping of {cls.__name__} fields, got {values!r}")
     _known(values, spec.fields(), where)
     for k, v in values.items():
         if k in nested:
-            v = _spec(nested[k], v, f"{where}.{k}")
+            v = _spec(nested[k], v, f"{where}.{k}", base=getattr(spec, k))
         try:
             spec = spec.replace(**{k: v})
         except (TypeError, ValueError) as e:
             _fail(f"{where}.{k}", str(e))
     return spec
+
+
+DEFAULT_DESIGN_FILE = "default_design.yaml"
+_NESTED = {"dac": _core.DacSpec, "adc": _core.AdcSpec, "wires": _core.WireSpec}
+_default = {}
+
+
+def default_design():
+    """The default design (data/default_design.yaml, which says why each choice): a dict of
+    hardware (TileSpec, seed 1), system (PimSystemSpec), tech_node (str) and digital
+    (DigitalSpec). Keys a config leaves out take these values; mho.study.default_spec() and
+    `mho cost`'s options are this design."""
+    if not _default:
+        from . import datasets
+        path = os.fspath(datasets.data_dir() / DEFAULT_DESIGN_FILE)
+        raw = _read(path)
+        where = f"{path}: "
+        _known(raw, ("hardware", "system", "tech", "digital"), "")
+        try:
+            d = {"hardware": _spec(_core.TileSpec, raw.get("hardware") or {}, "hardware", _NESTED).replace(seed=1),
+                 "system": _spec(_core.PimSystemSpec, raw.get("system") or {}, "system"),
+                 "tech_node": (raw.get("tech") or {}).get("node", "22nm"),
+                 "digital": _spec(_core.DigitalSpec, raw.get("digital") or {}, "digital")}
+        except ConfigError as e:
+            raise ConfigError(where + str(e)) from None
+        _default.update(d)
+    return dict(_default)
 
 
 def _path(base, p, key):
@@ -184,13 +220,13 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
     hw.setdefault("seed", c["seed"])
     if "seed" in (raw.get("hardware") or {}):
         _fail("hardware.seed", "set the seed with the top-level key 'seed'")
-    c["spec"] = _spec(_core.TileSpec, hw, "hardware",
-                      {"dac": _core.DacSpec, "adc": _core.AdcSpec, "wires": _core.WireSpec})
-    c["system"] = _spec(_core.PimSystemSpec, raw.get("system") or {}, "system")
+    dflt = default_design()  # what the config leaves out
+    c["spec"] = _spec(_core.TileSpec, hw, "hardware", _NESTED, base=dflt["hardware"])
+    c["system"] = _spec(_core.PimSystemSpec, raw.get("system") or {}, "system", base=dflt["system"])
 
     tech = raw.get("tech") or {}
     _known(tech, ("node", "file"), "tech")
-    node = tech.get("node", "22nm")
+    node = tech.get("node", dflt["tech_node"])
     if not isinstance(node, str):
         _fail("tech.node", f"expected a node name such as '22nm', got {node!r}")
     c["tech_file"] = _file(base, tech["file"], "tech.file") if tech.get("file") is not None else cost.tech_file()
@@ -208,7 +244,7 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
     if dig is False:
         c["digital"] = None
     else:
-        c["digital"] = _spec(_core.DigitalSpec, dig or {}, "digital")
+        c["digital"] = _spec(_core.DigitalSpec, dig or {}, "digital", base=dflt["digital"])
 
     def costs(spec, key):
         """The design mapped and costed from shapes now, so the run cannot fail later."""

@@ -28,11 +28,13 @@ MODELS = os.path.join(HERE, "..", "..", "data", "models")
 
 
 def default_spec():
-    """An RRAM design (NeuroSim 22 nm cell, 6-bit weights on differential pairs, 8-bit
-    unsigned inputs for ReLU networks, 8-bit calibrated ADCs, 256x256 arrays)."""
-    return _core.TileSpec(rows=256, cols=256, cell="rram_neurosim_22nm", weight_bits=6,
-                          dac=_core.DacSpec(input_bits=8, signed_mode="unsigned"),
-                          adc=_core.AdcSpec(bits=8), seed=1)
+    """The default design's TileSpec (data/default_design.yaml, which gives the reasons): RRAM
+    (NeuroSim 22 nm cell), 256x256 arrays, 8-bit weights as four 2-bit slices on differential
+    pairs with a per-column scale, 8-bit unsigned bit-serial inputs, 8-bit calibrated ADCs
+    shared by 8 columns; seed 1. The same design as `mho cost`'s defaults and the example
+    config examples/configs/lenet5_mnist.yaml."""
+    from . import config
+    return config.default_design()["hardware"]
 
 
 @dataclass

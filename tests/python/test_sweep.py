@@ -85,8 +85,9 @@ def test_serial_run_matches_a_chip_simulated_directly(reference):
     net, _ = mho.nets.load(LENET)
     x, y = mho.datasets.load("mnist", "test", limit=150)
     calib, _ = mho.datasets.load("mnist", "train", limit=64)
-    spec = mho.TileSpec(rows=256, cols=256, cell="pcm_joshi2020", weight_bits=6, seed=int(row.seed),
-                        dac=mho.DacSpec(input_bits=8, signed_mode="unsigned"), adc=mho.AdcSpec(bits=8, columns_per_adc=8))
+    d = mho.study.default_spec()  # what the config leaves out
+    spec = d.replace(rows=256, cols=256, cell="pcm_joshi2020", weight_bits=6, seed=int(row.seed),
+                     dac=d.dac.replace(input_bits=8, signed_mode="unsigned"), adc=d.adc.replace(bits=8, columns_per_adc=8))
     pim = mho._core.PimNetwork(net, spec, {})
     threads = mho.get_num_threads()
     mho.set_num_threads(2)  # the sweep's tasks run single-threaded: the bits must not depend on it
