@@ -212,12 +212,16 @@ def _cost(a, out=None):
     spec, system, dig, node = _cost_design(a)
     tech = cost.load_tech(node, a.tech)
     p = cost.pim(a.net, spec, system=system, tech=tech)
-    d = None if dig is None else cost.digital(a.net, tech=tech, spec=dig)
+    d, note = None, None
+    if dig is not None:
+        dig, d, note = cost.normalized_digital(a.net, p, dig, a.normalize, tech=tech)
     edits = " and ".join(x for x in (f"--design {a.design}" if a.design else "", "the options given") if x)
     print(f"design costed, at {tech.node}: the default design (data/default_design.yaml) edited by {edits}", file=out)
     print(f"  PIM tile  {spec!r}", file=out)
     print(f"  system    {system!r}", file=out)
     print(f"  digital   {dig!r}" if dig is not None else "  digital   (none)", file=out)
+    if note:
+        print(f"  normalization: {note}; the ratios below compare these two designs", file=out)
     print(file=out)
     print(cost.table(p, d), file=out)
     command = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(a).items()}
@@ -228,6 +232,7 @@ def _cost(a, out=None):
                system=system, tech={"node": tech.node, "sha256": results.sha256_file(tech.file)}))),
            "inputs": {"tech": {"path": tech.file, "sha256": results.sha256_file(tech.file)}} | (
                {"model": {"path": a.net, "sha256": results.sha256_file(a.net)}} if os.path.isfile(a.net) else {}),
+           "normalization": {"mode": a.normalize, "note": note},
            "cost": {"pim": cost.to_dict(p)} | ({"digital": cost.to_dict(d)} if d else {})}
     members = [f for f in (a.json, a.h5, a.plot) if f]
     if members:
@@ -324,6 +329,9 @@ def parser():
     c.add_argument("--no-pipeline", action="store_true", help="layers one after another (throughput = 1/latency)")
     c.add_argument("--pe", type=_array, help="digital baseline MAC array ROWSxCOLS")
     c.add_argument("--no-digital", action="store_true", help="skip the digital baseline")
+    c.add_argument("--normalize", default="own", choices=["own", "iso-area", "iso-throughput"],
+                   help="digital baseline as given (own), or its MAC array sized to the PIM chip's area "
+                        "(iso-area) or throughput (iso-throughput)")
     c.add_argument("--json", metavar="FILE", help="write the result as JSON")
     c.add_argument("--h5", metavar="FILE", help="write the result as HDF5")
     c.add_argument("--plot", metavar="PNG", help="energy/area breakdown and utilization plot")

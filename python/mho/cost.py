@@ -216,3 +216,56 @@ def plot(pim_report, digital_report, path):
     out = _util.save_figure(fig, path)
     plt.close(fig)
     return out
+
+
+NORMALIZATIONS = ("own", "iso-area", "iso-throughput")
+MAX_PE_SIDE = 1024  # the largest square MAC array the normalisations consider (1 M MACs)
+
+
+def normalized_digital(network, pim_report, spec=None, mode="own", node="22nm", tech=None):
+    """(DigitalSpec, CostReport, note) of the digital baseline under a normalisation:
+    'own': `spec` as given; 'iso-area': its MAC array resized (square, n x n, everything
+    else as given) to the largest that fits the PIM chip's area; 'iso-throughput': to the
+    smallest whose throughput reaches the PIM chip's. The note says what was sized and
+    whether the target was reached (a design whose buffers alone exceed the PIM area, or
+    that cannot reach its throughput with MAX_PE_SIDE^2 MACs, says so)."""
+    if mode not in NORMALIZATIONS:
+        raise ValueError(f"normalization = {mode!r}: must be one of {', '.join(NORMALIZATIONS)}")
+    spec = spec or _core.DigitalSpec()
+    tech = _tech(tech, node)
+    if mode == "own":
+        return spec, digital(network, spec=spec, tech=tech), "the digital design as given"
+
+    def at(n):
+        s = spec.replace(pe_rows=n, pe_cols=n)
+        return s, digital(network, spec=s, tech=tech)
+
+    if mode == "iso-area":
+        target, ok = pim_report.area_total_m2, lambda r: r.area_total_m2 <= pim_report.area_total_m2
+        want_largest = True
+    else:
+        target, ok = pim_report.throughput_per_s, lambda r: r.throughput_per_s >= pim_report.throughput_per_s
+        want_largest = False
+    lo, hi = 1, MAX_PE_SIDE  # bisection over n: area grows with n, throughput (nearly) with it
+    if want_largest:
+        if not ok(at(1)[1]):
+            s, r = at(1)
+            return s, r, (f"iso-area not reachable: even a 1x1 MAC array with these buffers takes "
+                          f"{r.area_total_m2 * 1e6:.3g} mm2 > the PIM chip's {target * 1e6:.3g} mm2")
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if ok(at(mid)[1]) else (lo, mid - 1)
+        s, r = at(lo)
+        cap = f" (capped: the largest array considered, {MAX_PE_SIDE}x{MAX_PE_SIDE})" if lo == MAX_PE_SIDE else ""
+        return s, r, (f"iso-area: MAC array sized to {lo}x{lo}, the largest within the PIM chip's "
+                      f"{target * 1e6:.3g} mm2 (digital {r.area_total_m2 * 1e6:.3g} mm2){cap}")
+    if not ok(at(hi)[1]):
+        s, r = at(hi)
+        return s, r, (f"iso-throughput not reachable: {hi}x{hi} MACs give {r.throughput_per_s:.4g} inf/s "
+                      f"< the PIM chip's {target:.4g}")
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(at(mid)[1]) else (mid + 1, hi)
+    s, r = at(lo)
+    return s, r, (f"iso-throughput: MAC array sized to {lo}x{lo}, the smallest reaching the PIM chip's "
+                  f"{target:.4g} inf/s (digital {r.throughput_per_s:.4g})")

@@ -80,3 +80,28 @@ def test_mho_cost_design_file_errors_name_the_key(tmp_path, capsys, text, messag
 def test_mho_cost_design_file_missing(capsys, tmp_path):
     assert cli.main(["cost", "--net", "lenet5", "--design", str(tmp_path / "none.yaml")]) == 2
     assert "none.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("net", ["lenet5", "resnet50"])
+def test_iso_area_and_iso_throughput_size_the_digital_array(net):
+    from mho import cost
+    p = cost.pim(net, mho.study.default_spec())
+    base = mho.DigitalSpec()
+    s, r, note = cost.normalized_digital(net, p, base, "iso-area")
+    n = s.pe_rows
+    assert s.pe_cols == n and s.replace(pe_rows=16, pe_cols=16) == base  # only the MAC array changed
+    assert r.area_total_m2 <= p.area_total_m2 and "iso-area" in note
+    if n < cost.MAX_PE_SIDE:  # the next size up would not fit
+        assert cost.digital(net, spec=s.replace(pe_rows=n + 1, pe_cols=n + 1)).area_total_m2 > p.area_total_m2
+    s, r, note = cost.normalized_digital(net, p, base, "iso-throughput")
+    assert r.throughput_per_s >= p.throughput_per_s and "iso-throughput" in note
+    s_own, r_own, _ = cost.normalized_digital(net, p, base, "own")
+    assert s_own == base and r_own.energy_total_J == cost.digital(net, spec=base).energy_total_J
+    with pytest.raises(ValueError, match="normalization = 'iso-power'"):
+        cost.normalized_digital(net, p, base, "iso-power")
+
+
+def test_mho_cost_normalize_prints_and_records_it(tmp_path):
+    rec, text = _cost_record(tmp_path, "--normalize", "iso-area")
+    assert rec["normalization"]["mode"] == "iso-area" and "iso-area: MAC array sized to" in text
+    assert f"DigitalSpec(pe_rows={rec['design']['digital']['pe_rows']}" in text
