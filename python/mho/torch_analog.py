@@ -22,19 +22,21 @@ the bias are added digitally after the ADCs, as nets/pim_network.cpp does.
 nn.MultiheadAttention runs its query/key/value and output projections on tiles; its
 activation-by-activation products (Q K^T, softmax . V) stay in torch, i.e. digital.
 
-Reproducibility. Tile (layer l, block k) has tile id l * 2**32 + k, where l counts the
-model's Linear/Conv layers in `named_modules()` order whether or not they are converted, so
+Reproducibility. Tile (layer l, block k) has tile id l * 2**32 + k (an attention layer's
+projection p: l * 2**32 + p * 2**24 + k), where l counts the model's Linear, Conv and
+MultiheadAttention layers in `named_modules()` order whether or not they are converted, so
 a layer's programming draw and noise depend on (TileSpec.seed, chip, l, k) only -- never on
 which other layers are analog. Read and ADC noise are keyed by the *sample*: the index, along
 the first dimension of a layer's input, of each input since program() (or reset_samples()).
-Each sample owns a fixed stretch of the noise stream (its output positions for a
-convolution, its leading positions for a Linear on (N, ..., in)), so the same inputs give
-bit-identical outputs for any batch split and any thread count. Calling the model twice on
-the same batch is two reads (fresh noise, as on hardware); `reset_samples()` replays a read.
+Each sample owns the next stretch of each tile's noise stream, one position per tile input
+row (its output positions for a convolution, its leading positions for a Linear on
+(N, ..., in), its tokens for attention), so the same inputs give bit-identical outputs for
+any batch split and any thread count, and inputs of varying size never share noise. Calling
+the model twice on the same batch is two reads (fresh noise, as on hardware);
+`reset_samples()` starts the streams again, replaying a read.
 """
 import copy
 import fnmatch
-import numbers
 
 import numpy as np
 import torch
@@ -53,8 +55,6 @@ _BLOCK_BITS = 32
 # input rows per tile (an evenly strided subsample), as nets/pim_network.cpp does.
 _CALIBRATION_STREAM = 1 << 50
 _CALIBRATION_ROWS = 16384
-# Samples are counted in int64 streams below the calibration stream.
-_MAX_SAMPLE = _CALIBRATION_STREAM
 
 
 def _check_rules(hardware):
@@ -131,6 +131,7 @@ class _TileMatrix:
         self.arrays = mapping.arrays
         self.tiles = [_core.Tile(spec, first_id + k) for k in range(len(self.placements))]
         self.counts = {}
+        self.rows_seen = 0  # noise-stream position of the next input row
 
     def program(self, group_matrix, chip):
         """group_matrix(g): group g's matrix as float64 numpy (rows x cols)."""
@@ -142,14 +143,23 @@ class _TileMatrix:
             tile.program(np.ascontiguousarray(w[p["row0"]:p["row0"] + p["rows"], p["col0"]:p["col0"] + p["cols"]]),
                          chip)
         self.counts = {}
+        self.rows_seen = 0
 
     def set_time(self, t_s):
         for tile in self.tiles:
             tile.set_time(t_s)
 
-    def matmul(self, xin, offset, calibrating):
-        """Tile product of `xin` (numpy, batch x groups * rows) from noise-stream position
-        `offset`: batch x groups * cols. Row blocks' partial sums are added digitally."""
+    def matmul(self, xin, calibrating):
+        """Tile product of `xin` (numpy, batch x groups * rows): batch x groups * cols. Row
+        blocks' partial sums are added digitally. Inference rows take the next noise-stream
+        positions; calibration reads a disjoint part of the stream and advances nothing."""
+        if calibrating:
+            offset = _CALIBRATION_STREAM
+        else:
+            offset = self.rows_seen
+            if offset + xin.shape[0] > _CALIBRATION_STREAM:
+                raise ValueError(f"layer '{self.name}': {offset + xin.shape[0]} input rows since program() "
+                                 f"run into the calibration stream; call reset_samples()")
         # One tile holding the whole matrix returns the layer's output as is.
         y = None if len(self.tiles) == 1 else np.zeros((xin.shape[0], self.groups * self.cols), dtype=xin.dtype)
         for p, tile in zip(self.placements, self.tiles):
@@ -171,6 +181,8 @@ class _TileMatrix:
             if not calibrating:
                 for key in _COUNTER_KEYS:
                     self.counts[key] = self.counts.get(key, 0) + tile.last_counters[key]
+        if not calibrating:
+            self.rows_seen += xin.shape[0]
         return y
 
     def counters(self):
@@ -215,14 +227,10 @@ class _TileModule(nn.Module):
             raise TypeError(f"layer '{self.name}': input dtype {x.dtype} is not supported on tiles; "
                             f"use float32 or float64")
 
-    def _offset(self, n, per_sample):
-        """Noise-stream position of this call's first row: its samples own per_sample rows each."""
-        if self.calibrating:
-            return _CALIBRATION_STREAM
-        if (self.samples + n) * per_sample > _MAX_SAMPLE:
-            raise ValueError(f"layer '{self.name}': {self.samples + n} samples since program() run past the "
-                             f"noise stream; call reset_samples()")
-        return self.samples * per_sample
+    def reset_samples(self):
+        self.samples = 0
+        for _, m, _ in self.matrices():
+            m.rows_seen = 0
 
     def _advance(self, n):
         if not self.calibrating:
@@ -281,15 +289,14 @@ class TileLayer(_TileModule):
         return [(self.name, self._tiles, self._group_matrix)]
 
     def _im2col(self, x):
-        """x -> (rows of the tile input: batch * positions, in * kernel), positions per sample,
-        and the output shape after the batch dimension."""
+        """x -> the tile input rows (batch * positions, in * kernel) and the output shape after
+        the batch dimension."""
         if self.conv is None:
             if x.dim() < 1 or x.shape[-1] != self.in_features:
                 raise ValueError(f"layer '{self.name}' (Linear): input shape {tuple(x.shape)}, expected "
                                  f"(..., {self.in_features})")
             lead = tuple(x.shape[1:-1]) if x.dim() > 1 else ()
-            per_sample = int(np.prod(lead)) if lead else 1
-            return x.reshape(-1, self.in_features), per_sample, lead + (self.out_features,)
+            return x.reshape(-1, self.in_features), lead + (self.out_features,)
         want = self.conv + 2
         if x.dim() != want or x.shape[1] != self.in_features:
             raise ValueError(f"layer '{self.name}' ({self.kind}): input shape {tuple(x.shape)}, expected "
@@ -311,13 +318,13 @@ class TileLayer(_TileModule):
         cols = F.unfold(x, k, dilation=d, padding=pad, stride=s)  # (N, C*kernel, positions)
         rows = cols.transpose(1, 2).reshape(-1, cols.shape[1])
         out_shape = (self.out_features,) + ((spatial[1],) if self.conv == 1 else tuple(spatial))
-        return rows, cols.shape[2], out_shape
+        return rows, out_shape
 
     def forward(self, x):
         self._start(x)
         n = x.shape[0] if x.dim() > 1 else 1
-        rows, per_sample, out_shape = self._im2col(x)
-        y = self._tiles.matmul(_numpy_rows(rows), self._offset(n, per_sample), self.calibrating)
+        rows, out_shape = self._im2col(x)
+        y = self._tiles.matmul(_numpy_rows(rows), self.calibrating)
         self._advance(n)
         out = torch.from_numpy(y)
         if self.bias is not None:
@@ -378,10 +385,9 @@ class TileAttention(_TileModule):
         return [(m.name, m, (lambda g, i=i: self._weight(i).detach().to("cpu", torch.float64).t().numpy()))
                 for i, m in enumerate(self._tiles)]
 
-    def _project(self, i, x, offset):
+    def _project(self, i, x):
         """x: (batch, tokens, in) -> (batch, tokens, embed) on projection i's tiles."""
-        y = torch.from_numpy(self._tiles[i].matmul(_numpy_rows(x.reshape(-1, x.shape[-1])), offset,
-                                                   self.calibrating))
+        y = torch.from_numpy(self._tiles[i].matmul(_numpy_rows(x.reshape(-1, x.shape[-1])), self.calibrating))
         b = self._bias(i)
         if b is not None:
             y = y + b.detach().to(y.dtype)
@@ -399,9 +405,7 @@ class TileAttention(_TileModule):
         if not self.batch_first or not batched:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         n, lq, lk = query.shape[0], query.shape[1], key.shape[1]
-        q = self._project(0, query, self._offset(n, lq))
-        k = self._project(1, key, self._offset(n, lk))
-        v = self._project(2, value, self._offset(n, lk))
+        q, k, v = self._project(0, query), self._project(1, key), self._project(2, value)
         h, e = self.num_heads, self.embed_dim
         d = e // h
         q, k, v = (t.reshape(n, t.shape[1], h, d).transpose(1, 2) for t in (q, k, v))  # n, h, L, d
@@ -417,7 +421,7 @@ class TileAttention(_TileModule):
         if self.training and self.dropout > 0:
             attn = F.dropout(attn, p=self.dropout)
         o = (attn @ v).transpose(1, 2).reshape(n, lq, e)
-        out = self._project(3, o, self._offset(n, lq))
+        out = self._project(3, o)
         self._advance(n)
         if not self.batch_first or not batched:
             out = out.transpose(0, 1)
@@ -470,16 +474,15 @@ class AnalogModel(nn.Module):
             layer.set_time(t_s)
         return self
 
-    def reset_samples(self, sample=0):
-        """Number the next input `sample` (along each layer's first input dimension): a read
-        of the same inputs at the same sample numbers repeats its noise exactly."""
-        sample = _util.integer("reset_samples(sample)", sample, lo=0, hi=_MAX_SAMPLE - 1)
+    def reset_samples(self):
+        """Start every tile's noise stream again (as program() does, keeping the programmed
+        state, time and calibration): the same inputs read again give the same outputs."""
         for layer in self._tile_layers.values():
-            layer.samples = sample
+            layer.reset_samples()
 
     def calibrate(self, inputs):
-        """Calibrated DAC/ADC ranges from training data: a tensor (one batch), or an iterable of
-        batches (a DataLoader) yielding x or (x, y, ...). The batches are concatenated and run
+        """Calibrated DAC/ADC ranges from training data for a model of one input: a tensor (one
+        batch), or an iterable of batches (a DataLoader) yielding x or (x, y, ...). The batches are concatenated and run
         forward once in calibration mode, so each tile layer is calibrated on the inputs it
         really sees, after the tiles before it (at most 16384 rows per tile, evenly strided).
         Calibration reads are not counted and do not advance the sample numbers."""

@@ -86,6 +86,7 @@ def test_ideal_conv1d_equals_torch(kw):
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(stride=(1, 2), padding=(2, 0)),
                                 dict(dilation=2, padding=1), dict(groups=3), dict(groups=6),
                                 dict(padding="same"), dict(padding="same", kernel_size=(2, 4))])
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's own reference
 def test_ideal_conv2d_equals_torch(kw):
     torch.manual_seed(2)
     args = dict(kernel_size=3) | kw
@@ -212,6 +213,25 @@ def test_batch_split_and_threads_invariant_chips_differ():
     assert torch.equal(outputs(analog, x, 64), full)
 
 
+def test_sequences_split_invariant_and_lengths_do_not_share_noise():
+    torch.manual_seed(6)
+    m = nn.Sequential(nn.Linear(12, 20), nn.ReLU(), nn.Linear(20, 6))
+    analog = mho.torch.convert(m, noisy()).program(0).calibrate(torch.randn(8, 4, 12))
+    a, b = torch.randn(3, 4, 12), torch.randn(3, 6, 12)
+    with torch.no_grad():
+        whole = [analog(a), analog(b)]
+        analog.reset_samples()
+        parts = [torch.cat([analog(a[:1]), analog(a[1:])]), torch.cat([analog(b[:2]), analog(b[2:])])]
+        assert all(torch.equal(p, w) for p, w in zip(parts, whole))
+        # a second sequence of the same tokens after the first reads fresh noise, not the
+        # first one's (per-row stream positions continue after every row read)
+        analog.reset_samples()
+        y1 = analog(b[:1])
+        y2 = analog(b[:1])
+        assert not torch.equal(y1, y2)
+    assert analog.inferences() == 2
+
+
 def test_calibrate_dataloader_equals_tensor_and_helps():
     m = cnn()
     spec = noisy().replace(programming_error=False, read_noise=False)
@@ -332,3 +352,10 @@ def test_ideal_attention_kdim_vdim_and_rules():
         mho.torch.convert(seq, [("0", ideal()), ("1", ideal())])
     with pytest.raises(ValueError, match="add_bias_kv"):
         mho.torch.convert(nn.MultiheadAttention(8, 2, add_bias_kv=True), ideal())
+
+
+def test_import_mho_does_not_import_torch():
+    import subprocess
+    import sys
+    code = "import sys, mho; assert 'torch' not in sys.modules; mho.torch.convert; assert 'torch' in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
