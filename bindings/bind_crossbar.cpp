@@ -37,6 +37,16 @@ py::object with_matrix(const std::string& what, py::handle obj, Fn&& fn) {
                           "-D");
   auto run = [&](auto tag) {
     using T = decltype(tag);
+    // Rows with unit column stride (a column block of a C-contiguous batch, as mho.torch
+    // passes a layer's row blocks) are read in place: Eigen::Ref takes any row stride.
+    const auto item = py::ssize_t(sizeof(T));
+    if (arr.dtype().is(py::dtype::of<T>()) && (arr.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) &&
+        arr.shape(0) > 1 && arr.shape(1) > 0 && arr.strides(1) == item && arr.strides(0) % item == 0 &&
+        arr.strides(0) >= arr.shape(1) * item) {
+      Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>> x(static_cast<const T*>(arr.data()), arr.shape(0),
+                                                             arr.shape(1), Eigen::OuterStride<>(arr.strides(0) / item));
+      return fn(Eigen::Ref<const RowMat<T>>(x));
+    }
     auto c = contiguous<T>(arr, what);
     Eigen::Map<const RowMat<T>> x(c.data(), c.shape(0), c.shape(1));
     return fn(Eigen::Ref<const RowMat<T>>(x));

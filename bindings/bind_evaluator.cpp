@@ -167,6 +167,47 @@ void bind_evaluator(py::module_& m) {
     return evaluate_pim(pim.network(), pim.mapping(), acts, t, s);
   }, py::arg("pim"), py::arg("tech"), py::arg("system") = PimSystemSpec(),
      "Cost of a PimNetwork with the tile actions (and cells' energy) counted since its last program().");
+  // Counts made outside a PimNetwork (mho.torch's converted models): per layer index, a dict
+  // with PimNetwork.counters' keys.
+  m.def("evaluate_pim_counted", [](py::handle n_obj, py::handle mp_obj, py::handle t_obj, py::handle s_obj,
+                                   py::handle counts_obj, py::handle inferences_obj) {
+    const Network& n = to_object<Network>(n_obj, "evaluate_pim_counted(network)");
+    const Mapping& mp = to_object<Mapping>(mp_obj, "evaluate_pim_counted(mapping)");
+    const TechTable& t = to_object<TechTable>(t_obj, "evaluate_pim_counted(tech)");
+    const PimSystemSpec& s = to_object<PimSystemSpec>(s_obj, "evaluate_pim_counted(system)");
+    if (!py::isinstance<py::dict>(counts_obj))
+      throw py::type_error("evaluate_pim_counted(counts): expected a dict {layer index: counters dict}, got " +
+                           describe(counts_obj));
+    std::map<int, TileCounters> per_layer;
+    for (auto item : py::reinterpret_borrow<py::dict>(counts_obj)) {
+      const int layer = to_integer<int>(item.first, "evaluate_pim_counted(counts) key");
+      const std::string what = "evaluate_pim_counted(counts[" + std::to_string(layer) + "])";
+      if (!py::isinstance<py::dict>(item.second))
+        throw py::type_error(what + ": expected a dict of counters, got " + describe(item.second));
+      const auto d = py::reinterpret_borrow<py::dict>(item.second);
+      TileCounters c;
+      const std::pair<const char*, std::uint64_t*> ints[] = {{"cell_reads", &c.cell_reads},
+                                                             {"dac_conversions", &c.dac_conversions},
+                                                             {"adc_conversions", &c.adc_conversions},
+                                                             {"shift_adds", &c.shift_adds}};
+      for (const auto& [key, field] : ints) {
+        if (!d.contains(key)) throw py::value_error(what + ": missing '" + key + "'");
+        *field = to_integer<std::uint64_t>(d[key], what + "['" + key + "']");
+      }
+      if (!d.contains("cell_energy_J")) throw py::value_error(what + ": missing 'cell_energy_J'");
+      const double e = to_double(d["cell_energy_J"], what + "['cell_energy_J']");
+      if (!(e >= 0.0 && e < 0x1p27))
+        throw py::value_error(what + "['cell_energy_J'] = " + std::to_string(e) + ": must be in [0, 2**27) J");
+      c.cell_energy_q = energy_q(e);
+      per_layer[layer] = c;
+    }
+    const auto inferences = to_integer<long long>(inferences_obj, "evaluate_pim_counted(inferences)");
+    return evaluate_pim(n, mp, measured_actions(n, mp, s.activation_bits, per_layer, inferences), t, s);
+  }, py::arg("network"), py::arg("mapping"), py::arg("tech"), py::arg("system"), py::arg("counts"),
+     py::arg("inferences"), "Cost of a mapped network with tile actions counted elsewhere (totals over `inferences`).");
+  reject_other_calls(m, "evaluate_pim_counted",
+                     "evaluate_pim_counted(network: Network, mapping: Mapping, tech: TechTable, system: PimSystemSpec, "
+                     "counts: dict[int, dict], inferences: int)");
   m.def("evaluate_digital", [](py::handle n, py::handle t, py::handle d) {
     return evaluate_digital(to_object<Network>(n, "evaluate_digital(network)"), to_object<TechTable>(t, "evaluate_digital(tech)"),
                             to_object<DigitalSpec>(d, "evaluate_digital(spec)"));

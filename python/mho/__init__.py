@@ -49,6 +49,17 @@ from .specs import design_key, from_yaml, to_yaml  # noqa: E402
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # mho.torch (torch_analog.py) imports torch, which takes seconds and is optional:
+    # `import mho` must stay fast and work without it, so it loads on first use.
+    if name == "torch":
+        from . import torch_analog
+        globals()["torch"] = torch_analog
+        return torch_analog
+    raise AttributeError(f"module 'mho' has no attribute {name!r}")
+
+
 __all__ = [
     "AdcSpec", "CellModel", "CellSpec", "DacSpec", "DigitalSpec", "PimSystemSpec", "TechTable", "IRDropResult", "Tile", "TileSpec",
     "WireSpec", "ir_drop",

@@ -74,10 +74,46 @@ def pim(network, spec, node="22nm", system=None, replication=None, tech=None):
     return _core.evaluate_pim(net, mapping, _tech(tech, node), system or _core.PimSystemSpec())
 
 
-def measured(pim_network, node="22nm", system=None, tech=None):
+def measured(pim_network, node="22nm", system=None, tech=None, network=None):
     """CostReport of a PimNetwork whose last programmed chip ran the inferences to count: tile
-    actions and the cells' energy as the tiles counted them (mho.study.evaluate(keep_pim=True))."""
-    return _core.evaluate_pim_measured(pim_network, _tech(tech, node), system or _core.PimSystemSpec())
+    actions and the cells' energy as the tiles counted them (mho.study.evaluate(keep_pim=True)).
+
+    Or of a model converted by mho.torch.convert() (its counters() since program()); then
+    `network` is the same model as a Network or model file (mho.export.export_torch), whose
+    conv/linear layers must all run on the converted model's tiles, with one TileSpec."""
+    system = system or _core.PimSystemSpec()
+    if isinstance(pim_network, _core.PimNetwork):
+        if network is not None:
+            raise ValueError("network: only for a converted torch model; a PimNetwork has its own")
+        return _core.evaluate_pim_measured(pim_network, _tech(tech, node), system)
+    if not (hasattr(pim_network, "tile_layers") and hasattr(pim_network, "counters")):
+        raise TypeError(f"pim_network: expected a PimNetwork or a model from mho.torch.convert, "
+                        f"got {type(pim_network).__name__}")
+    if network is None:
+        raise ValueError("network: a converted torch model needs its network (Network or model file) to be costed")
+    return _converted_cost(pim_network, _network(network), _tech(tech, node), system)
+
+
+def _converted_cost(analog, net, tech, system):
+    layers = analog.tile_layers()
+    specs = {layer.spec for layer in layers.values()}
+    if len(specs) != 1:
+        raise ValueError(f"pim_network: its tile layers use {len(specs)} different TileSpecs; "
+                         f"measured costs take one TileSpec for all layers")
+    mapping = _core.map_network(net, specs.pop())
+    counts = analog.counters()
+    per_layer, unused = {}, set(counts)
+    for lm in mapping.layers():
+        # Exported layer names are "<kind>:<module path>" (mho.export).
+        torch_name = lm["name"].split(":", 1)[-1]
+        if torch_name not in counts:
+            raise ValueError(f"network layer {lm['layer']} '{lm['name']}' has no tile layer "
+                             f"'{torch_name}' in the converted model (digital there, or another model)")
+        per_layer[lm["layer"]] = counts[torch_name]
+        unused.discard(torch_name)
+    if unused:
+        raise ValueError(f"converted tile layers {sorted(unused)} are not in the network")
+    return _core.evaluate_pim_counted(net, mapping, tech, system, per_layer, analog.inferences())
 
 
 def digital(network, node="22nm", spec=None, tech=None):
