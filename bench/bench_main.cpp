@@ -96,6 +96,7 @@ double reference_gflops(double paired_seconds) {
 // Each case's shape (batch, inputs, outputs): its work and its reference GEMM.
 const std::map<std::string, std::array<int, 3>> kReferenceShapes = {
     {"ideal", {1024, 256, 256}},   {"realistic", {1024, 256, 256}},      {"bitserial", {1024, 256, 256}},
+    {"charge_domain", {1024, 256, 256}},
     {"tiled", {256, 2048, 2048}},  {"parasitics", {64, 256, 256}},       {"parasitics_1ohm", {64, 256, 256}},
     {"parasitics_1024", {64, 1024, 1024}}};
 
@@ -161,6 +162,50 @@ void single_tile(const std::string& name, mho::TileSpec spec, int reps) {
                     tile.num_slices(),
                 setup);
   print(name, sec, ref, extra);
+}
+
+// The current-summing bit-serial case: 8-bit weights on 2-bit cells, 8 one-bit input planes.
+mho::TileSpec bitserial_spec() {
+  mho::TileSpec s = realistic(256, 256);
+  s.cols = 2 * 4 * 256;
+  s.dac.mode = "bitserial";
+  s.dac.bits_per_plane = 1;
+  s.bits_per_cell = 2;
+  return s;
+}
+
+// The same layout (8-bit weights as 4 slices of 2-bit binary-weighted capacitor cells, 8
+// one-bit planes) accumulated in charge, with capacitor mismatch, kT/C noise and an injection
+// offset; the bit-serial tile is timed alternately in the same process. A pass: one input
+// plane of the whole batch through every column.
+void charge_domain(int reps) {
+  const auto& sh = kReferenceShapes.at("charge_domain");
+  const int batch = sh[0], n_in = sh[1], n_out = sh[2];
+  mho::TileSpec cs = bitserial_spec();
+  cs.accumulation = "charge";
+  cs.cap.scheme = "binary_weighted";
+  cs.cap.mismatch_sigma = 0.01;  // any nonzero value: the time does not depend on it
+  cs.cap.injection_offset_V = 1e-3;
+  RowMat<float> w = normal(n_in, n_out, 3), x = normal(batch, n_in, 4);
+  mho::Tile charge(cs), current(bitserial_spec());
+  for (mho::Tile* t : {&charge, &current}) {
+    t->program(w.cast<double>());
+    t->calibrate<float>(x);
+  }
+  RowMat<float> y;
+  const Reference reference(batch, n_in, n_out);
+  g_reference_flops = reference.flops;
+  const auto [sec, ref] = paired_medians([&] { y = charge.forward<float>(x, 0); }, reference, reps);
+  const auto [sec2, bitserial] =
+      paired_medians([&] { y = charge.forward<float>(x, 0); }, [&] { y = current.forward<float>(x, 0); }, reps);
+  const int passes = int(charge.last_counters().dac_conversions / (std::uint64_t(batch) * n_in));
+  char extra[320];
+  std::snprintf(extra, sizeof extra,
+                ", \"weights\": \"%dx%d\", \"batch\": %d, \"physical_columns\": %d, \"analog_passes\": %d, "
+                "\"seconds_per_analog_pass\": %.4g, \"bitserial_seconds\": %.6g, \"ratio_to_bitserial\": %.4g",
+                n_in, n_out, batch, charge.physical_columns(), passes * charge.num_slices(),
+                sec / double(passes), bitserial, sec2 / bitserial);
+  print("charge_domain", sec, ref, extra);
 }
 
 void tiled(int reps) {
@@ -244,15 +289,8 @@ int main(int argc, char** argv) {
   const std::map<std::string, std::function<void()>> cases = {
       {"ideal", [] { single_tile("ideal", mho::TileSpec::ideal(256, 512), 41); }},
       {"realistic", [] { single_tile("realistic", realistic(256, 256), 41); }},
-      {"bitserial",
-       [] {
-         mho::TileSpec s = realistic(256, 256);
-         s.cols = 2 * 4 * 256;
-         s.dac.mode = "bitserial";
-         s.dac.bits_per_plane = 1;
-         s.bits_per_cell = 2;
-         single_tile("bitserial", s, 9);
-       }},
+      {"bitserial", [] { single_tile("bitserial", bitserial_spec(), 9); }},
+      {"charge_domain", [] { charge_domain(9); }},
       {"tiled", [] { tiled(5); }},
       {"parasitics", [] { parasitics("parasitics", 0.1); }},
       {"parasitics_1ohm", [] { parasitics("parasitics_1ohm", 1.0); }},

@@ -80,6 +80,21 @@ void bind_crossbar(py::module_& m) {
       .field("r_sense_ohm", &WireSpec::r_sense_ohm, "sense resistance (-1: one column segment)")
       .finish();
 
+  SpecBinder<CapSpec>(m, "CapSpec", "Capacitors of a charge-domain array. See crossbar/cap_spec.h.")
+      .field("name", &CapSpec::name, "preset name, or 'custom'")
+      .field("source", &CapSpec::source, "where the constants come from")
+      .field("c_unit_F", &CapSpec::c_unit_F, "unit capacitance, F")
+      .field("mismatch_sigma", &CapSpec::mismatch_sigma, "relative sigma of one unit capacitor")
+      .field("scheme", &CapSpec::scheme, "'bitline_sharing' | 'binary_weighted' | 'c2c'")
+      .field("v_dd_V", &CapSpec::v_dd_V, "voltage a fully charged cell holds, V")
+      .field("injection_offset_V", &CapSpec::injection_offset_V, "charge-injection offset of every line, V")
+      .field("temperature_K", &CapSpec::temperature_K, "temperature of the kT/C noise, K")
+      .finish();
+
+  m.def("cap_preset", [](py::handle name) { return cap_preset(to_string(name, "cap_preset(name)")); },
+        py::arg("name"), "The CapSpec of a published charge-domain macro (see crossbar/cap_spec.h).");
+  m.def("cap_preset_names", &cap_preset_names, "Names of the capacitor presets.");
+
   SpecBinder<TileSpec>(m, "TileSpec", "One crossbar array and its periphery. See crossbar/tile_spec.h.")
       .field("rows", &TileSpec::rows, "word lines (inputs)")
       .field("cols", &TileSpec::cols, "bit lines (physical columns)")
@@ -88,6 +103,9 @@ void bind_crossbar(py::module_& m) {
       .field("weight_scale", &TileSpec::weight_scale, "'per_tensor' | 'per_column'")
       .field("encoding", &TileSpec::encoding, "'differential' | 'offset'")
       .field("subtract", &TileSpec::subtract, "'analog' | 'digital'")
+      .field("accumulation", &TileSpec::accumulation, "'current' (summed currents) | 'charge' (shared charge)")
+      .nested("cap", &TileSpec::cap, "CapSpec (capacitors, accumulation='charge'), or a preset name",
+              Presets<CapSpec>{&cap_preset, &CapSpec::name, "cap_preset"})
       .nested("cell", &TileSpec::cell, "CellSpec, or a preset name",
               Presets<CellSpec>{&cell_preset, &CellSpec::name, "cell_preset"})
       .nested("dac", &TileSpec::dac, "DacSpec")

@@ -24,6 +24,8 @@ enum class Purpose : std::uint32_t {
   kReadNoise = 4,
   kAdcNoise = 5,
   kFrozenReadNoise = 6,  // read noise drawn once per cell per read-out campaign
+  kCapMismatch = 7,      // charge-domain capacitor mismatch, once per programming
+  kThermalNoise = 8,     // charge-domain kT/C noise, once per line per readout
   kTest = 99,
 };
 

@@ -13,6 +13,7 @@
 #include "common/normal_fill.h"
 #include "common/random_stream.h"
 #include "common/validate.h"
+#include "crossbar/charge_domain.h"
 #include "crossbar/level_product.h"
 #include "crossbar/resistive_array.h"
 
@@ -86,8 +87,10 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
   const double pad = analog ? 1.0 : std::ldexp(1.0, spec_.slice_pad_bits());
   w_unit_ = (analog && !diff) ? Eigen::VectorXd(2.0 * w_lsb) : Eigen::VectorXd(w_lsb / pad);
 
-  const double g_min = spec_.cell.g_min_S;
-  delta_g_ = (spec_.cell.g_max_S - g_min) / level_max_;
+  // Charge accumulation: an empty capacitor holds no charge, so level 0 is worth 0.
+  const double g_min = charge() ? 0.0 : spec_.cell.g_min_S;
+  delta_g_ = charge() ? charge_level_volts(spec_.cap, spec_.rows, level_max_) / spec_.cell.v_read_V
+                      : (spec_.cell.g_max_S - g_min) / level_max_;
   const double zero_level = analog ? 0.5 : std::ldexp(1.0, wb - 1);  // offset encoding
   auto slice_level = [&](double m, int s) {
     if (analog) return m;
@@ -115,17 +118,28 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
 
   chip_ = chip;
   const std::uint64_t seed = spec_.seed;
-  g0_ = g_target_;
-  cell_.program(g0_, StreamKey(seed, chip, tile_id_, Purpose::kProgramming),
-                StreamKey(seed, chip, tile_id_, Purpose::kStuckAt), spec_.programming_error,
-                spec_.stuck_at);
-  nu_ = spec_.drift ? cell_.draw_nu(g0_, StreamKey(seed, chip, tile_id_, Purpose::kDrift))
-                    : Eigen::MatrixXd::Zero(n_in_, n_phys_);
+  if (charge()) {
+    Eigen::MatrixXd levels = g_target_ / delta_g_;
+    if (!analog) levels = levels.array().round().matrix();
+    ChargeArray a = charge_array(spec_.cap, levels, spec_.rows, level_max_, spec_.programming_error,
+                                 StreamKey(seed, chip, tile_id_, Purpose::kCapMismatch));
+    g0_ = a.m / spec_.cell.v_read_V;
+    c_line_F_ = a.c_line_F;
+    nu_ = Eigen::MatrixXd::Zero(n_in_, n_phys_);
+  } else {
+    g0_ = g_target_;
+    cell_.program(g0_, StreamKey(seed, chip, tile_id_, Purpose::kProgramming),
+                  StreamKey(seed, chip, tile_id_, Purpose::kStuckAt), spec_.programming_error,
+                  spec_.stuck_at);
+    nu_ = spec_.drift ? cell_.draw_nu(g0_, StreamKey(seed, chip, tile_id_, Purpose::kDrift))
+                      : Eigen::MatrixXd::Zero(n_in_, n_phys_);
+  }
 
   // GEMM columns and conversion groups.
   gemm_cols_.clear();
   groups_.clear();
-  const double span_diff = spec_.cell.g_max_S - g_min, span_col = spec_.cell.g_max_S;
+  const double span_diff = charge() ? delta_g_ * level_max_ : spec_.cell.g_max_S - g_min;
+  const double span_col = charge() ? span_diff : spec_.cell.g_max_S;
   const bool bipolar = spec_.dac.signed_mode == "bipolar";
   for (int s = 0; s < n_slices_; ++s) {
     const double coeff = std::ldexp(1.0, s * bpc);
@@ -177,7 +191,7 @@ std::int64_t Tile::block_samples() const {
 
 double Tile::fixed_adc_range(const Group& g) const {
   const double v = spec_.cell.v_read_V;
-  const double f = spec_.nonlinear_iv ? std::abs(cell_.iv_voltage(v)) : v;
+  const double f = spec_.nonlinear_iv && !charge() ? std::abs(cell_.iv_voltage(v)) : v;
   return n_in_ * f * g.span_S;
 }
 
@@ -207,6 +221,13 @@ void Tile::set_time(double t_s) {
 
 void Tile::age(double t_s) {
   g_t_ = g0_;
+  if (charge()) {
+    // Capacitors neither drift nor dissipate in the cells; their noise is the lines' kT/C.
+    sig2_t_ = Eigen::MatrixXd::Zero(n_in_, n_phys_);
+    g_row_sum_ = Eigen::VectorXd::Zero(n_in_);
+    rebuild_gemm_operands();
+    return;
+  }
   if (spec_.drift)
     for (Eigen::Index i = 0; i < g_t_.size(); ++i)
       g_t_.data()[i] *= cell_.drift_factor(nu_.data()[i], t_s);
@@ -294,7 +315,34 @@ void Tile::rebuild_gemm_operands() {
   m_f_ = m_d_.cast<float>();
   s_f_ = s_d_.cast<float>();
   has_read_noise_ = s_d_.size() > 0 && s_d_.maxCoeff() > 0.0;
+  // Charge accumulation: a GEMM column's lines are sampled independently (their kT/C
+  // variances add) and subtracted (their offsets cancel where signs oppose).
+  charge_noise_ = charge() && spec_.read_noise;
+  charge_offset_ = charge() && spec_.cap.injection_offset_V != 0.0;
+  charge_sigma_d_.assign(charge_noise_ ? n : 0, 0.0);
+  charge_offset_d_.assign(charge_offset_ ? n : 0, 0.0);
+  const double v = spec_.cell.v_read_V;
+  for (int c = 0; c < n && (charge_noise_ || charge_offset_); ++c) {
+    double var = 0.0, off = 0.0;
+    for (const Component& comp : gemm_cols_[c]) {
+      var += ktc_variance_V2(spec_.cap, c_line_F_[comp.phys_col]);
+      off += comp.sign * spec_.cap.injection_offset_V;
+    }
+    if (charge_noise_) charge_sigma_d_[c] = std::sqrt(var) / v;
+    if (charge_offset_) charge_offset_d_[c] = off / v;
+  }
+  charge_sigma_f_.assign(charge_sigma_d_.begin(), charge_sigma_d_.end());
+  charge_offset_f_.assign(charge_offset_d_.begin(), charge_offset_d_.end());
 }
+
+template <>
+const std::vector<float>& Tile::charge_sigma<float>() const { return charge_sigma_f_; }
+template <>
+const std::vector<double>& Tile::charge_sigma<double>() const { return charge_sigma_d_; }
+template <>
+const std::vector<float>& Tile::charge_offset<float>() const { return charge_offset_f_; }
+template <>
+const std::vector<double>& Tile::charge_offset<double>() const { return charge_offset_d_; }
 
 template <>
 const RowMat<float>& Tile::gemm_matrix<float>() const { return m_f_; }
@@ -354,14 +402,24 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
                              std::vector<std::uint8_t>* driven) const {
   RowMat<T>& lv = *levels;
   if (driven) driven->clear();
+  if (charge_readout_terms()) driven = nullptr;  // no pass reads an exact zero
   RowMat<T>& cur = *currents;
+  // The lines' injection offsets, on every readout (calibration's included).
+  auto add_offsets = [&]() {
+    if (!charge_offset_) return;
+    const T* off = charge_offset<T>().data();
+    for (Eigen::Index r = 0; r < cur.rows(); ++r) {
+      T* row = cur.row(r).data();
+      for (Eigen::Index c = 0; c < cur.cols(); ++c) row[c] += off[c];
+    }
+  };
   variance->resize(0, 0);
   const double v = spec_.cell.v_read_V;
-  const bool nonlinear = spec_.nonlinear_iv && spec_.cell.iv != "linear";
+  const bool nonlinear = this->nonlinear();
   const bool use_noise = noise && spec_.read_noise && has_read_noise_;
   // An ideal DAC with one pass drives levels x / x_max: the product can take x itself and
   // fold 1 / x_max into the units.
-  const bool direct = dac_.is_ideal() && dac_.num_planes() == 1 && !nonlinear && !use_noise;
+  const bool direct = dac_.is_ideal() && dac_.num_planes() == 1 && !nonlinear && !use_noise && !charge_readout_terms();
   const std::int64_t chunk = gemm_chunk_rows(std::int64_t(gemm_cols_.size()), n_in_);
   if (direct) {
     if (cell_energy) *cell_energy = level_energy<T>(x, 1.0 / x_max_);
@@ -424,6 +482,7 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
     if (driven) driven->resize(std::size_t(lv.rows()));
     driven_rows_product<T>(lv, gemm_matrix<T>(), use_noise ? &gemm_variance<T>() : nullptr, cur,
                            use_noise ? variance : nullptr, driven ? driven->data() : nullptr);
+    add_offsets();
     return 1.0;
   }
   // One aligned product per plane: plane k's rows are samples first_sample .. + B.
@@ -447,6 +506,7 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
     lv = lv.cwiseAbs2();
     per_plane(gemm_variance<T>(), *variance);
   }
+  add_offsets();
   return 1.0;
 }
 
@@ -507,7 +567,7 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
   EnergyQ cell_energy = 0;
   const bool exact_linear = dac_.is_ideal() && P == 1 && G == 1 && spec_.adc.bits == 0 &&
                             groups_[0].analog_ref < 0 && !(spec_.read_noise && has_read_noise_) &&
-                            !(spec_.nonlinear_iv && spec_.cell.iv != "linear");
+                            !nonlinear() && !charge_readout_terms();
   if (exact_linear) {
     // Nothing between the product and the output but scales: fold them into the matrix.
     const double w0 = dac_.multiplier(0, x_max_) * groups_[0].coeff / x_max_;
@@ -519,7 +579,7 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
     const std::int64_t block = block_samples();
     const double v = spec_.cell.v_read_V;
     const bool adc_noise = spec_.adc.bits > 0 && spec_.adc.noise_lsb > 0.0;
-    const StreamKey read_key(spec_.seed, chip_, tile_id_, Purpose::kReadNoise);
+    const StreamKey read_key(spec_.seed, chip_, tile_id_, charge() ? Purpose::kThermalNoise : Purpose::kReadNoise);
     const StreamKey adc_key(spec_.seed, chip_, tile_id_, Purpose::kAdcNoise);
     out.resize(B, n_out_);
     const Eigen::Matrix<T, Eigen::Dynamic, 1> scale_t = out_scale.cast<T>();
@@ -533,7 +593,7 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
                          std::vector<std::uint8_t>& driven) {
       EnergyQ energy = 0;
       const double unit = analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var, &energy, &driven);
-      const bool read_noise = var.size() > 0;
+      const bool read_noise = var.size() > 0 || charge_noise_;
       const bool know_driven = !driven.empty();
       // The ADC sees amperes = cur * unit * v: express its range in the units of cur.
       std::vector<Adc> adcs;
@@ -570,9 +630,14 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
             const T* row = cur.row(r).data();
             if (read_noise && on) {
               const float* zk = z_read.data() + std::size_t(t) * ncols;
-              const T* vr = var.row(r).data();
-              for (int j = 0; j < ncols; ++j)
-                noisy[j] = row[j] + std::sqrt(std::max(vr[j], T(0))) * T(zk[j]);
+              if (charge_noise_) {
+                const T* sg = charge_sigma<T>().data();
+                for (int j = 0; j < ncols; ++j) noisy[j] = row[j] + sg[j] * T(zk[j]);
+              } else {
+                const T* vr = var.row(r).data();
+                for (int j = 0; j < ncols; ++j)
+                  noisy[j] = row[j] + std::sqrt(std::max(vr[j], T(0))) * T(zk[j]);
+              }
               row = noisy.data();
             }
             t += on;

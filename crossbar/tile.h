@@ -21,6 +21,15 @@
 // Read noise with CellSpec.read_noise_draw = "frozen" is drawn once per cell at set_time(t)
 // (keyed by t), so a campaign's reads, reference reads included, share it.
 //
+// Charge accumulation (TileSpec.accumulation = "charge", crossbar/charge_domain.h): the
+// "conductance" matrices hold the charge-sharing array in units such that the line voltage is
+// v_read x (drive levels . column), a level worth delta_g = (line volts per level) / v_read.
+// The DAC, ADC and shift-and-add paths are shared; the ADC's input and ranges (adc_ranges())
+// are then the line voltages in volts.
+// Every readout adds the kT/C noise of its lines (one Gaussian per converted column, variance
+// summed over the lines it subtracts) and their injection offsets; a readout with no row
+// driven still converts noise and offset, so no pass is skipped.
+//
 // Thread-safety: a Tile is not safe for concurrent calls (forward advances its sample
 // counter and action counters); it parallelises internally.
 #pragma once
@@ -117,6 +126,11 @@ class Tile {
   void check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) const;
   void rebuild_gemm_operands();
   double fixed_adc_range(const Group& g) const;
+  bool charge() const { return spec_.accumulation == "charge"; }
+  // The I-V nonlinearity applies (current accumulation with a nonlinear cell).
+  bool nonlinear() const { return spec_.nonlinear_iv && spec_.cell.iv != "linear" && !charge(); }
+  // Charge accumulation: every readout carries noise or an offset (no pass reads an exact zero).
+  bool charge_readout_terms() const { return charge_noise_ || charge_offset_; }
   // One-bit planes (levels 0 or +-1) on an array whose matrices fit in L2: the product sums
   // the driven rows (crossbar/level_product.h), no BLAS. Depends on the spec and shape only.
   bool sums_driven_rows() const;
@@ -163,6 +177,16 @@ class Tile {
   RowMat<float> m_f_, s_f_;
   RowMat<double> m_d_, s_d_;
   bool has_read_noise_ = false;
+  // Charge accumulation: capacitance per physical line; kT/C sigma and offset per GEMM column,
+  // in the units of the column currents.
+  Eigen::VectorXd c_line_F_;
+  std::vector<float> charge_sigma_f_, charge_offset_f_;
+  std::vector<double> charge_sigma_d_, charge_offset_d_;
+  bool charge_noise_ = false, charge_offset_ = false;
+  template <typename T>
+  const std::vector<T>& charge_sigma() const;
+  template <typename T>
+  const std::vector<T>& charge_offset() const;
   double wire_factor_seconds_ = 0.0;
   double t_s_ = 0.0, x_max_ = 1.0;
   Eigen::VectorXd alpha_;          // drift compensation per output

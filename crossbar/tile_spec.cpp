@@ -28,7 +28,9 @@ void TileSpec::validate() const {
   require_one_of("TileSpec.subtract", subtract, {"analog", "digital"});
   require_one_of("TileSpec.read_noise_method", read_noise_method, {"aggregate", "per_cell"});
   require_one_of("TileSpec.drift_compensation", drift_compensation, {"none", "global", "per_column"});
+  require_one_of("TileSpec.accumulation", accumulation, {"current", "charge"});
   cell.validate();
+  cap.validate();
   dac.validate();
   adc.validate();
   if (weight_bits > 0 && bits_per_cell > cell.bits)
@@ -42,6 +44,16 @@ void TileSpec::validate() const {
   if (wires.active() && read_noise && read_noise_method == "per_cell")
     reject("TileSpec.read_noise_method", "'per_cell'",
            "the per-cell reference path does not model wire resistance; use 'aggregate'");
+  if (accumulation == "charge") {
+    if (wires.active())
+      reject("TileSpec.wires", wires.repr(), "charge accumulation does not model wire resistance; use WireSpec()");
+    if (drift_compensation != "none")
+      reject("TileSpec.drift_compensation", "'" + drift_compensation + "'",
+             "capacitors do not drift: use 'none' with accumulation='charge'");
+    if (weight_bits == 0 && cap.scheme != "bitline_sharing")
+      reject("TileSpec.cap.scheme", "'" + cap.scheme + "'",
+             "stores bits of a level code: needs weight_bits > 0 (analog weights: 'bitline_sharing')");
+  }
   if (encoding == "offset" && weight_bits == 1)
     reject("TileSpec.weight_bits", "1", "offset encoding needs weight_bits >= 2 (or 0)");
 }
@@ -50,7 +62,8 @@ std::string TileSpec::repr() const {
   std::ostringstream os;
   os << std::boolalpha << "TileSpec(rows=" << rows << ", cols=" << cols << ", weight_bits=" << weight_bits
      << ", bits_per_cell=" << bits_per_cell << ", weight_scale='" << weight_scale
-     << "', encoding='" << encoding << "', subtract='" << subtract << "', cell='" << cell.name
+     << "', encoding='" << encoding << "', subtract='" << subtract << "', accumulation='" << accumulation
+     << "', cap=" << cap.repr() << ", cell='" << cell.name
      << "', dac=" << dac.repr() << ", adc=" << adc.repr()
      << ", programming_error=" << programming_error << ", read_noise=" << read_noise
      << ", drift=" << drift << ", stuck_at=" << stuck_at << ", nonlinear_iv=" << nonlinear_iv

@@ -22,6 +22,7 @@
 
 #include "adc_dac/adc_spec.h"
 #include "adc_dac/dac_spec.h"
+#include "crossbar/cap_spec.h"
 #include "crossbar/wire_spec.h"
 #include "devices/cell_spec.h"
 
@@ -35,6 +36,12 @@ struct TileSpec {
   std::string weight_scale = "per_tensor";  // "per_tensor" | "per_column"
   std::string encoding = "differential";    // "differential" | "offset"
   std::string subtract = "analog";          // "analog" | "digital"
+  // "current": cells' currents summed on the columns (resistive cells). "charge": cells'
+  // capacitors charged and shared on the columns (crossbar/cap_spec.h, `cap`); the cell's
+  // conductance model (drift, stuck-at, I-V, read noise) is not used, programming_error
+  // switches capacitor mismatch and read_noise the lines' kT/C noise.
+  std::string accumulation = "current";
+  CapSpec cap;
 
   CellSpec cell;
   DacSpec dac;

@@ -26,6 +26,7 @@ blas.select()
 
 from ._core import (  # noqa: F401,E402
     AdcSpec,
+    CapSpec,
     CellModel,
     DigitalSpec,
     PimSystemSpec,
@@ -35,6 +36,8 @@ from ._core import (  # noqa: F401,E402
     Tile,
     TileSpec,
     WireSpec,
+    cap_preset,
+    cap_preset_names,
     cell_preset,
     cell_preset_names,
     get_num_threads,
@@ -61,8 +64,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "AdcSpec", "CellModel", "CellSpec", "DacSpec", "DigitalSpec", "PimSystemSpec", "TechTable", "IRDropResult", "Tile", "TileSpec",
-    "WireSpec", "ir_drop",
+    "AdcSpec", "CapSpec", "CellModel", "CellSpec", "DacSpec", "DigitalSpec", "PimSystemSpec", "TechTable", "IRDropResult", "Tile", "TileSpec",
+    "WireSpec", "ir_drop", "cap_preset", "cap_preset_names",
     "cell_preset", "cell_preset_names", "get_num_threads", "set_num_threads",
     "design_key", "from_yaml", "to_yaml",
 ]

@@ -1,6 +1,6 @@
 """Specs as data: YAML design files and design keys.
 
-Every spec (TileSpec, CellSpec, DacSpec, AdcSpec, WireSpec, PimSystemSpec, DigitalSpec) is a
+Every spec (TileSpec, CellSpec, DacSpec, AdcSpec, WireSpec, CapSpec, PimSystemSpec, DigitalSpec) is a
 value: ``spec.to_dict()`` gives every field as plain data (a nested spec as its full dict, a
 TileSpec's cell as all of its CellSpec fields rather than a preset name, so a saved design
 keeps meaning the same cell), ``Spec.from_dict(d)`` builds it back validated like the
@@ -31,7 +31,7 @@ import numpy as np
 
 from . import _core, _util
 
-SPEC_CLASSES = (_core.TileSpec, _core.CellSpec, _core.DacSpec, _core.AdcSpec, _core.WireSpec,
+SPEC_CLASSES = (_core.TileSpec, _core.CellSpec, _core.DacSpec, _core.AdcSpec, _core.WireSpec, _core.CapSpec,
                 _core.PimSystemSpec, _core.DigitalSpec)
 
 

@@ -17,7 +17,7 @@ import pytest
 import mho
 from mho import _core, cli, results, specs
 
-SPEC_NAMES = {"TileSpec", "CellSpec", "DacSpec", "AdcSpec", "WireSpec", "PimSystemSpec", "DigitalSpec"}
+SPEC_NAMES = {"TileSpec", "CellSpec", "DacSpec", "AdcSpec", "WireSpec", "CapSpec", "PimSystemSpec", "DigitalSpec"}
 
 # Fields valid only together with another one (a CellSpec model kind and its parameter list):
 # the companion set beside the field when the field alone cannot change.

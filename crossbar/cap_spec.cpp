@@ -1,0 +1,99 @@
+#include "crossbar/cap_spec.h"
+
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "common/validate.h"
+
+namespace mho {
+
+void CapSpec::validate() const {
+  // A bit-cell capacitor is 0.1-10 fF (CiMLoop's Jia et al. model: 2 fF); 1 nF is far past any on-chip cell,
+  // and 1 aF is below any drawn capacitor.
+  require_finite_in("CapSpec.c_unit_F", c_unit_F, 1e-18, 1e-9);
+  // A relative sigma of 1 would let a capacitor go negative within a sigma.
+  require_finite_in("CapSpec.mismatch_sigma", mismatch_sigma, 0.0, 0.5);
+  require_one_of("CapSpec.scheme", scheme, {"bitline_sharing", "binary_weighted", "c2c"});
+  // Supplies of CMOS nodes from 7 nm (0.5 V) to 130 nm (1.2-3.3 V I/O): 10 V bounds them all.
+  require_finite_positive("CapSpec.v_dd_V", v_dd_V, 10.0);
+  require_finite_in("CapSpec.injection_offset_V", injection_offset_V, -10.0, 10.0);
+  // Cryogenic (4 K) to beyond automotive (450 K): 1000 K bounds every operating point.
+  require_finite_positive("CapSpec.temperature_K", temperature_K, 1000.0);
+}
+
+namespace {
+// CiMLoop (Andrulis, Sze, Emer, ISPASS 2024) models each macro in the repository
+// mit-emze/cimloop, workspace/models/arch/1_macro/<macro>/{arch,variables_iso}.yaml; the
+// figures below are that model's (the papers themselves were not reachable from here).
+// Capacitor mismatch is in none of them: mismatch_sigma stays 0 (set it per process).
+CapSpec jia_65nm() {
+  CapSpec c;
+  c.name = "sram_65nm_jia2020";
+  c.source =
+      "Jia et al., JSSC 2020, 65 nm charge-domain SRAM (1-bit cells sharing charge on the bit "
+      "line), as modelled by CiMLoop (mit-emze/cimloop 1_macro/jia_jssc_2020): "
+      "bitcell_capacitor capacitance 2e-15 F; VOLTAGE 0.85 V.";
+  c.scheme = "bitline_sharing";
+  c.c_unit_F = 2e-15;
+  c.v_dd_V = 0.85;
+  return c;
+}
+CapSpec dong_7nm() {
+  CapSpec c;
+  c.name = "sram_7nm_dong2020";
+  c.source =
+      "Dong et al., ISSCC 2020 / Sinangil et al., JSSC 2021, 7 nm 8T SRAM, 4-bit weights on 4 "
+      "cells with binary-weighted capacitors, as modelled by CiMLoop (mit-emze/cimloop "
+      "1_macro/sinangil_jssc_2021): binary_weighting_capacitors capacitance 1e-15 * 2^4 F for a "
+      "4-cell weight (unit 1 fF); VOLTAGE 0.8 V.";
+  c.scheme = "binary_weighted";
+  c.c_unit_F = 1e-15;
+  c.v_dd_V = 0.8;
+  return c;
+}
+CapSpec wang_22nm() {
+  CapSpec c;
+  c.name = "sram_22nm_wang2022";
+  c.source =
+      "Wang et al., VLSI 2022, 22 nm SRAM with C-2C ladder multipliers, as modelled by CiMLoop "
+      "(mit-emze/cimloop 1_macro/wang_vlsi_2022): c2c multiplier unit_capacitance 2e-15 F; "
+      "VOLTAGE 1 V.";
+  c.scheme = "c2c";
+  c.c_unit_F = 2e-15;
+  c.v_dd_V = 1.0;
+  return c;
+}
+const std::map<std::string, std::function<CapSpec()>>& cap_presets() {
+  static const std::map<std::string, std::function<CapSpec()>> presets = {
+      {"sram_65nm_jia2020", jia_65nm}, {"sram_7nm_dong2020", dong_7nm}, {"sram_22nm_wang2022", wang_22nm}};
+  return presets;
+}
+}  // namespace
+
+CapSpec cap_preset(const std::string& name) {
+  const auto& p = cap_presets();
+  const auto it = p.find(name);
+  if (it == p.end()) {
+    std::string names;
+    for (const auto& kv : p) names += (names.empty() ? "" : ", ") + kv.first;
+    reject("cap_preset(name)", "'" + name + "'", "must be one of " + names + " (or 'custom' fields)");
+  }
+  return it->second();
+}
+
+std::vector<std::string> cap_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& kv : cap_presets()) names.push_back(kv.first);
+  return names;
+}
+
+std::string CapSpec::repr() const {
+  std::ostringstream os;
+  os << "CapSpec(name='" << name << "', c_unit_F=" << c_unit_F << ", mismatch_sigma=" << mismatch_sigma << ", scheme='"
+     << scheme << "', v_dd_V=" << v_dd_V << ", injection_offset_V=" << injection_offset_V
+     << ", temperature_K=" << temperature_K << ")";
+  return os.str();
+}
+
+}  // namespace mho

@@ -1,0 +1,86 @@
+"""Charge-domain tile fields in Python: round trips, presets, validation naming the field."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import mho
+
+
+def charge_spec(**kw):
+    return mho.TileSpec(rows=32, cols=32, accumulation="charge", weight_bits=4, bits_per_cell=4,
+                        cell=mho.CellSpec(bits=4), **kw)
+
+
+def test_defaults_keep_current_summing():
+    s = mho.TileSpec()
+    assert s.accumulation == "current"
+    assert s.cap == mho.CapSpec()
+
+
+def test_round_trips_dict_pickle_copy():
+    s = charge_spec(cap=mho.CapSpec(scheme="c2c", mismatch_sigma=0.01, injection_offset_V=1e-3,
+                                    temperature_K=330.0))
+    d = s.to_dict()
+    assert d["accumulation"] == "charge"
+    assert d["cap"]["scheme"] == "c2c" and d["cap"]["temperature_K"] == 330.0
+    assert mho.TileSpec.from_dict(d) == s
+    assert pickle.loads(pickle.dumps(s)) == s
+    assert copy.deepcopy(s) == s
+    assert hash(mho.TileSpec.from_dict(d)) == hash(s)
+    assert s != charge_spec()
+    # A dict holding only some CapSpec fields takes the others' defaults.
+    assert mho.TileSpec(cap={"scheme": "binary_weighted"}).cap.c_unit_F == mho.CapSpec().c_unit_F
+
+
+def test_presets_have_sources_and_load_by_name():
+    names = mho.cap_preset_names()
+    assert set(names) == {"sram_65nm_jia2020", "sram_7nm_dong2020", "sram_22nm_wang2022"}
+    for n in names:
+        p = mho.cap_preset(n)
+        assert p.name == n and "cimloop" in p.source
+        assert charge_spec(cap=n).cap == p
+    assert mho.cap_preset("sram_7nm_dong2020").scheme == "binary_weighted"
+    assert mho.cap_preset("sram_22nm_wang2022").scheme == "c2c"
+    assert "sram_65nm_jia2020" in repr(charge_spec(cap="sram_65nm_jia2020"))
+    with pytest.raises(ValueError, match="cap_preset"):
+        mho.cap_preset("sram_28nm")
+
+
+@pytest.mark.parametrize("kw,field", [
+    ({"accumulation": "voltage"}, "TileSpec.accumulation"),
+    ({"cap": {"scheme": "ladder"}}, "TileSpec.cap.scheme"),
+    ({"cap": {"c_unit_F": 0.0}}, "TileSpec.cap.c_unit_F"),
+    ({"cap": {"mismatch_sigma": -0.1}}, "TileSpec.cap.mismatch_sigma"),
+    ({"cap": {"v_dd_V": float("nan")}}, "TileSpec.cap.v_dd_V"),
+    ({"cap": {"temperature_K": 0.0}}, "TileSpec.cap.temperature_K"),
+    ({"cap": {"injection_offset_V": 11.0}}, "TileSpec.cap.injection_offset_V"),
+])
+def test_bad_values_raise_value_error_naming_the_field(kw, field):
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        mho.TileSpec(**kw)
+
+
+def test_bad_cap_spec_alone_names_its_field():
+    with pytest.raises(ValueError, match=r"CapSpec\.scheme = 'ladder'"):
+        mho.CapSpec(scheme="ladder")
+
+
+def test_wrong_types_raise_type_error():
+    with pytest.raises(TypeError, match=r"cap\.scheme"):
+        mho.TileSpec(cap={"scheme": 3})
+    with pytest.raises(TypeError, match="cap"):
+        mho.TileSpec(cap=1.0)
+
+
+def test_charge_tile_computes_the_product_with_noise_off():
+    s = charge_spec(programming_error=False, read_noise=False, dac=mho.DacSpec(input_bits=0),
+                    adc=mho.AdcSpec(bits=0))
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(20, 6))
+    x = rng.normal(size=(8, 20))
+    t = mho.Tile(s)
+    t.program(w)
+    lsb = np.abs(w).max() / 15
+    np.testing.assert_allclose(t.forward(x), x @ (np.round(w / lsb) * lsb), atol=1e-9)
