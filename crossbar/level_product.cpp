@@ -56,6 +56,10 @@ void driven_rows_product(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>&
       for (; c0 + 32 <= N; c0 += 32) accumulate<32>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v);
       if (c0 + 16 <= N) { accumulate<16>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v); c0 += 16; }
       if (c0 + 8 <= N) { accumulate<8>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v); c0 += 8; }
+      // Narrow arrays (a depthwise group's 9 x 1 weights are 4 GEMM columns at 8 bits on 2-bit
+      // cells): each lane still sums its own column in row order, so the bits are unchanged.
+      if (c0 + 4 <= N) { accumulate<4>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v); c0 += 4; }
+      if (c0 + 2 <= N) { accumulate<2>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v); c0 += 2; }
       for (; c0 < N; ++c0) accumulate<1>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v);
     }
   };

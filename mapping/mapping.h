@@ -6,7 +6,11 @@
 // (slices and sign or reference columns count as physical columns). Groups whose whole
 // matrix fits one array (depthwise convolutions) are packed block-diagonally, as many per
 // array as fit in rows and columns; each packed group is driven in its own pass (the other
-// groups' rows at 0 V), so it computes exactly as if alone. replication[layer] = r
+// groups' rows at 0 V), so it computes exactly as if alone. The other groups' cells on the
+// driven rows (programmed zero weights, at g_min) are taken as carrying no current: their
+// columns are not selected in that pass. With every bitline held at virtual ground they would
+// conduct, and neither the tiles nor the cost model count that energy (an assumption).
+// PimNetwork simulates each packed group as its own Tile (tile id = placement index). replication[layer] = r
 // allocates r copies of a layer's arrays (throughput; every copy holds the same weights).
 // Utilization = cells holding weight data (each weight's slice and sign cells) / cells of
 // all allocated arrays (rows x cols each).

@@ -1,7 +1,10 @@
 #include "nets/network.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
 
 #include "common/validate.h"
@@ -265,7 +268,8 @@ int Network::fold_batchnorm() {
   return folded;
 }
 
-RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const MatMul& mm) const {
+RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const MatMul& mm,
+                               bool concurrent_groups) const {
   if (x.cols() != input_.size())
     reject("network input", std::to_string(x.rows()) + "x" + std::to_string(x.cols()),
            "must have " + std::to_string(input_.size()) + " columns (" + input_.text() + " per sample)");
@@ -297,8 +301,8 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
       case LayerKind::kConv2d: {
         out.resize(B, os.size());
         const int mg = l.out_ch / l.groups, hw = os.h * os.w;
-        RowMat<float> p, y;
-        for (int g = 0; g < l.groups; ++g) {
+        // Each group writes its own channels: the result does not depend on the order.
+        auto run_group = [&](int g, RowMat<float>& p, RowMat<float>& y) {
           im2col(in.data(), B, is, l, g, os, &p);
           if (mm) {
             y = mm(i, g, p);
@@ -314,6 +318,27 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
               float* dst = out.row(b).data() + std::size_t(ch) * hw;
               for (int k = 0; k < hw; ++k) dst[k] = y(Eigen::Index(b) * hw + k, o) + bias;
             }
+        };
+        if (mm && concurrent_groups && l.groups > 1 && !omp_in_parallel()) {
+          // An exception must not leave an OpenMP region: the first is kept and rethrown.
+          std::exception_ptr error;
+#pragma omp parallel
+          {
+            RowMat<float> p, y;
+#pragma omp for schedule(dynamic, 1)
+            for (int g = 0; g < l.groups; ++g) {
+              try {
+                run_group(g, p, y);
+              } catch (...) {
+#pragma omp critical(mho_network_group_error)
+                if (!error) error = std::current_exception();
+              }
+            }
+          }
+          if (error) std::rethrow_exception(error);
+        } else {
+          RowMat<float> p, y;
+          for (int g = 0; g < l.groups; ++g) run_group(g, p, y);
         }
         break;
       }

@@ -39,7 +39,11 @@ class Network {
   int fold_batchnorm();
 
   // x: batch x input_shape.size() -> batch x output size. Without a MatMul: float GEMM.
-  RowMat<float> forward(const Eigen::Ref<const RowMat<float>>& x, const MatMul& mm = nullptr) const;
+  // concurrent_groups: mm may be called for several groups of one layer at once (from
+  // OpenMP threads, each group once); a grouped convolution then runs its groups side by side
+  // instead of parallelising each small product on its own.
+  RowMat<float> forward(const Eigen::Ref<const RowMat<float>>& x, const MatMul& mm = nullptr,
+                        bool concurrent_groups = false) const;
 
   // MACs per inference of one layer: conv = out_h * out_w * out_ch * (in_ch/groups) * kh * kw,
   // linear = in * out; other layers 0 (pooling, BN, adds are not MACs).

@@ -72,12 +72,15 @@ RowMat<float> PimNetwork::forward(const Eigen::Ref<const RowMat<float>>& x) {
 }
 
 RowMat<float> PimNetwork::run(const Eigen::Ref<const RowMat<float>>& x, bool calibrating) {
+  // Called for several groups of a layer at once (each group's tiles are its own): shared
+  // state is only read, except the counters, whose integer sums do not depend on the order.
   MatMul mm = [&](int layer, int group, const Eigen::Ref<const RowMat<float>>& p) {
     const Layer& l = net_.layers()[layer];
     RowMat<float> y = RowMat<float>::Zero(p.rows(), l.matrix_cols());
     const std::int64_t offset =
-        (calibrating ? kCalibrationStream : 0) + samples_ * rows_per_sample_[layer];
-    for (int k : by_group_[{layer, group}]) {
+        (calibrating ? kCalibrationStream : 0) + samples_ * rows_per_sample_.at(layer);
+    TileCounters counted;
+    for (int k : by_group_.at({layer, group})) {
       const Placement& pl = mapping_.placements()[k];
       Tile& t = tiles_[k];
       const auto block = p.middleCols(pl.row0, pl.rows);
@@ -92,11 +95,15 @@ RowMat<float> PimNetwork::run(const Eigen::Ref<const RowMat<float>>& x, bool cal
         }
       }
       y.middleCols(pl.col0, pl.cols) += t.forward<float>(block, offset);
-      if (!calibrating) layer_counted_[layer] += t.last_counters();
+      counted += t.last_counters();
+    }
+    if (!calibrating) {
+#pragma omp critical(mho_pim_network_counters)
+      layer_counted_[layer] += counted;
     }
     return y;
   };
-  return net_.forward(x, mm);
+  return net_.forward(x, mm, true);
 }
 
 TileCounters PimNetwork::counters() const {

@@ -91,7 +91,7 @@ def _spec(cls, values, where, nested=None, base=None):
 
 
 DEFAULT_DESIGN_FILE = "default_design.yaml"
-_NESTED = {"dac": _core.DacSpec, "adc": _core.AdcSpec, "wires": _core.WireSpec}
+_NESTED = {"dac": _core.DacSpec, "adc": _core.AdcSpec, "wires": _core.WireSpec, "cap": _core.CapSpec}
 _default = {}
 
 
