@@ -36,7 +36,7 @@ void PimSystemSpec::validate() const {
     if (!(v >= 0.0 && v <= 1.0)) {
       std::ostringstream s;
       s << v;
-      reject(name, s.str(), "a fraction of driven rows in [0, 1]");
+      reject(name, s.str(), "a finite number in [0, 1] (a fraction of driven rows)");
     }
   };
   fraction("PimSystemSpec.input_activity", input_activity);
