@@ -16,6 +16,7 @@ py::dict counters_dict(const TileCounters& c) {
   py::dict d;
   d["cell_reads"] = c.cell_reads;
   d["dac_conversions"] = c.dac_conversions;
+  d["driven_rows"] = c.driven_rows;
   d["adc_conversions"] = c.adc_conversions;
   d["shift_adds"] = c.shift_adds;
   d["cell_energy_J"] = c.cell_energy_J();

@@ -26,6 +26,8 @@ py::dict actions_dict(const LayerActions& a) {
   d["act_mults"] = a.act_mults; d["buffer_read_bits"] = a.buffer_read_bits;
   d["buffer_write_bits"] = a.buffer_write_bits; d["sequential_passes"] = a.sequential_passes;
   d["conversions_per_adc"] = a.conversions_per_adc;
+  d["activity"] = a.activity_measured ? py::object(py::float_(a.activity)) : py::none();
+  d["shift_add_bits"] = a.shift_add_bits; d["partial_sum_bits"] = a.partial_sum_bits;
   return d;
 }
 
@@ -76,13 +78,16 @@ void bind_evaluator(py::module_& m) {
   reject_other_calls(techTable_cls, "sram_J_per_bit", "TechTable.sram_J_per_bit(capacity_bytes: float)");
 
   SpecBinder<PimSystemSpec>(m, "PimSystemSpec", "System around the tiles (converter type, buffers, digital). See evaluator/pim_cost.h.")
-      .field("adc_type", &PimSystemSpec::adc_type, "ADC architecture in the tech table ('sar', 'flash')")
+      .field("adc_type", &PimSystemSpec::adc_type, "ADC architecture in the tech table ('sar', 'flash', 'sense_amp')")
       .field("activation_bits", &PimSystemSpec::activation_bits, "activation word width in buffers and digital ops")
       .field("accumulator_bits", &PimSystemSpec::accumulator_bits, "shift-and-add and partial-sum width")
       .field("digital_lanes", &PimSystemSpec::digital_lanes, "digital ops per clock")
       .field("pipeline_layers", &PimSystemSpec::pipeline_layers, "layers pipelined (throughput = slowest layer)")
       .field("offchip_io", &PimSystemSpec::offchip_io, "input and output through DRAM")
       .field("batch", &PimSystemSpec::batch, "inferences per batch")
+      .field("input_activity", &PimSystemSpec::input_activity,
+             "driven rows / biased rows per pass for shape estimates (0.5: a bit of a uniform code)")
+      .field("layer_activity", &PimSystemSpec::layer_activity, "per network layer activity (empty: input_activity)")
       .finish();
 
   SpecBinder<DigitalSpec>(m, "DigitalSpec", "Digital accelerator (PE array, buffers, weight storage, dataflow). See evaluator/digital_cost.h.")
@@ -112,6 +117,10 @@ void bind_evaluator(py::module_& m) {
       .def_readonly("utilization", &LayerCost::utilization)
       .def_readonly("energy_J", &LayerCost::energy_J)
       .def_readonly("latency_s", &LayerCost::latency_s)
+      .def_readonly("energy_by_component_J", &LayerCost::energy_by_component_J)
+      .def_readonly("area_by_component_m2", &LayerCost::area_by_component_m2)
+      .def_readonly("latency_by_component_s", &LayerCost::latency_by_component_s)
+      .def_readonly("activity", &LayerCost::activity)
       .def_readonly("weights_resident", &LayerCost::weights_resident)
       .def_readonly("dram_bytes", &LayerCost::dram_bytes)
       .def_readonly("tiling", &LayerCost::tiling)

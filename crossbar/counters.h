@@ -1,6 +1,8 @@
 // Action counters of a tile: what the periphery did, for the energy model.
 //   cell_reads       cells biased during analog passes (active rows x used columns per pass)
 //   dac_conversions  row drives (active rows per pass)
+//   driven_rows      row drives with a nonzero code: a zero input bit drives no row, so the
+//                    drivers' switching energy is theirs (evaluator/pim_cost.h)
 //   adc_conversions  column conversions (one per converted column per pass)
 //   shift_adds       additions in the digital recombination of planes, slices and signs
 //   cell_energy_J()  energy dissipated in the cells, sum over passes of t_read sum_ij V_i I_ij
@@ -31,6 +33,7 @@ inline double energy_J(EnergyQ q) { return double(q) * 0x1p-100; }
 struct TileCounters {
   std::uint64_t cell_reads = 0;
   std::uint64_t dac_conversions = 0;
+  std::uint64_t driven_rows = 0;
   std::uint64_t adc_conversions = 0;
   std::uint64_t shift_adds = 0;
   EnergyQ cell_energy_q = 0;
@@ -41,6 +44,7 @@ struct TileCounters {
   TileCounters& operator+=(const TileCounters& o) {
     cell_reads += o.cell_reads;
     dac_conversions += o.dac_conversions;
+    driven_rows += o.driven_rows;
     adc_conversions += o.adc_conversions;
     shift_adds += o.shift_adds;
     cell_energy_q += o.cell_energy_q;

@@ -381,6 +381,16 @@ EnergyQ Tile::cells_energy(const std::vector<double>& row_sums, double scale) co
 }
 
 template <typename T>
+std::uint64_t Tile::driven_rows(const Eigen::Ref<const RowMat<T>>& x) const {
+  // Encoded again rather than threaded out of the read paths: it counts what the drivers see
+  // whichever path read the array, at one encode's cost. An ideal DAC drives x itself.
+  if (dac_.is_ideal()) return std::uint64_t((x.array() != T(0)).count());
+  RowMat<T> lv;
+  dac_.encode<T>(x, x_max_, lv);
+  return std::uint64_t((lv.array() != T(0)).count());
+}
+
+template <typename T>
 EnergyQ Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const {
   // Per row in the working precision (vectorised).
   const Eigen::Matrix<T, 1, Eigen::Dynamic> g = g_row_sum_.transpose().cast<T>();
@@ -715,6 +725,7 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
   const std::uint64_t passes = std::uint64_t(P) * std::uint64_t(B);
   last_.cell_reads = passes * std::uint64_t(n_in_) * std::uint64_t(n_phys_);
   last_.dac_conversions = passes * std::uint64_t(n_in_);
+  last_.driven_rows = driven_rows<T>(x);
   last_.adc_conversions = passes * converted;
   last_.shift_adds = std::uint64_t(B) * std::uint64_t(n_out_) * (std::uint64_t(P) * G - 1);
   last_.cell_energy_q = cell_energy;

@@ -153,6 +153,9 @@ class Tile {
   // t_read v^2 scale^2 sum_r sum_i lv_ri^2 g_row_i.
   template <typename T>
   EnergyQ level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const;
+  // Row drives with a nonzero code over the passes of x (TileCounters::driven_rows).
+  template <typename T>
+  std::uint64_t driven_rows(const Eigen::Ref<const RowMat<T>>& x) const;
   // t_read v^2 scale^2 times the sum of per-row sums, added in row order.
   EnergyQ cells_energy(const std::vector<double>& row_sums, double scale) const;
   template <typename T>

@@ -15,8 +15,11 @@ CellSpec rram_neurosim_22nm() {
   s.source =
       "NeuroSim V1.4 default RRAM 1T1R, 22 nm: R_on = 100 kOhm (g_max = 10 uS), on/off = 17 "
       "(g_min = g_max/17), area 4x12 = 48 F^2. Assumptions (not in that table): 6 bits per "
-      "cell; programming error sigma = 3% of g_max, read noise sigma = 1% of g; read pulse "
-      "0.2 V, 10 ns.";
+      "cell; programming error sigma = 3% of g_max, read noise sigma = 1% of g. Read "
+      "conditions NeuroSim's: 0.55 V at 22 nm (Param.cpp readVoltage, fixed by its sense-amp "
+      "fits), and 1 ns, the time its current-mode multilevel sense amplifier reads a column "
+      "(MultilevelSenseAmp.cpp ColumnLatency_Table at 22 nm, at most 1.0 ns over 1-20 kOhm; "
+      "its readPulseWidth of 10 ns times only the voltage-mode read circuit).";
   s.g_max_S = 1.0 / 100e3;
   s.g_min_S = s.g_max_S / 17.0;
   s.bits = 6;
@@ -26,8 +29,8 @@ CellSpec rram_neurosim_22nm() {
   s.read_sigma = {0.01};
   s.area_F2 = 48.0;
   s.feature_size_m = 22e-9;
-  s.v_read_V = 0.2;
-  s.t_read_s = 10e-9;
+  s.v_read_V = 0.55;
+  s.t_read_s = 1e-9;
   return s;
 }
 
@@ -82,13 +85,14 @@ CellSpec sram_8t_22nm() {
   CellSpec s;
   s.name = "sram_8t_22nm";
   s.source =
-      "NeuroSim V1.4: 8T SRAM, 22 nm, binary cell, 360 F^2. Assumption: the read port is "
+      "NeuroSim V1.4 SRAM cell at 22 nm: 10F x 28F = 280 F^2 (Param.cpp heightInFeatureSizeSRAM, "
+      "widthInFeatureSizeSRAM for nodes above 14 nm), binary. Assumption: the read port is "
       "modelled as a binary conductance g_on = 1/(20 kOhm), g_off = g_on/1000, no programming "
       "error (a digital write), read pulse 0.8 V, 1 ns.";
   s.g_max_S = 1.0 / 20e3;
   s.g_min_S = s.g_max_S / 1000.0;
   s.bits = 1;
-  s.area_F2 = 360.0;
+  s.area_F2 = 280.0;
   s.feature_size_m = 22e-9;
   s.v_read_V = 0.8;
   s.t_read_s = 1e-9;

@@ -92,7 +92,21 @@ void digital_actions(const Network& net, int i, int act_bits, LayerActions& a) {
   }
 }
 
+int ceil_log2(int n) {
+  int b = 0;
+  while ((1LL << b) < n) ++b;
+  return b;
+}
+
 }  // namespace
+
+int shift_add_width(const TileSpec& spec) {
+  const Dac dac(spec.dac);
+  if (dac.is_ideal() || spec.adc.bits == 0) return 0;  // ideal converters: no digital datapath to size
+  const int in_bits = ceil_log2(dac.max_code() + 1), plane_bits = ceil_log2(dac.plane_max_code() + 1);
+  const bool sign = spec.conversion_groups() > spec.slices() || spec.dac.signed_mode == "two_pass";
+  return spec.adc.bits + (in_bits - plane_bits) + spec.slice_bits() * (spec.slices() - 1) + (sign ? 1 : 0);
+}
 
 std::vector<LayerActions> network_actions(const Network& net, int activation_bits) {
   std::vector<LayerActions> out(net.layers().size());
@@ -111,7 +125,9 @@ std::vector<LayerActions> network_actions(const Network& net, int activation_bit
 
 std::vector<LayerActions> shape_actions(const Network& net, const Mapping& mapping, int activation_bits) {
   const TileSpec& spec = mapping.spec();
-  const int P = Dac(spec.dac).num_planes(), G = spec.conversion_groups(), adcs = spec.adcs_per_array();
+  const Dac dac(spec.dac);
+  const int P = dac.num_planes(), G = spec.conversion_groups();
+  const int sa_bits = shift_add_width(spec);
   std::vector<LayerActions> out = network_actions(net, activation_bits);
   // Input vectors per inference of each layer: output positions of a conv, 1 for a linear.
   std::vector<double> vectors(out.size(), 1.0);
@@ -128,15 +144,18 @@ std::vector<LayerActions> shape_actions(const Network& net, const Mapping& mappi
     a.buffer_read_bits = v * double(l.matrix_rows()) * l.groups * activation_bits;
     a.acc_adds += v * double(l.out_ch) * (m.row_blocks - 1);
     a.sequential_passes = v * P * std::min(m.groups_per_array, m.groups);
+    a.shift_add_bits = sa_bits;
+    a.partial_sum_bits = sa_bits + ceil_log2(m.row_blocks);
   }
   for (const Placement& p : mapping.placements()) {
     LayerActions& a = out[std::size_t(p.layer)];
     const double v = vectors[std::size_t(p.layer)], conv = spec.converted_columns(p.cols);
     a.cell_reads += v * P * double(p.rows) * spec.physical_columns(p.cols);
     a.dac_conversions += v * P * double(p.rows);
+    a.bitline_charges += v * P * double(spec.physical_columns(p.cols));
     a.adc_conversions += v * P * conv;
     a.shift_adds += v * double(p.cols) * (double(P) * G - 1);
-    a.conversions_per_adc = std::max(a.conversions_per_adc, int((conv + adcs - 1) / adcs));
+    a.conversions_per_adc = std::max(a.conversions_per_adc, int(std::min<double>(conv, spec.adc.columns_per_adc)));
   }
   return out;
 }
@@ -155,6 +174,8 @@ std::vector<LayerActions> measured_actions(const Network& net, const Mapping& ma
     a.dac_conversions = double(c.dac_conversions) / n;
     a.adc_conversions = double(c.adc_conversions) / n;
     a.shift_adds = double(c.shift_adds) / n;
+    a.activity = c.dac_conversions ? double(c.driven_rows) / double(c.dac_conversions) : 0.0;
+    a.activity_measured = true;
     a.cell_energy_J = c.cell_energy_J() / n;
     a.cell_energy_measured = true;
   }

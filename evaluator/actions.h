@@ -36,8 +36,22 @@ struct LayerActions {
   int arrays = 0;             // including replicas
   int replication = 1;
   double utilization = 0.0;   // of the layer's arrays
-  // Tile actions per inference.
+  // Tile actions per inference. cell_reads and dac_conversions count every row a pass biases;
+  // a row whose input bit (plane code) is zero draws no current and its driver does not
+  // switch, so the energy is theirs times the activity (driven rows / biased rows per pass).
   double cell_reads = 0, dac_conversions = 0, adc_conversions = 0, shift_adds = 0;
+  // Measured by a run: rows driven with a nonzero code (crossbar/counters.h) over the row
+  // drives; from shapes it is unknown (activity_measured false) and the system's stated
+  // activity applies (PimSystemSpec::input_activity).
+  double activity = 1.0;
+  // Bit lines biased per inference (a placement's physical columns, once per pass): each
+  // charges its line's capacitance to v_read (evaluator/pim_cost.h, `wires`).
+  double bitline_charges = 0;
+  bool activity_measured = false;
+  // Real widths of the recombination (evaluator/pim_cost.h): the shift-and-add result of an
+  // output (ADC bits + input-code shifts + slice shifts + a sign bit with two-pass inputs or
+  // digital subtraction) and the partial sums over row blocks (+ ceil(log2(row_blocks))).
+  int shift_add_bits = 0, partial_sum_bits = 0;
   // Energy the cells dissipated, measured by a run (crossbar/counters.h); shape counts leave
   // it unmeasured and the cost model bounds it from cell_reads.
   double cell_energy_J = 0;
@@ -49,7 +63,10 @@ struct LayerActions {
   double buffer_read_bits = 0, buffer_write_bits = 0;
   // Latency ingredients: analog passes in sequence per inference on one copy of the layer
   // (input vectors x planes x packed groups sharing an array) and, per pass, the most
-  // conversions one ADC performs in sequence.
+  // conversions one ADC performs in sequence: a placement converts its columns on the ADCs
+  // of those columns (columns_per_adc adjacent columns share one, a placement starting on an
+  // ADC boundary), so it is min(converted columns, columns_per_adc), not its columns spread
+  // over all of the array's ADCs.
   double sequential_passes = 0;
   int conversions_per_adc = 0;
   long long input_elements = 0, output_elements = 0;
@@ -58,6 +75,9 @@ struct LayerActions {
 // The layer-shape part alone (digital work, buffer traffic, MACs; no tile actions): what a
 // digital accelerator shares with the PIM system.
 std::vector<LayerActions> network_actions(const Network& net, int activation_bits);
+
+// Bits of one output's shift-and-add result on this tile (0 with an ideal DAC or ADC).
+int shift_add_width(const TileSpec& spec);
 
 std::vector<LayerActions> shape_actions(const Network& net, const Mapping& mapping, int activation_bits);
 

@@ -19,6 +19,12 @@ struct LayerCost {
   double utilization = 0.0;  // PIM: weight cells / allocated cells; digital: busy MAC slots
   double energy_J = 0.0;
   double latency_s = 0.0;
+  // PIM: the layer's share of each component (energy, and area of its arrays and their
+  // converters and shift-add units; chip-wide parts such as buffers and digital lanes are in
+  // CostReport::area_m2 only) and its latency's ingredients per inference: sensing (read
+  // pulses), conversions (in sequence on each shared ADC), digital work. Empty for digital.
+  std::vector<std::pair<std::string, double>> energy_by_component_J, area_by_component_m2, latency_by_component_s;
+  double activity = 0.0;  // PIM: driven rows / biased rows per pass used for the cell and DAC energy
   // Digital: whether the layer's weights sit in the weight storage (else they stream from
   // DRAM; PIM weights are always resident), its DRAM bytes per inference (streamed weights and
   // activations that do not fit the buffer), the tiling its dataflow chose, and its accesses

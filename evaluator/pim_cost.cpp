@@ -18,7 +18,11 @@ std::string PimSystemSpec::repr() const {
      << "digital_lanes=" << digital_lanes << ", "
      << "pipeline_layers=" << (pipeline_layers ? "True" : "False") << ", "
      << "offchip_io=" << (offchip_io ? "True" : "False") << ", "
-     << "batch=" << batch << ")";
+     << "batch=" << batch << ", "
+     << "input_activity=" << input_activity << ", "
+     << "layer_activity=[";
+  for (std::size_t i = 0; i < layer_activity.size(); ++i) s << (i ? ", " : "") << layer_activity[i];
+  s << "])";
   return s.str();
 }
 
@@ -28,6 +32,16 @@ void PimSystemSpec::validate() const {
   require_in("PimSystemSpec.digital_lanes", digital_lanes, 1, 1 << 20);
   require_in("PimSystemSpec.batch", batch, 1, 1 << 30);
   if (adc_type.empty()) reject("PimSystemSpec.adc_type", "''", "an ADC type of the tech table");
+  auto fraction = [](const std::string& name, double v) {
+    if (!(v >= 0.0 && v <= 1.0)) {
+      std::ostringstream s;
+      s << v;
+      reject(name, s.str(), "a finite number in [0, 1] (a fraction of driven rows)");
+    }
+  };
+  fraction("PimSystemSpec.input_activity", input_activity);
+  for (std::size_t i = 0; i < layer_activity.size(); ++i)
+    fraction("PimSystemSpec.layer_activity[" + std::to_string(i) + "]", layer_activity[i]);
 }
 
 namespace {
@@ -63,15 +77,25 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     reject("TileSpec.dac.input_bits", "0", "a physical resolution (>= 1): an ideal DAC has no cost to look up");
   if (actions.size() != net.layers().size())
     reject("actions", std::to_string(actions.size()) + " layers", "one entry per network layer");
+  if (!sys.layer_activity.empty() && sys.layer_activity.size() != net.layers().size())
+    reject("PimSystemSpec.layer_activity", std::to_string(sys.layer_activity.size()) + " entries",
+           "empty or one per network layer (" + std::to_string(net.layers().size()) + ")");
   const ComponentCost& adc = tech.adc_cost(sys.adc_type, spec.adc.bits);
   const ComponentCost dac = tech.dac_cost(dac_bits);
-  const ComponentCost& acc = tech.add_cost(sys.accumulator_bits);
+  // Adders at their real widths, capped by the accumulator's.
+  auto adder = [&](int bits) { return tech.adder(std::clamp(bits, 1, sys.accumulator_bits)); };
+  int sa_bits = 1;
+  for (const LayerActions& a : actions) sa_bits = std::max(sa_bits, a.shift_add_bits);
+  const ComponentCost sa_unit = adder(sa_bits);
   const ComponentCost& act_add = tech.add_cost(sys.activation_bits);
   const ComponentCost& act_mult = tech.mult_cost(sys.activation_bits);
   const CellSpec& cell = spec.cell;
   const double e_cell = cell.v_read_V * cell.v_read_V * 0.5 * (cell.g_min_S + cell.g_max_S) * cell.t_read_s;
   const double cell_area = cell.area_F2 * cell.feature_size_m * cell.feature_size_m;
   const double t_clock = 1.0 / tech.clock_hz;
+  const double pitch = std::sqrt(cell.area_F2) * cell.feature_size_m;
+  const double e_wordline = tech.array_wire_F_per_m * spec.cols * pitch * tech.vdd_V * tech.vdd_V;
+  const double e_bitline = tech.array_wire_F_per_m * spec.rows * pitch * cell.v_read_V * cell.v_read_V;
 
   CostReport r;
   r.system = "pim";
@@ -82,20 +106,19 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   // Area first: the interconnect distance depends on the chip's size.
   const double A = mapping.arrays(), adcs = spec.adcs_per_array();
   const double buffer_bits = double(max_activation_bits(net, actions, sys));
-  const double buffer_bytes = buffer_bits / 8.0;
   r.area_m2 = {
       {"arrays", A * spec.rows * spec.cols * cell_area},
       {"adcs", A * adcs * adc.area_m2},
       {"dacs", A * spec.rows * dac.area_m2},
-      {"shift_add", A * adcs * acc.area_m2},
-      {"digital", sys.digital_lanes * (act_add.area_m2 + act_mult.area_m2 + acc.area_m2)},
+      {"shift_add", A * adcs * sa_unit.area_m2},
+      {"digital", sys.digital_lanes * (act_add.area_m2 + act_mult.area_m2 + tech.add_cost(sys.accumulator_bits).area_m2)},
       {"buffers", buffer_bits * tech.sram_bit_area_m2},
   };
   const double distance_m = 0.5 * std::sqrt(r.area_total_m2());
-  const double e_sram_bit = tech.sram_J_per_bit(buffer_bytes);
 
   r.energy_J = {{"arrays", 0.0},  {"adcs", 0.0},    {"dacs", 0.0},         {"shift_add", 0.0},
-                {"digital", 0.0}, {"buffers", 0.0}, {"interconnect", 0.0}, {"offchip", 0.0}};
+                {"digital", 0.0}, {"buffers", 0.0}, {"interconnect", 0.0}, {"wires", 0.0},
+                {"offchip", 0.0}};
   double latency = 0, slowest = 0;
   for (const LayerActions& a : actions) {
     LayerCost lc;
@@ -106,26 +129,39 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     lc.arrays = a.arrays;
     lc.utilization = a.utilization;
     const double bits = a.buffer_read_bits + a.buffer_write_bits;
+    const double act = a.activity_measured ? a.activity : sys.activity(a.layer);
+    lc.activity = a.on_tiles ? act : 0.0;
+    const double layer_buffer_bytes = double(a.input_elements + a.output_elements) * sys.activation_bits / 8.0;
+    const double e_sram_bit = tech.sram_J_per_bit(layer_buffer_bytes);
     // Per component, in the order of r.energy_J (off-chip traffic is the network's, below).
-    const double parts[] = {a.cell_energy_measured ? a.cell_energy_J : a.cell_reads * e_cell,
+    const double parts[] = {a.cell_energy_measured ? a.cell_energy_J : a.cell_reads * act * e_cell,
                             a.adc_conversions * adc.energy_J,
-                            a.dac_conversions * dac.energy_J,
-                            a.shift_adds * acc.energy_J,
-                            a.acc_adds * acc.energy_J + a.act_adds * act_add.energy_J + a.act_mults * act_mult.energy_J,
+                            a.dac_conversions * act * dac.energy_J,
+                            a.shift_adds * adder(a.shift_add_bits).energy_J,
+                            a.acc_adds * adder(a.on_tiles ? a.partial_sum_bits : sys.accumulator_bits).energy_J +
+                                a.act_adds * act_add.energy_J + a.act_mults * act_mult.energy_J,
                             bits * e_sram_bit,
-                            bits * tech.wire_J_per_bit_m * distance_m};
+                            bits * tech.wire_J_per_bit_m * distance_m,
+                            a.dac_conversions * act * e_wordline + a.bitline_charges * e_bitline};
     for (std::size_t k = 0; k < std::size(parts); ++k) {
       r.energy_J[k].second += parts[k];
       lc.energy_J += parts[k];
+      lc.energy_by_component_J.push_back({r.energy_J[k].first, parts[k]});
     }
+    const double La = a.arrays;
+    lc.area_by_component_m2 = {{"arrays", La * spec.rows * spec.cols * cell_area},
+                               {"adcs", La * adcs * adc.area_m2},
+                               {"dacs", La * spec.rows * dac.area_m2},
+                               {"shift_add", La * adcs * sa_unit.area_m2}};
 
     const double t_digital = (a.acc_adds + a.act_adds + a.act_mults) / sys.digital_lanes * t_clock;
-    double t_analog = 0;
+    double t_sense = 0, t_convert = 0;
     if (a.on_tiles) {
-      const double t_pass = cell.t_read_s + a.conversions_per_adc * adc.time_s;
-      t_analog = a.sequential_passes * t_pass / a.replication;
+      t_sense = a.sequential_passes * cell.t_read_s / a.replication;
+      t_convert = a.sequential_passes * a.conversions_per_adc * adc.time_s / a.replication;
     }
-    lc.latency_s = std::max(t_analog, t_digital);
+    lc.latency_by_component_s = {{"sensing", t_sense}, {"conversions", t_convert}, {"digital", t_digital}};
+    lc.latency_s = std::max(t_sense + t_convert, t_digital);
     latency += lc.latency_s;
     slowest = std::max(slowest, lc.latency_s);
     r.macs += a.macs;
@@ -135,6 +171,11 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   if (sys.offchip_io) r.energy_J.back().second = io_bits * tech.dram_J_per_bit;
   r.latency_s = latency;
   r.throughput_per_s = (sys.pipeline_layers ? 1.0 / slowest : 1.0 / latency);
+  // Static power of the buffers' SRAM bits and of the digital lanes (a lane counts as one MAC
+  // unit of the table's leakage entry), drawn for as long as an inference holds the chip in
+  // steady state: 1 / throughput.
+  r.leakage_W = buffer_bits * tech.sram_leakage_W_per_bit + sys.digital_lanes * tech.logic_leakage_W_per_mac;
+  r.energy_J.push_back({"leakage", r.leakage_W / r.throughput_per_s});
   return r;
 }
 

@@ -3,15 +3,32 @@
 // Energy per inference = sum of actions x per-action energy (evaluator/tech_table.h):
 //   arrays        measured by a run: sum over passes of t_read sum_ij V_i I_ij with the actual
 //                 drive levels and programmed conductances (crossbar/counters.h); from shapes:
-//                 cell reads x v_read^2 x G_mean x t_read, G_mean = (g_min + g_max) / 2 (every
-//                 biased cell at full read voltage: an upper bound for multi-level inputs);
-//   dacs          row drives x DAC energy at the bits resolved per pass;
-//   adcs          conversions x ADC energy (type and bits from the table);
-//   shift_add     recombination adds at accumulator precision;
-//   digital       partial-sum and bias adds (accumulator precision), activation ops;
-//   buffers       SRAM bits read + written, at the energy per bit of the buffer's capacity;
+//                 cell reads x activity x v_read^2 x G_mean x t_read, G_mean = (g_min + g_max)
+//                 / 2 (a driven cell at full read voltage: an upper bound for multi-level
+//                 planes); a zero input bit drives no row, so only the activity's share of
+//                 the biased cells conducts;
+//   dacs          row drives x activity x DAC energy at the bits resolved per pass;
+//   adcs          conversions x ADC energy (type and bits from the table: survey SAR, flash,
+//                 or NeuroSim's column-pitch multilevel sense amplifier);
+//   shift_add     recombination adds at their real width (LayerActions::shift_add_bits, at
+//                 most accumulator_bits), the tech table's adder energy at that width;
+//   digital       partial-sum and bias adds at the partial-sum width, activation ops;
+//   buffers       SRAM bits read + written, each layer's at the energy per bit of an SRAM
+//                 holding that layer's own input and output (its tile buffer), not the chip's
+//                 whole activation storage;
+// Activity (shapes): the fraction of a pass's rows driven with a nonzero code. Default 0.5:
+// the probability that one bit of an unsigned code uniform over its range is 1; ReLU
+// outputs (about half exactly zero, most of the rest small) set fewer bits, so for bit-serial
+// ReLU inputs it is an upper estimate. A run measures it exactly (TileCounters::driven_rows).
 //   interconnect  the same bits moved half the chip's side on average;
-//   offchip       the input read from and the output written to DRAM (weights stay on chip).
+//   wires         word and bit lines charged (tech table `array_wires`): each driven row's
+//                 word line, cols x pitch long, to Vdd; each biased bit line, rows x pitch,
+//                 to v_read; pitch = sqrt(area_F2) x F;
+//   offchip       the input read from and the output written to DRAM (weights stay on chip);
+//   leakage       the buffers' SRAM bits and the digital lanes at the node's static power
+//                 (tech table `leakage`), times 1 / throughput (the chip time one inference
+//                 holds in steady state; the latency when layers are not pipelined). The
+//                 arrays and converters have no leakage figure in the table and add none.
 // Area: arrays (cells: rows x cols x area_F2 x F_cell^2), converters (one ADC per
 // columns_per_adc conversion columns, one DAC per row), periphery (one shift-add unit per
 // ADC, digital lanes: adder + multiplier), buffers (SRAM holding the activations: every
@@ -41,8 +58,13 @@ struct PimSystemSpec {
   bool pipeline_layers = true;
   bool offchip_io = true;
   int batch = 1;
+  double input_activity = 0.5;        // driven rows / biased rows per pass, shape estimates
+  std::vector<double> layer_activity;  // per network layer, overriding input_activity (or empty)
 
   void validate() const;
+  double activity(int layer) const {
+    return layer_activity.empty() ? input_activity : layer_activity[std::size_t(layer)];
+  }
   std::string repr() const;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <sstream>
 
 #include "common/regular_file.h"
@@ -242,6 +243,10 @@ static TechTable from_yaml(const YAML::Node& root, const std::string& path, cons
     t.dac_bit = {r.num(e, "reference_45nm.dac_bit", "energy_pJ") * kPico * energy_scale(e, "reference_45nm.dac_bit"),
                  r.num(e, "reference_45nm.dac_bit", "area_um2") * kUm2 * area_s, 0.0};
   }
+  if (root["array_wires"]) {
+    t.array_wire_F_per_m = r.num(root["array_wires"], "array_wires", "cap_fF_per_um") * 1e-15 / 1e-6;
+    r.text(root["array_wires"], "array_wires", "source");
+  }
   t.dram_J_per_bit = r.num(r.need(root, "", "dram"), "dram", "energy_pJ_per_64b") * kPico / 64.0;
   const YAML::Node ey = r.need(root, "", "eyeriss");
   t.rf_access_per_mac = r.num(ey, "eyeriss", "rf_access_per_mac");
@@ -295,6 +300,23 @@ const ComponentCost& TechTable::adc_cost(const std::string& type, int bits) cons
 }
 
 const ComponentCost& TechTable::add_cost(int bits) const { return by_bits(add, bits, "adder", node); }
+ComponentCost TechTable::adder(int bits) const {
+  if (bits < 1) throw std::invalid_argument("adder bits = " + std::to_string(bits) + ": must be >= 1");
+  if (add.empty()) throw std::invalid_argument("adder bits = " + std::to_string(bits) + ": the " + node + " table has no adders");
+  const auto hi = add.lower_bound(bits);
+  if (hi != add.end() && hi->first == bits) return hi->second;
+  auto scaled = [&](const std::pair<const int, ComponentCost>& e) {
+    const double k = double(bits) / e.first;
+    return ComponentCost{e.second.energy_J * k, e.second.area_m2 * k, 0.0};
+  };
+  if (hi == add.begin()) return scaled(*hi);
+  if (hi == add.end()) return scaled(*std::prev(hi));
+  const auto lo = std::prev(hi);
+  const double u = double(bits - lo->first) / (hi->first - lo->first);
+  return {lo->second.energy_J + u * (hi->second.energy_J - lo->second.energy_J),
+          lo->second.area_m2 + u * (hi->second.area_m2 - lo->second.area_m2), 0.0};
+}
+
 const ComponentCost& TechTable::mult_cost(int bits) const { return by_bits(mult, bits, "multiplier", node); }
 
 ComponentCost TechTable::dac_cost(int bits) const {

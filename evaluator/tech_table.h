@@ -34,6 +34,7 @@ struct TechTable {
   std::map<int, ComponentCost> add, mult;                   // operand bits -> cost
   std::vector<std::pair<double, double>> sram_read_64b;     // (capacity bytes, J per 64-bit read)
   double wire_J_per_bit_m = 0.0;
+  double array_wire_F_per_m = 0.0;  // word/bit-line capacitance (optional `array_wires`; 0 without)
   double dram_J_per_bit = 0.0;
   ComponentCost dac_bit;  // one bit of a row driver; a b-bit DAC costs b times
   double sram_bit_area_m2 = 0.0;
@@ -51,6 +52,10 @@ struct TechTable {
 
   const ComponentCost& adc_cost(const std::string& type, int bits) const;
   const ComponentCost& add_cost(int bits) const;
+  // An adder of any width >= 1: energy and area linear in the width between the table's
+  // widths (a ripple-carry adder switches and occupies one full adder per bit; Horowitz's
+  // 8/16/32-bit figures are close to linear), proportional to the nearest entry outside them.
+  ComponentCost adder(int bits) const;
   const ComponentCost& mult_cost(int bits) const;
   ComponentCost dac_cost(int bits) const;
   // Energy per bit read (or written) of an SRAM of `capacity_bytes`.

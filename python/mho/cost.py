@@ -127,6 +127,11 @@ def _layer_dict(r, l):
     d = {"layer": l.layer, "name": l.name, "kind": l.kind, "macs": l.macs,
          "arrays": l.arrays, "utilization": l.utilization,
          "energy_J": l.energy_J, "latency_s": l.latency_s}
+    if r.system == "pim":
+        d |= {"energy_by_component_J": dict(l.energy_by_component_J),
+              "area_by_component_m2": dict(l.area_by_component_m2),
+              "latency_by_component_s": dict(l.latency_by_component_s),
+              "activity": l.activity}
     if r.system == "digital":
         d |= {"weights_resident": l.weights_resident, "dram_bytes": l.dram_bytes, "tiling": l.tiling,
               "accesses_words": {"dram": l.dram_accesses, "global_buffer": l.glb_accesses,
@@ -136,10 +141,10 @@ def _layer_dict(r, l):
 
 def to_dict(r):
     """A report as plain data, every key carrying its unit."""
-    extra = {}
+    extra = {"leakage_W": r.leakage_W}
     if r.system == "digital":
-        extra = {"dataflow": r.dataflow, "weight_storage_bytes": r.weight_storage_bytes,
-                 "dram_bytes_per_inference": r.dram_bytes, "leakage_W": r.leakage_W}
+        extra |= {"dataflow": r.dataflow, "weight_storage_bytes": r.weight_storage_bytes,
+                  "dram_bytes_per_inference": r.dram_bytes}
     return extra | {
         "system": r.system,
         "network": r.network,
@@ -198,6 +203,28 @@ def table(pim_report, digital_report=None):
                          ", ".join(f"{k} {_fmt(v * scale)} ({100 * v / total:.0f} %)" for k, v in parts))
     if d is not None and d.system == "digital":
         lines.append(digital_summary(d))
+    return "\n".join(lines)
+
+
+def layer_table(pim_report):
+    """A terminal table of the PIM report's layers on tiles: energy per component (nJ), the
+    layer's area (mm2), its latency's ingredients (us) and the activity its cell and DAC
+    energy used."""
+    layers = [l for l in pim_report.layers if l.energy_by_component_J and l.arrays > 0]
+    if not layers:
+        return ""
+    comps = [k for k, _ in layers[0].energy_by_component_J]
+    lats = [k for k, _ in layers[0].latency_by_component_s]
+    head = (f"{'layer':14s} " + " ".join(f"{k[:9]:>9s}" for k in comps) + f" {'area':>9s} " +
+            " ".join(f"{k[:9]:>9s}" for k in lats) + f" {'activity':>8s}")
+    units = (f"{'':14s} " + " ".join(f"{'nJ':>9s}" for _ in comps) + f" {'mm2':>9s} " +
+             " ".join(f"{'us':>9s}" for _ in lats) + f" {'':>8s}")
+    lines = [head, units, "-" * len(head)]
+    for l in layers:
+        area = sum(v for _, v in l.area_by_component_m2) * 1e6
+        lines.append(f"{l.name[:14]:14s} " + " ".join(f"{v * 1e9:9.3g}" for _, v in l.energy_by_component_J) +
+                     f" {area:9.3g} " + " ".join(f"{v * 1e6:9.3g}" for _, v in l.latency_by_component_s) +
+                     f" {l.activity:8.3g}")
     return "\n".join(lines)
 
 

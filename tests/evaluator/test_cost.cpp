@@ -109,12 +109,33 @@ TEST(TechTable, AdcEnergyFollowsTheTableAcrossBits) {
   for (int bits = 1; bits <= 10; ++bits) {
     EXPECT_NEAR(t.adc_cost("sar", bits).energy_J, sar[bits - 1] * 1e-12, 1e-18);
     EXPECT_NEAR(t.adc_cost("flash", bits).energy_J, (std::ldexp(1.0, bits) - 1) * 0.457e-12 / 15, 2e-3 * 1e-12 * bits);
+    // NeuroSim's multilevel sense amplifier: 2^b - 1 sense amplifiers per column, from the
+    // 5-bit unit (0.027 pJ, 52 um^2 at 22 nm); its conversion time does not depend on b.
+    const double units = (std::ldexp(1.0, bits) - 1) / 31;
+    EXPECT_NEAR(t.adc_cost("sense_amp", bits).energy_J, 0.027e-12 * units, 1e-5 * 0.027e-12 * units) << bits;
+    EXPECT_NEAR(t.adc_cost("sense_amp", bits).area_m2, 52e-12 * units, 1e-4 * 52e-12 * units) << bits;
+    EXPECT_DOUBLE_EQ(t.adc_cost("sense_amp", bits).time_s, 1e-9);
+    const TechTable u = TechTable::load(kTech, "65nm");
+    EXPECT_NEAR(u.adc_cost("sense_amp", bits).energy_J / t.adc_cost("sense_amp", bits).energy_J,
+                (65.0 / 22.0) / (0.8 * 0.8), 1e-4) << bits;
+    EXPECT_NEAR(u.adc_cost("sense_amp", bits).area_m2 / t.adc_cost("sense_amp", bits).area_m2,
+                (65.0 / 22.0) * (65.0 / 22.0), 1e-4) << bits;
     TileSpec s = small_spec();
     s.adc.bits = bits;
     const Mapping m(matrix_layers(net), s);
     const CostReport r = evaluate_pim(net, m, shape_actions(net, m, 8), t, PimSystemSpec());
     EXPECT_NEAR(part(r.energy_J, "adcs"), 80 * sar[bits - 1] * 1e-12, 1e-22) << bits;
   }
+}
+
+TEST(TechTable, AdderOfAnyWidthIsLinearBetweenTheTableWidths) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  EXPECT_DOUBLE_EQ(t.adder(16).energy_J, t.add_cost(16).energy_J);
+  EXPECT_NEAR(t.adder(12).energy_J, 0.04e-12 * kLogic22, 1e-27);        // midway 8 .. 16
+  EXPECT_NEAR(t.adder(24).area_m2, (67 + 137) / 2.0 * 1e-12 * kArea22, 1e-22);
+  EXPECT_NEAR(t.adder(4).energy_J, 0.015e-12 * kLogic22, 1e-27);        // half the 8-bit one
+  EXPECT_NEAR(t.adder(64).energy_J, 0.2e-12 * kLogic22, 1e-27);         // twice the 32-bit one
+  EXPECT_THROW(t.adder(0), std::invalid_argument);
 }
 
 TEST(TechTable, ErrorsNameTheKey) {
@@ -157,31 +178,49 @@ TEST(PimCost, SingleTileByHand) {
 
   // Actions: 4 planes x 100 rows x 40 physical columns (10 outputs x 2 slices x 2 signs);
   // 4 x 100 row drives; 4 x 20 conversions (one per output and slice after analog
-  // subtraction); 10 x (4 planes x 2 slices - 1) shift-adds; 10 bias adds.
+  // subtraction); 10 x (4 planes x 2 slices - 1) shift-adds; 10 bias adds. Half the rows of a
+  // pass are driven (the default activity 0.5), so half the cell reads and drives cost.
   const double cell_reads = 16000, drives = 400, conversions = 80, shift_adds = 70, bias_adds = 10;
+  const double activity = 0.5;
   const double e_cell = 0.2 * 0.2 * 5.5e-6 * 10e-9;
-  const double add32 = 0.1e-12 * kLogic22, dac1 = 0.03e-12 * kLogic22;
+  const double dac1 = 0.03e-12 * kLogic22;
+  // Shift-and-add width: 6 ADC bits + 3 bits of plane shifts (4-bit codes, 1 bit a plane) +
+  // 2 bits of slice shift (2 slices of 2 bits) = 11 bits, between the table's 8- and 16-bit
+  // adders: 0.03 + (3/8)(0.05 - 0.03) pJ and 36 + (3/8)(67 - 36) um^2 at 45 nm. One row
+  // block: the bias adds are 11 bits wide too.
+  const double add11 = (0.03 + 0.375 * 0.02) * 1e-12 * kLogic22, add11_area = (36 + 0.375 * 31) * 1e-12 * kArea22;
   const double buffer_bits = 110 * 8;                           // input 100 + output 10 elements
   const double sram_bit = 10e-12 / 64 * kLogic22;               // below 8 KB: the 8 KB figure
   const double moved = 100 * 8 + 10 * 8;                        // read inputs, write outputs
   // Area: 128 x 64 cells of 48 F^2 at 22 nm; 32 conversion columns / 4 = 8 ADCs; 128 DACs;
   // 8 shift-add units; 64 digital lanes; the buffer.
   const double a_arrays = 128 * 64 * 48 * 22e-9 * 22e-9, a_adcs = 8 * 3195e-12;
-  const double a_dacs = 128 * 36e-12 * kArea22, a_sa = 8 * 137e-12 * kArea22;
+  const double a_dacs = 128 * 36e-12 * kArea22, a_sa = 8 * add11_area;
   const double a_dig = 64 * (36 + 282 + 137) * 1e-12 * kArea22;
   const double a_buf = buffer_bits * 280 * 22e-9 * 22e-9 / 0.7;
   const double area = a_arrays + a_adcs + a_dacs + a_sa + a_dig + a_buf;
   const double wire = moved * 0.0404e-9 * (0.8 / 0.9) * (0.8 / 0.9) * 0.5 * std::sqrt(area);
   const double io = 110 * 8 * 1950e-12 / 64;
 
-  EXPECT_NEAR(part(r.energy_J, "arrays"), cell_reads * e_cell, 1e-25);
-  EXPECT_NEAR(part(r.energy_J, "dacs"), drives * dac1, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "arrays"), activity * cell_reads * e_cell, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "dacs"), activity * drives * dac1, 1e-25);
   EXPECT_NEAR(part(r.energy_J, "adcs"), conversions * 0.527e-12, 1e-25);
-  EXPECT_NEAR(part(r.energy_J, "shift_add"), shift_adds * add32, 1e-25);
-  EXPECT_NEAR(part(r.energy_J, "digital"), bias_adds * add32, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "shift_add"), shift_adds * add11, 1e-25);
+  EXPECT_NEAR(part(r.energy_J, "digital"), bias_adds * add11, 1e-25);
   EXPECT_NEAR(part(r.energy_J, "buffers"), moved * sram_bit, 1e-25);
   EXPECT_NEAR(part(r.energy_J, "interconnect"), wire, 1e-25);
   EXPECT_NEAR(part(r.energy_J, "offchip"), io, 1e-25);
+  // Word and bit lines at 0.2 fF/um, pitch sqrt(48) F: the driven half of the 400 row drives
+  // charges a 64-cell word line to 0.8 V; 4 passes x 40 biased columns charge 128-cell bit
+  // lines to 0.2 V.
+  const double pitch = std::sqrt(48.0) * 22e-9, c_um = 0.2e-15 / 1e-6;
+  const double wires = activity * drives * c_um * 64 * pitch * 0.8 * 0.8 + 4 * 40 * c_um * 128 * pitch * 0.2 * 0.2;
+  EXPECT_NEAR(part(r.energy_J, "wires"), wires, 1e-12 * wires);
+  // Leakage: the buffer's bits and 64 digital lanes at the 22 nm table's static power, for the
+  // inference's 1 / throughput (its latency: one layer).
+  const double leak_W = buffer_bits * 7.04e-12 + 64 * 7.92e-6;
+  EXPECT_NEAR(r.leakage_W, leak_W, 1e-12 * leak_W);
+  EXPECT_NEAR(part(r.energy_J, "leakage"), leak_W * 4 * (10e-9 + 4 * 7e-9), 1e-12 * leak_W * 1e-7);
   EXPECT_NEAR(part(r.area_m2, "arrays"), a_arrays, 1e-20);
   EXPECT_NEAR(part(r.area_m2, "adcs"), a_adcs, 1e-20);
   EXPECT_NEAR(part(r.area_m2, "dacs"), a_dacs, 1e-20);
@@ -189,8 +228,18 @@ TEST(PimCost, SingleTileByHand) {
   EXPECT_NEAR(part(r.area_m2, "buffers"), a_buf, 1e-20);
   // Total area is the sum of the parts computed above.
   EXPECT_NEAR(r.area_total_m2(), area, 1e-20);
-  // Latency: 4 passes, each a 10 ns read + 3 conversions (20 columns on 8 ADCs) of 7 ns.
-  EXPECT_NEAR(r.latency_s, 4 * (10e-9 + 3 * 7e-9), 1e-18);
+  // Latency: 4 passes, each a 10 ns read + 4 conversions of 7 ns: the 20 converted columns
+  // sit on 5 of the array's 8 ADCs, 4 columns each (not 20 spread over all 8).
+  EXPECT_NEAR(r.latency_s, 4 * (10e-9 + 4 * 7e-9), 1e-18);
+  // The layer's own breakdown sums to its energy and latency, and holds the array's area.
+  ASSERT_EQ(r.layers.size(), 1u);
+  double e_sum = 0;
+  for (const auto& kv : r.layers[0].energy_by_component_J) e_sum += kv.second;
+  EXPECT_NEAR(e_sum, r.layers[0].energy_J, 1e-12 * e_sum);
+  EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "sensing"), 4 * 10e-9, 1e-18);
+  EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "conversions"), 4 * 4 * 7e-9, 1e-18);
+  EXPECT_NEAR(part(r.layers[0].area_by_component_m2, "adcs"), a_adcs, 1e-20);
+  EXPECT_DOUBLE_EQ(r.layers[0].activity, 0.5);
   EXPECT_NEAR(r.throughput_per_s, 1.0 / r.latency_s, 1e-6);
   EXPECT_NEAR(r.tops(), 2.0 * 1000 / r.latency_s / 1e12, 1e-12);
   EXPECT_NEAR(r.tops_per_w(), 2.0 * 1000 / r.energy_total_J() / 1e12, 1e-9);
@@ -203,6 +252,81 @@ TEST(PimCost, SingleTileByHand) {
   const CostReport r1 = evaluate_pim(net, m1, shape_actions(net, m1, 8), t, PimSystemSpec());
   EXPECT_NEAR(part(r1.area_m2, "adcs"), 32 * 3195e-12, 1e-20);
   EXPECT_NEAR(r1.latency_s, 4 * (10e-9 + 7e-9), 1e-18);
+}
+
+TEST(PimCost, AFewColumnsConvertOnTheirOwnAdcsOnly) {
+  // 1 output x 2 slices = 2 converted columns on an array of 8 ADCs shared by 4 columns:
+  // both share ADC 0, so each pass converts 2 in sequence (spread over all 8 ADCs it was 1).
+  // 6 outputs = 12 columns on ADCs 0-2: 4 each. 16 outputs (the full array, 32 columns): 4.
+  const TechTable t = TechTable::load(kTech, "22nm");
+  for (const auto& [outputs, per_adc] : std::vector<std::pair<int, int>>{{1, 2}, {2, 4}, {6, 4}, {16, 4}}) {
+    const Network net = one_linear(100, outputs);
+    const Mapping m(matrix_layers(net), small_spec());
+    const auto acts = shape_actions(net, m, 8);
+    EXPECT_EQ(acts[0].conversions_per_adc, per_adc) << outputs;
+    const CostReport r = evaluate_pim(net, m, acts, t, PimSystemSpec());
+    EXPECT_NEAR(r.latency_s, 4 * (10e-9 + per_adc * 7e-9), 1e-18) << outputs;
+  }
+  // One column per ADC: one conversion each, whatever the columns.
+  TileSpec s1 = small_spec();
+  s1.adc.columns_per_adc = 1;
+  const Network net = one_linear(100, 3);
+  const Mapping m1(matrix_layers(net), s1);
+  EXPECT_EQ(shape_actions(net, m1, 8)[0].conversions_per_adc, 1);
+}
+
+TEST(PimCost, ShapeActivityScalesCellAndDacEnergyByHand) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  const Network net = one_linear(100, 10);
+  const Mapping m(matrix_layers(net), small_spec());
+  const auto acts = shape_actions(net, m, 8);
+  const double e_cell = 0.2 * 0.2 * 5.5e-6 * 10e-9, dac1 = 0.03e-12 * kLogic22;
+  for (double a : {0.0, 0.125, 0.3, 1.0}) {
+    PimSystemSpec sys;
+    sys.input_activity = a;
+    const CostReport r = evaluate_pim(net, m, acts, t, sys);
+    EXPECT_NEAR(part(r.energy_J, "arrays"), a * 16000 * e_cell, 1e-25) << a;
+    EXPECT_NEAR(part(r.energy_J, "dacs"), a * 400 * dac1, 1e-25) << a;
+    // A per-layer activity overrides the system's.
+    sys.layer_activity = {a};
+    sys.input_activity = 0.9;
+    EXPECT_NEAR(part(evaluate_pim(net, m, acts, t, sys).energy_J, "dacs"), a * 400 * dac1, 1e-25) << a;
+  }
+  PimSystemSpec bad;
+  bad.input_activity = 1.5;
+  EXPECT_THROW(evaluate_pim(net, m, acts, t, bad), std::invalid_argument);
+  bad = PimSystemSpec();
+  bad.layer_activity = {0.5, 0.5};  // the network has one layer
+  EXPECT_THROW(evaluate_pim(net, m, acts, t, bad), std::invalid_argument);
+}
+
+TEST(PimCost, MeasuredActivityIsTheInputCodesSetBits) {
+  // Fixed DAC range x_max = 15: the inputs are their own 4-bit codes, so the driven rows of
+  // the 4 bit-serial planes are the codes' set bits, counted here by brute force.
+  const Network net = one_linear(100, 10);
+  TileSpec s = small_spec();
+  s.dac.range = "fixed";
+  s.dac.x_max = 15.0;
+  s.adc.range = "fixed";
+  PimNetwork pim(net, s);
+  std::mt19937 rng(11);
+  RowMat<float> x(5, 100);
+  long long bits = 0;
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
+    const int code = int(rng() % 16);
+    x.data()[i] = float(code);
+    bits += __builtin_popcount(unsigned(code));
+  }
+  pim.program(0);
+  pim.forward(x);
+  const auto acts = measured_actions(pim.network(), pim.mapping(), 8, pim.layer_counters(), pim.inferences());
+  ASSERT_TRUE(acts[0].activity_measured);
+  EXPECT_DOUBLE_EQ(acts[0].activity, double(bits) / (5 * 4 * 100));
+  const TechTable t = TechTable::load(kTech, "22nm");
+  PimSystemSpec sys;
+  sys.input_activity = 1.0;  // ignored: measured
+  const CostReport r = evaluate_pim(pim.network(), pim.mapping(), acts, t, sys);
+  EXPECT_NEAR(part(r.energy_J, "dacs"), double(bits) / 5 * 0.03e-12 * kLogic22, 1e-24);
 }
 
 TEST(PimCost, MeasuredCountsEqualShapeCountsAndScaleWithBatch) {
@@ -226,7 +350,11 @@ TEST(PimCost, MeasuredCountsEqualShapeCountsAndScaleWithBatch) {
   const auto two = measured_actions(pim.network(), pim.mapping(), 8, pim.layer_counters(), pim.inferences());
   const CostReport e2 = evaluate_pim(pim.network(), pim.mapping(), two, t, PimSystemSpec());
   double measured = 0.0;
-  for (const auto& kv : pim.layer_counters()) measured += kv.second.cell_energy_J();
+  double driven = 0.0;
+  for (const auto& kv : pim.layer_counters()) {
+    measured += kv.second.cell_energy_J();
+    driven += double(kv.second.driven_rows);
+  }
   pim.forward(x.bottomRows(4));
   const auto six = measured_actions(pim.network(), pim.mapping(), 8, pim.layer_counters(), pim.inferences());
   for (std::size_t i = 0; i < shape.size(); ++i) {
@@ -237,13 +365,17 @@ TEST(PimCost, MeasuredCountsEqualShapeCountsAndScaleWithBatch) {
     EXPECT_DOUBLE_EQ(six[i].adc_conversions, shape[i].adc_conversions) << i;
   }
   // The cells' energy is the one the tiles measured, below the shape-based bound (every cell
-  // at full read voltage and mean conductance); every other part is the same.
-  const CostReport bound = evaluate_pim(pim.network(), pim.mapping(), shape, t, PimSystemSpec());
+  // at full read voltage and mean conductance, every row driven); the DACs' is the driven
+  // rows the tiles counted (and so are the word lines they charged); every other part is the same.
+  PimSystemSpec all_rows;
+  all_rows.input_activity = 1.0;
+  const CostReport bound = evaluate_pim(pim.network(), pim.mapping(), shape, t, all_rows);
+  EXPECT_NEAR(part(e2.energy_J, "dacs"), driven / 2 * 0.03e-12 * kLogic22, 1e-12 * part(e2.energy_J, "dacs"));
   EXPECT_GT(measured, 0.0);
   EXPECT_NEAR(part(e2.energy_J, "arrays"), measured / 2, 1e-12 * measured);
   EXPECT_LT(part(e2.energy_J, "arrays"), part(bound.energy_J, "arrays"));
   for (const auto& [name, e] : bound.energy_J)
-    if (name != "arrays") EXPECT_NEAR(part(e2.energy_J, name), e, 1e-12 * e) << name;
+    if (name != "arrays" && name != "dacs" && name != "wires") EXPECT_NEAR(part(e2.energy_J, name), e, 1e-12 * e) << name;
   // Energy of a batch is linear in its size.
   for (int batch : {1, 2, 7, 64}) {
     PimSystemSpec sys;
@@ -289,10 +421,11 @@ TEST(PimCost, ReplicationDividesLayerTimeAndMultipliesArrays) {
   EXPECT_NEAR(r3.latency_s, r1.latency_s / 3, 1e-18);
   EXPECT_NEAR(part(r3.area_m2, "arrays"), 3 * part(r1.area_m2, "arrays"), 1e-20);
   // The same work: every energy part but the interconnect (whose distance grows with the
-  // chip) is unchanged.
+  // chip) and the leakage (the same static power for a third of the time) is unchanged.
   for (const auto& [name, e] : r1.energy_J)
-    if (name != "interconnect") EXPECT_NEAR(part(r3.energy_J, name), e, 1e-12 * e) << name;
+    if (name != "interconnect" && name != "leakage") EXPECT_NEAR(part(r3.energy_J, name), e, 1e-12 * e) << name;
   EXPECT_GT(part(r3.energy_J, "interconnect"), part(r1.energy_J, "interconnect"));
+  EXPECT_NEAR(part(r3.energy_J, "leakage"), part(r1.energy_J, "leakage") / 3, 1e-12 * part(r1.energy_J, "leakage"));
   // Layers not pipelined: throughput is 1 / latency; pipelined it is 1 / slowest layer.
   PimSystemSpec serial;
   serial.pipeline_layers = false;

@@ -94,15 +94,43 @@ def test_measured_counts_give_the_shape_cost():
                            keep_pim=True)
     tech = mho.cost.load_tech("22nm")
     measured = mho.cost.measured(r.pim, tech=tech)
-    shaped = _core.evaluate_pim(r.pim.network, r.pim.mapping, tech)
+    every_row = _core.PimSystemSpec(input_activity=1.0)
+    shaped = _core.evaluate_pim(r.pim.network, r.pim.mapping, tech, every_row)
     m, b = dict(measured.energy_J), dict(shaped.energy_J)
-    # Tile action counts equal the shape counts; the cells' energy is measured, not bounded.
+    # Tile action counts equal the shape counts; the cells' energy is measured, not bounded,
+    # and the DACs' is the rows the tiles drove with a nonzero code.
     for part in m:
-        if part != "arrays":
+        if part not in ("arrays", "dacs", "wires"):  # the driven rows charge word lines too
             assert m[part] == pytest.approx(b[part], rel=1e-12), part
     assert 0 < m["arrays"] < b["arrays"]
     assert m["arrays"] == pytest.approx(r.pim.counters["cell_energy_J"] / r.pim.inferences, rel=1e-12)
+    c = r.pim.counters
+    assert 0 < c["driven_rows"] < c["dac_conversions"]
+    # small_spec's DAC drives each row in one 8-bit multilevel pass.
+    assert m["dacs"] == pytest.approx(c["driven_rows"] / r.pim.inferences * tech.dac(8)["energy_J"], rel=1e-12)
+    # The same activity from shapes gives the same DAC energy.
+    activity = c["driven_rows"] / c["dac_conversions"]
+    same = _core.evaluate_pim(r.pim.network, r.pim.mapping, tech, _core.PimSystemSpec(input_activity=activity))
+    assert dict(same.energy_J)["dacs"] == pytest.approx(m["dacs"], rel=1e-9)
     assert r.pim.mapping.arrays == sum(l.arrays for l in measured.layers)
+
+
+def test_pim_layers_carry_their_component_breakdown():
+    rep = mho.cost.pim("lenet5", small_spec(), system=_core.PimSystemSpec(adc_type="sense_amp"))
+    d = mho.cost.to_dict(rep)
+    assert set(d) >= {"energy_total_per_inference_J", "area_total_mm2", "tops_per_w", "layers"}
+    tiled = [l for l in d["layers"] if l["arrays"] > 0]
+    assert tiled
+    for l in tiled:
+        assert sum(l["energy_by_component_J"].values()) == pytest.approx(l["energy_J"], rel=1e-12)
+        assert set(l["latency_by_component_s"]) == {"sensing", "conversions", "digital"}
+        assert l["activity"] == 0.5
+    # The layers' ADC areas add up to the chip's.
+    assert sum(l["area_by_component_m2"]["adcs"] for l in tiled) == pytest.approx(d["area_m2"]["adcs"], rel=1e-12)
+    text = mho.cost.layer_table(rep)
+    assert "conversio" in text and tiled[0]["name"] in text
+    with pytest.raises(ValueError, match="input_activity"):
+        mho.cost.pim("lenet5", small_spec(), system=_core.PimSystemSpec(input_activity=2.0))
 
 
 def test_energy_per_batch_is_linear():

@@ -67,6 +67,10 @@ def test_realistic_tile_close_to_matmul_and_counts(rng):
     assert 0.005 < rel < 0.2  # noisy but still the same product
     c = t.last_counters
     energy = c.pop("cell_energy_J")
+    # Two passes (x+ and x-): an input drives a row in at most one of them, and only those
+    # whose code is not 0.
+    driven = c.pop("driven_rows")
+    assert 0.9 * 64 * 128 < driven <= 64 * 128
     assert c == {"cell_reads": 2 * 64 * 128 * 64, "dac_conversions": 2 * 64 * 128,
                  "adc_conversions": 2 * 64 * 32, "shift_adds": 64 * 32 * 1,
                  "samples": 64, "forward_calls": 1}
