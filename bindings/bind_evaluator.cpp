@@ -196,6 +196,7 @@ void bind_evaluator(py::module_& m) {
       const auto d = py::reinterpret_borrow<py::dict>(item.second);
       TileCounters c;
       const std::pair<const char*, std::uint64_t*> ints[] = {{"cell_reads", &c.cell_reads},
+                                                             {"driven_rows", &c.driven_rows},
                                                              {"dac_conversions", &c.dac_conversions},
                                                              {"adc_conversions", &c.adc_conversions},
                                                              {"shift_adds", &c.shift_adds}};

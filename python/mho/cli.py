@@ -321,7 +321,7 @@ def parser():
     c.add_argument("--bits-per-plane", type=int, help="bit-serial bits per plane")
     c.add_argument("--signed-mode", choices=["unsigned", "two_pass", "bipolar"])
     c.add_argument("--adc-bits", type=int)
-    c.add_argument("--adc-type", help="ADC architecture in the tech table (sar, flash)")
+    c.add_argument("--adc-type", help="ADC architecture in the tech table (sar, flash, sense_amp)")
     c.add_argument("--columns-per-adc", type=int)
     c.add_argument("--node", help="technology node in the tech table")
     c.add_argument("--tech", metavar="YAML", help="technology table (default data/tech.yaml)")

@@ -117,7 +117,7 @@ def _same_padding(kernel, dilation):
     return out
 
 
-_COUNTER_KEYS = ("cell_reads", "dac_conversions", "adc_conversions", "shift_adds", "cell_energy_J")
+_COUNTER_KEYS = ("cell_reads", "driven_rows", "dac_conversions", "adc_conversions", "shift_adds", "cell_energy_J")
 
 
 class _TileMatrix:

@@ -285,7 +285,7 @@ def test_counters_match_pim_network(tmp_path):
     counts = analog.counters()
     assert analog.inferences() == 10
     total = {k: sum(c[k] for c in counts.values()) for k in pim.counters}
-    for k in ("cell_reads", "dac_conversions", "adc_conversions", "shift_adds"):
+    for k in ("cell_reads", "driven_rows", "dac_conversions", "adc_conversions", "shift_adds"):
         assert total[k] == pim.counters[k], k
     assert total["cell_energy_J"] == pytest.approx(pim.counters["cell_energy_J"], rel=1e-9)
     # ... and so mho.cost costs both alike
