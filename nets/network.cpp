@@ -1,6 +1,8 @@
 #include "nets/network.h"
 
+#ifdef _OPENMP
 #include <omp.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -319,7 +321,12 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
               for (int k = 0; k < hw; ++k) dst[k] = y(Eigen::Index(b) * hw + k, o) + bias;
             }
         };
-        if (mm && concurrent_groups && l.groups > 1 && !omp_in_parallel()) {
+#ifdef _OPENMP
+        const bool nested = omp_in_parallel();
+#else
+        const bool nested = false;  // a build without OpenMP (the fuzzers): one thread anyway
+#endif
+        if (mm && concurrent_groups && l.groups > 1 && !nested) {
           // An exception must not leave an OpenMP region: the first is kept and rethrown.
           std::exception_ptr error;
 #pragma omp parallel
