@@ -20,6 +20,12 @@
 namespace mho {
 
 namespace {
+// Nonzero entries: row drives with a nonzero code, counted on levels already in cache.
+template <typename T>
+std::uint64_t nonzeros(const Eigen::Ref<const RowMat<T>>& m) {
+  return std::uint64_t((m.array() != T(0)).count());
+}
+
 // Sub-stream of one (plane, column) element: planes and columns are below 2^11 and 2^20.
 constexpr int kColBits = 20;
 // Analog-pass outputs (pass rows x columns) processed per block in forward(): 256 KiB of float
@@ -263,7 +269,7 @@ Eigen::VectorXd Tile::reference_read_sums() const {
       x(k, i) = (__builtin_popcount(unsigned(k) & unsigned(i)) % 2 == 0) ? x_max_ : 0.0;
   const std::uint64_t first =
       kReferenceSampleBase + (time_key(t_s_) >> 25) * std::uint64_t(kDriftReferenceReads);
-  EnergyQ unused = 0;
+  PassTotals unused;
   const RowMat<double> y = read<double>(x, std::int64_t(first), false, &unused);
   return y.cwiseAbs().colwise().sum().transpose();
 }
@@ -381,16 +387,6 @@ EnergyQ Tile::cells_energy(const std::vector<double>& row_sums, double scale) co
 }
 
 template <typename T>
-std::uint64_t Tile::driven_rows(const Eigen::Ref<const RowMat<T>>& x) const {
-  // Encoded again rather than threaded out of the read paths: it counts what the drivers see
-  // whichever path read the array, at one encode's cost. An ideal DAC drives x itself.
-  if (dac_.is_ideal()) return std::uint64_t((x.array() != T(0)).count());
-  RowMat<T> lv;
-  dac_.encode<T>(x, x_max_, lv);
-  return std::uint64_t((lv.array() != T(0)).count());
-}
-
-template <typename T>
 EnergyQ Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const {
   // Per row in the working precision (vectorised).
   const Eigen::Matrix<T, 1, Eigen::Dynamic> g = g_row_sum_.transpose().cast<T>();
@@ -408,7 +404,7 @@ EnergyQ Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) 
 template <typename T>
 double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
                              bool noise, RowMat<T>* levels, RowMat<T>* currents,
-                             RowMat<T>* variance, EnergyQ* cell_energy,
+                             RowMat<T>* variance, PassTotals* totals,
                              std::vector<std::uint8_t>* driven) const {
   RowMat<T>& lv = *levels;
   if (driven) driven->clear();
@@ -432,12 +428,13 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
   const bool direct = dac_.is_ideal() && dac_.num_planes() == 1 && !nonlinear && !use_noise && !charge_readout_terms();
   const std::int64_t chunk = gemm_chunk_rows(std::int64_t(gemm_cols_.size()), n_in_);
   if (direct) {
-    if (cell_energy) *cell_energy = level_energy<T>(x, 1.0 / x_max_);
+    if (totals) *totals = {level_energy<T>(x, 1.0 / x_max_), nonzeros<T>(x)};
     cur.resize(x.rows(), gemm_matrix<T>().cols());
     gemm_aligned<T>(x, gemm_matrix<T>(), cur, first_sample, chunk);
     return 1.0 / x_max_;
   }
   dac_.encode<T>(x, x_max_, lv);
+  if (totals) totals->driven_rows = nonzeros<T>(lv);  // what the drivers see, before any transform
   if (nonlinear) {
     // I = G f(V): without wire resistance the cell voltage is the row voltage, so the
     // nonlinearity is a per-row transform of the drive, ahead of the product.
@@ -455,9 +452,9 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
       }
       part[std::size_t(r)] = sum;
     }
-    if (cell_energy) *cell_energy = cells_energy(part, 1.0);
-  } else if (cell_energy) {
-    *cell_energy = level_energy<T>(lv, 1.0);
+    if (totals) totals->cell_energy = cells_energy(part, 1.0);
+  } else if (totals) {
+    totals->cell_energy = level_energy<T>(lv, 1.0);
   }
   const Eigen::Index B = x.rows();
   const int ncols = int(gemm_cols_.size());
@@ -564,7 +561,7 @@ void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
 
 template <typename T>
 RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, bool compensate,
-                     EnergyQ* energy_sum) const {
+                     PassTotals* totals) const {
   const Eigen::Index B = x.rows();
   const int P = dac_.num_planes();
   const int G = int(groups_.size());
@@ -574,7 +571,7 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
       compensate ? Eigen::VectorXd(w_unit_.cwiseProduct(alpha_) / delta_g_) : Eigen::VectorXd(w_unit_ / delta_g_);
 
   RowMat<T> out;
-  EnergyQ cell_energy = 0;
+  PassTotals sum;
   const bool exact_linear = dac_.is_ideal() && P == 1 && G == 1 && spec_.adc.bits == 0 &&
                             groups_[0].analog_ref < 0 && !(spec_.read_noise && has_read_noise_) &&
                             !nonlinear() && !charge_readout_terms();
@@ -584,7 +581,7 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
     const RowMat<T> m = (gemm_matrix<T>() * (out_scale * w0).template cast<T>().asDiagonal());
     out.resize(B, m.cols());
     gemm_aligned<T>(x, m, out, first, gemm_chunk_rows(ncols, n_in_));
-    cell_energy = level_energy<T>(x, 1.0 / x_max_);
+    sum = {level_energy<T>(x, 1.0 / x_max_), nonzeros<T>(x)};
   } else {
     const std::int64_t block = block_samples();
     const double v = spec_.cell.v_read_V;
@@ -598,11 +595,12 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
     // or nonlinearity its conversion adds an exact 0. Skipping both changes no bit.
     bool zero_converts_to_zero = true;
     for (const Group& g : groups_) zero_converts_to_zero &= Adc(spec_.adc, 1.0, g.is_signed).maps_zero_to_zero();
-    // One block of samples b0 .. b0 + nb, start to finish; returns the cells' energy.
+    // One block of samples b0 .. b0 + nb, start to finish; returns what its passes did.
     auto run_block = [&](Eigen::Index b0, Eigen::Index nb, RowMat<T>& lv, RowMat<T>& cur, RowMat<T>& var,
                          std::vector<std::uint8_t>& driven) {
-      EnergyQ energy = 0;
-      const double unit = analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var, &energy, &driven);
+      PassTotals block_totals;
+      const double unit =
+          analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var, &block_totals, &driven);
       const bool read_noise = var.size() > 0 || charge_noise_;
       const bool know_driven = !driven.empty();
       // The ADC sees amperes = cur * unit * v: express its range in the units of cur.
@@ -671,7 +669,7 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
           for (int j = 0; j < n_out_; ++j) o[j] = acc[j] * scale[j];
         }
       }
-      return energy;
+      return block_totals;
     };
     // Blocks end at multiples of `block` in the sample stream (see sample_block()).
     const Eigen::Index blk = Eigen::Index(block);
@@ -687,20 +685,20 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
       {
         RowMat<T> lv, cur, var;
         std::vector<std::uint8_t> driven;
-        EnergyQ mine = 0;
+        PassTotals mine;
 #pragma omp for schedule(dynamic, 1)
         for (Eigen::Index q = 0; q < n_blocks; ++q) mine += run_block(start(q), length(q), lv, cur, var, driven);
 #pragma omp critical(mho_tile_energy)
-        cell_energy += mine;
+        sum += mine;
       }
     } else {
       RowMat<T> lv, cur, var;
       std::vector<std::uint8_t> driven;
-      for (Eigen::Index q = 0; q < n_blocks; ++q) cell_energy += run_block(start(q), length(q), lv, cur, var, driven);
+      for (Eigen::Index q = 0; q < n_blocks; ++q) sum += run_block(start(q), length(q), lv, cur, var, driven);
     }
   }
 
-  *energy_sum += cell_energy;
+  *totals += sum;
   return out;
 }
 
@@ -716,8 +714,8 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
   const Eigen::Index B = x.rows();
   const int P = dac_.num_planes();
   const int G = int(groups_.size());
-  EnergyQ cell_energy = 0;
-  RowMat<T> out = read<T>(x, first, true, &cell_energy);
+  PassTotals done;
+  RowMat<T> out = read<T>(x, first, true, &done);
 
   std::uint64_t converted = 0;
   for (const Group& g : groups_) converted += std::uint64_t(g.width);
@@ -725,10 +723,10 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
   const std::uint64_t passes = std::uint64_t(P) * std::uint64_t(B);
   last_.cell_reads = passes * std::uint64_t(n_in_) * std::uint64_t(n_phys_);
   last_.dac_conversions = passes * std::uint64_t(n_in_);
-  last_.driven_rows = driven_rows<T>(x);
+  last_.driven_rows = done.driven_rows;
   last_.adc_conversions = passes * converted;
   last_.shift_adds = std::uint64_t(B) * std::uint64_t(n_out_) * (std::uint64_t(P) * G - 1);
-  last_.cell_energy_q = cell_energy;
+  last_.cell_energy_q = done.cell_energy;
   last_.samples = std::uint64_t(B);
   last_.forward_calls = 1;
   total_ += last_;

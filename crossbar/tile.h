@@ -117,11 +117,22 @@ class Tile {
   void update_drift_compensation();
   // Per output: sum over the reference inputs of |output| at the current state, uncompensated.
   Eigen::VectorXd reference_read_sums() const;
+  // What the passes of a read did, in integers (exact whatever the grouping of passes): the
+  // cells' energy and the row drives with a nonzero code (TileCounters::driven_rows).
+  struct PassTotals {
+    EnergyQ cell_energy = 0;
+    std::uint64_t driven_rows = 0;
+    PassTotals& operator+=(const PassTotals& o) {
+      cell_energy += o.cell_energy;
+      driven_rows += o.driven_rows;
+      return *this;
+    }
+  };
   // The passes, conversions and shift-and-add of forward() for samples first .. first + B;
-  // adds the cells' energy to *energy_sum. `compensate`: scale by alpha_.
+  // adds what the passes did to *totals. `compensate`: scale by alpha_.
   template <typename T>
   RowMat<T> read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, bool compensate,
-                 EnergyQ* energy_sum) const;
+                 PassTotals* totals) const;
   template <typename T>
   void check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) const;
   void rebuild_gemm_operands();
@@ -141,21 +152,18 @@ class Tile {
   // With read noise on the aggregate path, `variance` receives the per-output read-noise
   // variance (same units squared) and the noise is drawn by the caller; the per-cell path
   // draws it here and leaves `variance` empty.
-  // If `cell_energy` is given, it receives the energy the cells dissipate in these passes
-  // (fixed point, counters.h). If `driven` is given, it is left empty, or (one-bit planes)
+  // If `totals` is given, it receives the energy the cells dissipate in these passes (fixed
+  // point, counters.h) and the row drives with a nonzero code. If `driven` is given, it is left empty, or (one-bit planes)
   // receives per pass whether any row was driven: an undriven pass reads exactly zero current.
   template <typename T>
   double analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first_sample,
                          bool noise, RowMat<T>* levels, RowMat<T>* currents,
-                         RowMat<T>* variance, EnergyQ* cell_energy = nullptr,
+                         RowMat<T>* variance, PassTotals* totals = nullptr,
                          std::vector<std::uint8_t>* driven = nullptr) const;
   // The cells' energy, J, for linear cells driven at levels lv * scale (of v_read):
   // t_read v^2 scale^2 sum_r sum_i lv_ri^2 g_row_i.
   template <typename T>
   EnergyQ level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const;
-  // Row drives with a nonzero code over the passes of x (TileCounters::driven_rows).
-  template <typename T>
-  std::uint64_t driven_rows(const Eigen::Ref<const RowMat<T>>& x) const;
   // t_read v^2 scale^2 times the sum of per-row sums, added in row order.
   EnergyQ cells_energy(const std::vector<double>& row_sums, double scale) const;
   template <typename T>
