@@ -260,17 +260,7 @@ TEST(TileCharge, InjectionOffsetShiftsEveryLineBeforeTheConverter) {
 
 template <typename T>
 RowMat<T> run(const TileSpec& s, const RowMatD& w, const RowMatD& x, std::vector<int> splits) {
-  Tile t(s, 3);
-  t.program(w, 5);
-  RowMat<T> xt = x.cast<T>();
-  t.calibrate<T>(xt.topRows(64));
-  RowMat<T> y(x.rows(), w.cols());
-  int at = 0;
-  for (int n : splits) {
-    y.middleRows(at, n) = t.forward<T>(xt.middleRows(at, n));
-    at += n;
-  }
-  return y;
+  return testing::forward_in_splits<T>(s, w, x, splits, 5);
 }
 
 TEST(TileCharge, SameSeedBitIdenticalForAnyThreadsAndSplit) {

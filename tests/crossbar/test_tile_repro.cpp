@@ -15,21 +15,9 @@ using testing::realistic_spec;
 using testing::RowMatD;
 
 template <typename T>
-RowMat<T> run(TileSpec s, const RowMatD& w, const RowMatD& x, std::vector<int> splits,
+RowMat<T> run(const TileSpec& s, const RowMatD& w, const RowMatD& x, std::vector<int> splits,
               std::uint64_t chip = 0) {
-  Tile t(s, 3);
-  t.program(w, chip);
-  t.set_time(100.0);
-  RowMat<T> xt = x.cast<T>();
-  t.calibrate<T>(xt.topRows(64));
-  RowMat<T> y(x.rows(), w.cols());
-  int at = 0;
-  for (int n : splits) {
-    y.middleRows(at, n) = t.forward<T>(xt.middleRows(at, n));
-    at += n;
-  }
-  EXPECT_EQ(at, x.rows());
-  return y;
+  return testing::forward_in_splits<T>(s, w, x, splits, chip, 100.0);
 }
 
 class Repro : public ::testing::TestWithParam<const char*> {};

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <random>
+#include <stdexcept>
+#include <vector>
 
 #include "crossbar/tile.h"
 
@@ -16,6 +18,26 @@ inline RowMatD normal_matrix(int rows, int cols, std::uint64_t seed, double scal
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < cols; ++j) m(i, j) = n(rng);
   return m;
+}
+
+// Outputs of a tile (id 3) programmed as `chip`, aged to t_s, calibrated on x's first 64 rows,
+// then run over x in consecutive forward() calls of the given sizes (they must cover x).
+template <typename T>
+RowMat<T> forward_in_splits(const TileSpec& s, const RowMatD& w, const RowMatD& x, const std::vector<int>& splits,
+                            std::uint64_t chip = 0, double t_s = 0.0) {
+  Tile t(s, 3);
+  t.program(w, chip);
+  if (t_s > 0.0) t.set_time(t_s);
+  RowMat<T> xt = x.cast<T>();
+  t.calibrate<T>(xt.topRows(64));
+  RowMat<T> y(x.rows(), w.cols());
+  int at = 0;
+  for (int n : splits) {
+    y.middleRows(at, n) = t.forward<T>(xt.middleRows(at, n));
+    at += n;
+  }
+  if (at != x.rows()) throw std::invalid_argument("forward_in_splits: the splits do not cover x");
+  return y;
 }
 
 // A spec with every non-ideality off and quantization as given (0 = none).
