@@ -41,6 +41,12 @@ void bind_mapping(py::module_& m) {
                               py::arg("allocated_cells") = l.allocated_cells, py::arg("utilization") = l.utilization()));
         return out;
       })
+      .def_property_readonly("spec", [](const Mapping& mp) { return mp.spec(); })
+      .def("layer_spec", [](const Mapping& mp, int layer) { return mp.spec(layer); }, py::arg("layer"),
+           "The TileSpec of a mapped layer's arrays (its own, or the mapping's).")
+      .def_property_readonly("digital_layers", [](const Mapping& mp) {
+        return std::vector<int>(mp.digital_layers().begin(), mp.digital_layers().end());
+      }, "Conv/linear layers kept off the arrays (computed digitally).")
       .def("summary", &Mapping::summary)
       .def("__repr__", &Mapping::summary);
   reject_other_inits(mapping_cls, "Mapping(layers: list of (layer, name, groups, rows, cols), spec: TileSpec, replication: dict[int, int] = {})");

@@ -147,20 +147,26 @@ void bind_nets(py::module_& m) {
     return py::make_tuple(n, info);
   }, py::arg("path"), "Load an mho model file: (Network, ModelInfo).");
   reject_other_calls(m, "load_model", "load_model(path: str)");
-  m.def("map_network", [](py::handle n, py::handle spec, const std::map<int, int>& rep) {
+  m.def("map_network", [](py::handle n, py::handle spec, const std::map<int, int>& rep,
+                          const std::map<int, TileSpec>& layer_specs, const std::set<int>& digital) {
     return Mapping(matrix_layers(to_object<Network>(n, "map_network(network)")),
-                   to_object<TileSpec>(spec, "map_network(spec)"), rep);
+                   to_object<TileSpec>(spec, "map_network(spec)"), rep, LayerHardware{layer_specs, digital});
   }, py::arg("network"), py::arg("spec"), py::arg("replication") = std::map<int, int>(),
-     "Place a network's conv/linear layers on arrays of `spec`.");
-  reject_other_calls(m, "map_network", "map_network(network: Network, spec: TileSpec, replication: dict[int, int] = {})");
+     py::arg("layer_specs") = std::map<int, TileSpec>(), py::arg("digital") = std::set<int>(),
+     "Place a network's conv/linear layers on arrays of `spec` (layer_specs: a layer's own TileSpec; "
+     "digital: layers kept off the arrays).");
+  reject_other_calls(m, "map_network", "map_network(network: Network, spec: TileSpec, replication: dict[int, int] = {}, "
+                                        "layer_specs: dict[int, TileSpec] = {}, digital: set[int] = set())");
 
   py::class_<PimNetwork> pimNetwork_cls(m, "PimNetwork", "A network running on mapped crossbar tiles. See nets/pim_network.h.");
   pimNetwork_cls
-      .def(py::init([](py::handle n, py::handle spec, const std::map<int, int>& rep) {
+      .def(py::init([](py::handle n, py::handle spec, const std::map<int, int>& rep,
+                       const std::map<int, TileSpec>& layer_specs, const std::set<int>& digital) {
              return PimNetwork(to_object<Network>(n, "PimNetwork(network)"), to_object<TileSpec>(spec, "PimNetwork(spec)"),
-                               rep);
+                               rep, LayerHardware{layer_specs, digital});
            }),
-           py::arg("network"), py::arg("spec"), py::arg("replication") = std::map<int, int>())
+           py::arg("network"), py::arg("spec"), py::arg("replication") = std::map<int, int>(),
+           py::arg("layer_specs") = std::map<int, TileSpec>(), py::arg("digital") = std::set<int>())
       .def_property_readonly("mapping", &PimNetwork::mapping, py::return_value_policy::reference_internal)
       .def_property_readonly("network", &PimNetwork::network, py::return_value_policy::reference_internal)
       // The GIL is released while tiles work, so that chips can run on Python threads side by side.
@@ -195,7 +201,8 @@ void bind_nets(py::module_& m) {
         return d;
       }, "Actions of all tiles since program() (see crossbar/counters.h).")
       .def_property_readonly("inferences", &PimNetwork::inferences);
-  reject_other_inits(pimNetwork_cls, "PimNetwork(network: Network, spec: TileSpec, replication: dict[int, int] = {})");
+  reject_other_inits(pimNetwork_cls, "PimNetwork(network: Network, spec: TileSpec, replication: dict[int, int] = {}, "
+                                     "layer_specs: dict[int, TileSpec] = {}, digital: set[int] = set())");
   for (const char* f : {"calibrate", "forward"})
     reject_other_calls(pimNetwork_cls, f, std::string("PimNetwork.") + f + "(x: array (batch, ...))");
   reject_other_calls(pimNetwork_cls, "program", "PimNetwork.program(chip: int)");

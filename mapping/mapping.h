@@ -14,9 +14,14 @@
 // allocates r copies of a layer's arrays (throughput; every copy holds the same weights).
 // Utilization = cells holding weight data (each weight's slice and sign cells) / cells of
 // all allocated arrays (rows x cols each).
+// Per-layer hardware (LayerHardware): a layer may use its own TileSpec (its arrays are that
+// spec's) or stay digital: then it has no placements and no LayerMapping, and its products
+// run on the chip's digital datapath (PimNetwork computes them in float; the cost model
+// prices them as digital MACs, evaluator/pim_cost.h).
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +43,14 @@ struct Placement {
   int array;       // physical array index (packed groups share one)
 };
 
+// Which hardware each conv/linear layer uses, by layer index: `specs` overrides the mapping's
+// TileSpec for a layer; a layer in `digital` is not mapped on arrays.
+struct LayerHardware {
+  std::map<int, TileSpec> specs;
+  std::set<int> digital;
+  bool empty() const { return specs.empty() && digital.empty(); }
+};
+
 struct LayerMapping {
   int layer;
   std::string name;
@@ -51,11 +64,18 @@ struct LayerMapping {
 class Mapping {
  public:
   Mapping(const std::vector<MatrixLayer>& layers, const TileSpec& spec,
-          const std::map<int, int>& replication = {});
+          const std::map<int, int>& replication = {}, const LayerHardware& hardware = {});
 
   const std::vector<Placement>& placements() const { return placements_; }
+  // Layers on arrays, in network order (digital layers are not among them).
   const std::vector<LayerMapping>& layers() const { return layers_; }
+  // The mapping's TileSpec: every mapped layer's unless `hardware` gave it its own.
   const TileSpec& spec() const { return spec_; }
+  const TileSpec& spec(int layer) const;
+  // Whether every mapped layer uses spec() (no layer was given a TileSpec of its own).
+  bool uniform() const { return layer_specs_.empty(); }
+  const std::set<int>& digital_layers() const { return digital_; }
+  bool digital(int layer) const { return digital_.count(layer) > 0; }
   int arrays() const { return arrays_; }
   long long weight_cells() const;
   long long allocated_cells() const;
@@ -64,6 +84,8 @@ class Mapping {
 
  private:
   TileSpec spec_;
+  std::map<int, TileSpec> layer_specs_;  // layers whose spec differs from spec_
+  std::set<int> digital_;
   std::vector<Placement> placements_;
   std::vector<LayerMapping> layers_;
   int arrays_ = 0;

@@ -21,16 +21,16 @@ std::vector<MatrixLayer> matrix_layers(const Network& net) {
   return out;
 }
 
-PimNetwork::PimNetwork(Network net, const TileSpec& spec, const std::map<int, int>& replication)
-    : net_(std::move(net)), mapping_(matrix_layers(net_), spec, replication) {
+PimNetwork::PimNetwork(Network net, const TileSpec& spec, const std::map<int, int>& replication,
+                       const LayerHardware& hardware)
+    : net_(std::move(net)), mapping_(matrix_layers(net_), spec, replication, hardware) {
   for (const Layer& l : net_.layers())
     if (l.shape_only())
       reject("network '" + net_.name() + "'", "shape-only layers", "PIM inference needs weights (a zoo network is for cost studies)");
   const auto& pl = mapping_.placements();
   tiles_.reserve(pl.size());
   for (std::size_t k = 0; k < pl.size(); ++k) {
-    TileSpec s = spec;
-    tiles_.emplace_back(s, std::uint64_t(k));
+    tiles_.emplace_back(mapping_.spec(pl[k].layer), std::uint64_t(k));
     by_group_[{pl[k].layer, pl[k].group}].push_back(int(k));
   }
   for (const auto& lm : mapping_.layers()) {
@@ -76,6 +76,12 @@ RowMat<float> PimNetwork::run(const Eigen::Ref<const RowMat<float>>& x, bool cal
   // state is only read, except the counters, whose integer sums do not depend on the order.
   MatMul mm = [&](int layer, int group, const Eigen::Ref<const RowMat<float>>& p) {
     const Layer& l = net_.layers()[layer];
+    if (mapping_.digital(layer)) {
+      // The float network's own product (the same GEMM as Network::forward without tiles).
+      RowMat<float> y;
+      gemm<float>(p, net_.weight_matrix(layer, group), y);
+      return y;
+    }
     RowMat<float> y = RowMat<float>::Zero(p.rows(), l.matrix_cols());
     const std::int64_t offset =
         (calibrating ? kCalibrationStream : 0) + samples_ * rows_per_sample_.at(layer);

@@ -8,6 +8,8 @@
 // network -- layer by layer, so each tile is calibrated on the outputs of the tiles before
 // it; forward(x) runs a batch. Row blocks' partial sums are added digitally after the ADCs.
 // Replicas (Mapping replication) are counted for cost; all inputs run on the first copy.
+// Per-layer hardware (mapping/mapping.h LayerHardware): a layer's tiles use its own TileSpec;
+// a digital layer's product is computed in float (the network's own weights, exact).
 // Read noise of a tile is keyed by the position of each input row in the tile's stream since
 // program(), so a dataset streamed in any batch split gives identical results.
 // Thread-safety: not safe for concurrent calls on one object; parallel inside. Separate
@@ -27,7 +29,8 @@ std::vector<MatrixLayer> matrix_layers(const Network& net);
 
 class PimNetwork {
  public:
-  PimNetwork(Network net, const TileSpec& spec, const std::map<int, int>& replication = {});
+  PimNetwork(Network net, const TileSpec& spec, const std::map<int, int>& replication = {},
+             const LayerHardware& hardware = {});
 
   const Network& network() const { return net_; }
   const Mapping& mapping() const { return mapping_; }

@@ -143,16 +143,21 @@ def design_key(spec_or_dict):
 
 
 def study_design(tile, model_sha256, dataset, test_images=None, calib_samples=512, time_s=None,
-                 system=None, tech=None):
+                 system=None, tech=None, layers=None):
     """The design a study's numbers belong to, as plain data (its design_key is the key of
     every table row of that design, from `mho run`, `mho sweep` or mho.study alike): the tile
     without its seed (chips differ by seed, the design does not), the model by the SHA-256 of
     its file, the dataset by name, the study settings that change results, and the system and
     technology (tech: {"node", "sha256"} of the table file) when the result has a cost side;
     None where it has none (mho.study.evaluate knows no system). Batch and chip count are
-    left out: they never change a chip's result."""
+    left out: they never change a chip's result. layers: per-layer hardware
+    (mho.layer_rules.Hardware.layers()), present only when some layer does not use `tile`, so
+    that a uniform design keeps its key."""
     t = tile.to_dict()
     t.pop("seed", None)
-    return {"tile": t, "model_sha256": model_sha256, "dataset": dataset, "test_images": test_images,
-            "calib_samples": calib_samples, "time_s": time_s,
-            "system": system.to_dict() if system is not None else None, "tech": tech}
+    d = {"tile": t, "model_sha256": model_sha256, "dataset": dataset, "test_images": test_images,
+         "calib_samples": calib_samples, "time_s": time_s,
+         "system": system.to_dict() if system is not None else None, "tech": tech}
+    if layers:
+        d["layers"] = layers
+    return d

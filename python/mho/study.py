@@ -20,7 +20,7 @@ from typing import List
 
 import numpy as np
 
-from . import _core, _util, specs, study_inputs
+from . import _core, _util, layer_rules, specs, study_inputs
 from .tile_study import mean_ci95
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,6 +54,9 @@ class StudyResult:
     parameter: dict = field(default_factory=dict)
     design: dict = field(default_factory=dict)  # TileSpec.to_dict(): TileSpec.from_dict(design) rebuilds it
     key: str = ""  # specs.design_key(specs.study_design(...)); "" (made by hand): the key of `design`
+    # Per-layer hardware (mho.layer_rules): {layer index: TileSpec dict | "digital"} for the
+    # layers that do not use `design`; None when every layer does.
+    layers: dict = None
     pim: object = field(default=None, repr=False, compare=False)  # the PimNetwork, if kept
 
     @property
@@ -95,6 +98,8 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
              time_s=None, replication=None, progress=True, float_accuracy=None, keep_pim=False, calib=None):
     """Float and PIM accuracy of `model` on `spec` over `chips` chips.
 
+    spec: a TileSpec for every conv/linear layer (default: default_spec()), or per-layer rules
+    [(pattern, TileSpec | "digital"), ...] as mho.torch.convert takes them (mho.layer_rules).
     model: an mho model file or a torch nn.Module (exported to mho's network engine; see
     mho.study_inputs). dataset: a shipped dataset name (default: the one the model file
     names), (x, y) arrays, a torch Dataset or a DataLoader; data of your own needs `calib`
@@ -110,7 +115,7 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     time_s = check_time(time_s)
     replication = check_replication(replication)
     if spec is not None and not isinstance(spec, _core.TileSpec):
-        raise TypeError(f"spec: expected a TileSpec, got {type(spec).__name__}")
+        layer_rules.check(spec)
     t0 = time.time()
     inp = study_inputs.load(model, dataset, calib, limit, calib_samples)
     net, name, dataset = inp["net"], inp["name"], inp["dataset"]
@@ -120,17 +125,25 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     if float_accuracy is None:
         pred = np.concatenate([net.forward(x[s:s + batch]).argmax(1) for s in starts])
         float_accuracy = float(np.mean(pred == y))
-    pim = _core.PimNetwork(net, spec, replication or {})
+    hw = layer_rules.resolve(net, spec)
+    pim = _core.PimNetwork(net, hw.spec, replication or {}, **hw.kwargs())
     bar = _util.progress(chips * len(starts), name, progress, unit="batch")
     accs = [chip_accuracy(pim, chip, x, y, calib, batch, time_s, bar) for chip in range(chips)]
     bar.close()
     per = {k: v / (chips * len(x)) for k, v in pim.counters.items()}
     m = pim.mapping
-    key = specs.design_key(specs.study_design(spec, inp["model_sha256"], inp["dataset_key"], limit, calib_samples,
-                                              time_s))
+    key = specs.design_key(specs.study_design(hw.spec, inp["model_sha256"], inp["dataset_key"], limit, calib_samples,
+                                              time_s, layers=hw.layers()))
+    shown = repr(hw.spec) + ("" if hw.uniform else f" (per-layer hardware: {_layers_text(hw)})")
     return StudyResult(name, dataset, chips, len(x), float_accuracy, accs, m.arrays, m.utilization,
-                       m.summary(), per, time.time() - t0, repr(spec), design=spec.to_dict(), key=key,
-                       pim=pim if keep_pim else None)
+                       m.summary(), per, time.time() - t0, shown, design=hw.spec.to_dict(), key=key,
+                       pim=pim if keep_pim else None, layers=hw.layers())
+
+
+def _layers_text(hw):
+    parts = [f"layer {i} digital" for i in sorted(hw.digital)]
+    parts += [f"layer {i} {s!r}" for i, s in sorted(hw.layer_specs.items())]
+    return "; ".join(parts)
 
 
 def chip_accuracy(pim, chip, x, y, calib, batch, time_s=None, bar=None):
@@ -202,13 +215,23 @@ def with_parameter(spec, param, value):
     return spec.replace(**{param: value})
 
 
+def _with_parameter_everywhere(spec, param, value):
+    """with_parameter on a TileSpec, or on every TileSpec of per-layer rules."""
+    if isinstance(spec, _core.TileSpec):
+        return with_parameter(spec, param, value)
+    return [(p, t if t == layer_rules.DIGITAL else with_parameter(t, param, value))
+            for p, t in layer_rules.check(spec)]
+
+
 def swept_designs(spec, param, values):
     """(spec, time_s) for each value of a sweep, every value checked: a sweep never fails
-    half-way on a bad value."""
+    half-way on a bad value. Per-layer rules: the value replaces the parameter in every
+    TileSpec of the rules."""
     out = []
     for i, v in enumerate(values):
         try:
-            out.append((spec, check_time(v, "time_s")) if param == "time_s" else (with_parameter(spec, param, v), None))
+            out.append((spec, check_time(v, "time_s")) if param == "time_s"
+                       else (_with_parameter_everywhere(spec, param, v), None))
         except (TypeError, ValueError) as e:
             raise type(e)(f"values[{i}] = {v!r}: {e}") from None
     return out

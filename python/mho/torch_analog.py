@@ -43,10 +43,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import _core, _util
+from . import _core, _util, layer_rules
 
 CONVERTIBLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention)
-DIGITAL = "digital"
+DIGITAL = layer_rules.DIGITAL
 
 # Tile ids: layer index in the high 32 bits, block (placement) index in the low ones; a
 # layer of 2**32 blocks would need 2**32 arrays, far past any model.
@@ -59,37 +59,10 @@ _CALIBRATION_ROWS = 16384
 
 def _check_rules(hardware):
     """`hardware` as a list of (pattern, TileSpec | "digital") with validated entries."""
-    if isinstance(hardware, _core.TileSpec):
-        return [("*", hardware)]
-    if not isinstance(hardware, (list, tuple)):
-        raise TypeError(f"hardware: expected a TileSpec or a list of (pattern, TileSpec | 'digital') rules, "
-                        f"got {type(hardware).__name__} {hardware!r}")
-    if not hardware:
-        raise ValueError("hardware = []: give at least one (pattern, TileSpec | 'digital') rule")
-    rules = []
-    for i, rule in enumerate(hardware):
-        if not isinstance(rule, (list, tuple)) or len(rule) != 2:
-            raise TypeError(f"hardware[{i}] = {rule!r}: expected a (pattern, TileSpec | 'digital') pair")
-        pattern, target = rule
-        if isinstance(pattern, type):
-            if not issubclass(pattern, nn.Module):
-                raise TypeError(f"hardware[{i}] pattern {pattern!r}: expected a layer-name glob (str) or an "
-                                f"nn.Module type")
-            if not any(issubclass(pattern, c) or issubclass(c, pattern) for c in CONVERTIBLE):
-                raise ValueError(f"hardware[{i}] pattern {pattern.__name__}: not a layer that runs on tiles "
-                                 f"(nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention); other modules "
-                                 f"always run in torch")
-        elif not isinstance(pattern, str):
-            raise TypeError(f"hardware[{i}] pattern: expected a layer-name glob (str) or an nn.Module type, "
-                            f"got {type(pattern).__name__} {pattern!r}")
-        if isinstance(target, str):
-            if target != DIGITAL:
-                raise ValueError(f"hardware[{i}] target = {target!r}: expected a TileSpec or 'digital'")
-        elif not isinstance(target, _core.TileSpec):
-            raise TypeError(f"hardware[{i}] target: expected a TileSpec or 'digital', "
-                            f"got {type(target).__name__} {target!r}")
-        rules.append((pattern, target))
-    return rules
+    def convertible(cls):
+        return issubclass(cls, nn.Module) and any(issubclass(cls, c) or issubclass(c, cls) for c in CONVERTIBLE)
+    return layer_rules.check(hardware, convertible, "nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention; "
+                                                    "other modules always run in torch")
 
 
 def _matches(pattern, name, module):

@@ -89,5 +89,44 @@ TEST(Mapping, ReplicationAndErrors) {
   EXPECT_THROW(Mapping({{0, "fc", 1, 4, 4}}, spec(256, 1, 8, 8)), std::invalid_argument);
 }
 
+TEST(Mapping, PerLayerHardwareByHand) {
+  // Layer 0: 400x120 weights on the default 256x256 arrays of 8-bit weights on 8-bit cells
+  // (2 cells a weight: 128 outputs an array): 2 row blocks x 1 column block. Layer 1 on its
+  // own 128x128 arrays (64 outputs each): 2 x 2. Layer 2 digital: no placements.
+  LayerHardware hw;
+  hw.specs.emplace(1, spec(128, 128, 8, 8));
+  hw.digital.insert(2);
+  const Mapping m({{0, "a", 1, 400, 120}, {1, "b", 1, 200, 100}, {2, "c", 1, 50, 10}}, spec(256, 256, 8, 8), {},
+                  hw);
+  ASSERT_EQ(m.layers().size(), 2u);
+  EXPECT_EQ(m.layers()[0].arrays, 2);
+  EXPECT_EQ(m.layers()[1].arrays, 4);
+  EXPECT_EQ(m.arrays(), 6);
+  EXPECT_EQ(m.spec(1).rows, 128);
+  EXPECT_EQ(m.spec(0).rows, 256);
+  EXPECT_FALSE(m.uniform());
+  EXPECT_TRUE(m.digital(2));
+  for (const Placement& p : m.placements()) EXPECT_NE(p.layer, 2);
+  EXPECT_EQ(m.layers()[1].allocated_cells, 4LL * 128 * 128);
+  EXPECT_EQ(m.weight_cells(), (400LL * 120 + 200LL * 100) * 2);
+}
+
+TEST(Mapping, PerLayerHardwareErrors) {
+  const std::vector<MatrixLayer> mats = {{0, "fc", 1, 4, 4}};
+  LayerHardware unknown;
+  unknown.digital.insert(3);
+  EXPECT_THROW(Mapping(mats, spec(256, 256, 8, 8), {}, unknown), std::invalid_argument);
+  LayerHardware both;
+  both.digital.insert(0);
+  both.specs.emplace(0, spec(128, 128, 8, 8));
+  EXPECT_THROW(Mapping(mats, spec(256, 256, 8, 8), {}, both), std::invalid_argument);
+  LayerHardware digital;
+  digital.digital.insert(0);
+  EXPECT_THROW(Mapping(mats, spec(256, 256, 8, 8), {{0, 2}}, digital), std::invalid_argument);  // no arrays to copy
+  LayerHardware narrow;
+  narrow.specs.emplace(0, spec(256, 1, 8, 8));
+  EXPECT_THROW(Mapping(mats, spec(256, 256, 8, 8), {}, narrow), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace mho

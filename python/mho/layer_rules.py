@@ -1,0 +1,147 @@
+"""Per-layer hardware for mho's own networks (model files, zoo networks, exported torch
+models): the rules `mho.torch.convert` takes, resolved on a Network's conv/linear layers.
+
+    rules = [("conv2d:conv1", "digital"),          # the first layer stays digital
+             ("linear:*", spec.replace(adc=...)),  # every linear layer gets its own ADC
+             ("*", spec)]                          # every other layer
+    mho.study.evaluate("data/models/lenet5_mnist.h5", rules)
+    mho.cost.pim("data/models/lenet5_mnist.h5", rules)
+
+hardware: one TileSpec for every conv/linear layer, or an ordered list of rules
+(pattern, TileSpec | "digital"); the first matching rule wins, and a layer no rule matches
+is an error (end with a catch-all ("*", ...)). A pattern is a glob (fnmatch) on the layer's
+name -- exported layers are named "<kind>:<module path>" (e.g. "conv2d:features.0",
+"linear:fc"), so "linear:*" matches every linear layer -- or on the module path alone
+("features.0", "blocks.*.conv2"), or a torch module type (nn.Linear matches linear layers,
+nn.Conv1d / nn.Conv2d convolutions). A digital layer's product is computed exactly (in
+float) and costed as digital MACs on the chip's digital datapath (evaluator/pim_cost.h).
+
+Reproducibility: a tile's noise is keyed by its placement index in the mapping, so making a
+layer digital (or giving it another array size) re-keys the draws of the layers after it;
+each design is still reproducible bit for bit.
+"""
+import fnmatch
+
+from . import _core
+
+DIGITAL = "digital"
+
+# Module types a rule may name, by the network layer kinds they become (mho.export).
+_TYPE_KINDS = {"Linear": {"linear"}, "Conv1d": {"conv2d"}, "Conv2d": {"conv2d"}}
+
+
+def _type_kinds(pattern):
+    kinds = set()
+    for cls in getattr(pattern, "__mro__", ()):
+        if cls.__module__.startswith("torch.nn") and cls.__name__ in _TYPE_KINDS:
+            kinds |= _TYPE_KINDS[cls.__name__]
+    return kinds
+
+
+def check(hardware, type_ok=None, types="nn.Linear, nn.Conv1d, nn.Conv2d"):
+    """`hardware` as a list of (pattern, TileSpec | "digital") with validated entries.
+    type_ok(cls): whether a module type may be a pattern (default: it names a layer kind of
+    mho's networks); `types` lists those types for the error message."""
+    type_ok = type_ok or (lambda cls: bool(_type_kinds(cls)))
+    if isinstance(hardware, _core.TileSpec):
+        return [("*", hardware)]
+    if not isinstance(hardware, (list, tuple)):
+        raise TypeError(f"hardware: expected a TileSpec or a list of (pattern, TileSpec | 'digital') rules, "
+                        f"got {type(hardware).__name__} {hardware!r}")
+    if not hardware:
+        raise ValueError("hardware = []: give at least one (pattern, TileSpec | 'digital') rule")
+    rules = []
+    for i, rule in enumerate(hardware):
+        if not isinstance(rule, (list, tuple)) or len(rule) != 2:
+            raise TypeError(f"hardware[{i}] = {rule!r}: expected a (pattern, TileSpec | 'digital') pair")
+        pattern, target = rule
+        if isinstance(pattern, type):
+            if not type_ok(pattern):
+                raise ValueError(f"hardware[{i}] pattern {pattern.__name__}: not a layer type that runs on tiles "
+                                 f"({types})")
+        elif not isinstance(pattern, str):
+            raise TypeError(f"hardware[{i}] pattern: expected a layer-name glob (str) or an nn.Module type, "
+                            f"got {type(pattern).__name__} {pattern!r}")
+        if isinstance(target, str):
+            if target != DIGITAL:
+                raise ValueError(f"hardware[{i}] target = {target!r}: expected a TileSpec or 'digital'")
+        elif not isinstance(target, _core.TileSpec):
+            raise TypeError(f"hardware[{i}] target: expected a TileSpec or 'digital', "
+                            f"got {type(target).__name__} {target!r}")
+        rules.append((pattern, target))
+    return rules
+
+
+def _matches(pattern, name, kind):
+    if isinstance(pattern, type):
+        return kind in _type_kinds(pattern)
+    return fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name.split(":", 1)[-1], pattern)
+
+
+class Hardware:
+    """Rules resolved on one network: `spec` (the mapping's TileSpec), `layer_specs` (layer
+    index -> its own TileSpec) and `digital` (layer indices kept off the arrays)."""
+
+    def __init__(self, spec, layer_specs=None, digital=()):
+        self.spec = spec
+        self.layer_specs = dict(layer_specs or {})
+        self.digital = set(digital)
+
+    @property
+    def uniform(self):
+        return not self.layer_specs and not self.digital
+
+    def kwargs(self):
+        """Arguments of _core.map_network / _core.PimNetwork after (network, spec, replication)."""
+        return {"layer_specs": self.layer_specs, "digital": self.digital}
+
+    def layers(self):
+        """Plain data for the design key: {layer index: TileSpec dict (no seed) | "digital"}
+        for the layers that do not use `spec`; None when every layer does."""
+        if self.uniform:
+            return None
+        out = {}
+        for i, s in self.layer_specs.items():
+            d = s.to_dict()
+            d.pop("seed", None)
+            out[str(i)] = d
+        for i in self.digital:
+            out[str(i)] = DIGITAL
+        return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
+
+    def replace_specs(self, fn):
+        """The same assignment with fn applied to every TileSpec (a sweep's edit)."""
+        return Hardware(fn(self.spec), {i: fn(s) for i, s in self.layer_specs.items()}, self.digital)
+
+
+def resolve(net, hardware):
+    """Hardware of `net` (a Network) under `hardware` (a TileSpec or rules)."""
+    if isinstance(hardware, Hardware):
+        return hardware
+    if isinstance(hardware, _core.TileSpec):
+        return Hardware(hardware)
+    rules = check(hardware)
+    assigned, unmatched = {}, []
+    for i in range(net.num_layers):
+        layer = net.layer(i)
+        if layer["type"] not in ("conv2d", "linear"):
+            continue
+        for pattern, target in rules:
+            if _matches(pattern, layer["name"], layer["type"]):
+                assigned[i] = target
+                break
+        else:
+            unmatched.append(f"{layer['name']} (layer {i}, {layer['type']})")
+    if unmatched:
+        raise ValueError(f"hardware: no rule matches layer{'s' if len(unmatched) > 1 else ''} "
+                         f"{', '.join(unmatched)}; add a rule for them or a final catch-all ('*', TileSpec | "
+                         f"'digital')")
+    on_tiles = [t for t in assigned.values() if t != DIGITAL]
+    if not on_tiles:
+        raise ValueError("hardware: every conv/linear layer is digital; give at least one layer a TileSpec "
+                         "(the float model is the all-digital design)")
+    catch_all = [t for p, t in rules if p == "*" and t != DIGITAL]
+    spec = catch_all[0] if catch_all else on_tiles[0]
+    layer_specs = {i: t for i, t in assigned.items() if t != DIGITAL and t != spec}
+    digital = {i for i, t in assigned.items() if t == DIGITAL}
+    return Hardware(spec, layer_specs, digital)
