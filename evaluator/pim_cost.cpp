@@ -69,6 +69,8 @@ long long max_activation_bits(const Network& net, const std::vector<LayerActions
 CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::vector<LayerActions>& actions,
                         const TechTable& tech, const PimSystemSpec& sys) {
   sys.validate();
+  if (!mapping.uniform() || !mapping.digital_layers().empty())
+    reject("mapping", "per-layer hardware", "one TileSpec for every layer (per-layer costs are not modelled yet)");
   const TileSpec& spec = mapping.spec();
   if (spec.adc.bits == 0)
     reject("TileSpec.adc.bits", "0", "a physical resolution (>= 1): an ideal ADC has no cost to look up");
