@@ -1,37 +1,22 @@
-"""Study configuration files (YAML) for `mho run`: schema, validation, and the run itself.
+"""Design files and study configuration files (YAML): schema, validation, and the run itself.
 
-Schema (every key but `model` optional; relative paths are relative to the config file):
+The schema -- every section and key, its unit, default and allowed values, with a complete
+annotated example -- is docs/design_schema.md (a test checks that it names exactly the keys
+this loader accepts, with the default design's values).
 
-    model: ../../data/models/lenet5_mnist.h5   # an mho model file
-    dataset: mnist             # default: the dataset the model file names
-    chips: 10                  # simulated chips (Monte Carlo over programming, faults, noise)
-    seed: 1                    # hardware seed; chip k draws from (seed, k, tile)
-    test_images: null          # null: the whole test split; N: N evenly spaced images
-    batch: 500                 # images per forward call (memory), never changes results
-    calib_samples: 512         # training images for DAC/ADC range calibration
-    time_s: null               # age every chip to this time (drift), seconds
-    hardware:                  # TileSpec fields (python: mho.TileSpec().fields())
-      rows: 256
-      cols: 256
-      cell: rram_neurosim_22nm # a preset name (mho.cell_preset_names())
-      weight_bits: 8
-      bits_per_cell: 2
-      weight_scale: per_column
-      dac: {input_bits: 8, mode: bitserial, signed_mode: unsigned}   # DacSpec fields
-      adc: {bits: 8, columns_per_adc: 8}            # AdcSpec fields
-      wires: {r_row_ohm: 0.0, r_col_ohm: 0.0}       # WireSpec fields
-    system: {adc_type: sar}    # PimSystemSpec fields (periphery, buffers, digital lanes)
-    tech: {node: 22nm, file: null}   # technology table; default data/tech.yaml
-    digital: {pe_rows: 16, pe_cols: 16}   # DigitalSpec fields, or false: no baseline
-    sweep: {param: adc.bits, values: [4, 5, 6, 8], chips: 5}   # optional accuracy sweep
-    output: {dir: results, name: null, plots: true}   # name: default the config's stem
+    d = mho.config.design("design.yaml")     # or a mapping: Design(tile, system, tech, digital)
+    c = mho.config.load("study.yaml")        # a study config for `mho run`: design + study keys
 
-Keys left out of hardware, system, tech and digital (and their nested dac/adc/wires
-mappings) take the default design's values (data/default_design.yaml; config.default_design()),
-not the specs' own field defaults: a config edits the default design.
+A design file holds the sections hardware (TileSpec, with nested cell, cap, dac, adc, wires),
+system (PimSystemSpec), tech (node, file) and digital (DigitalSpec, or false); a study config
+adds model, dataset, chips, seed, test_images, batch, calib_samples, time_s, sweep and output.
+Keys left out take the default design's values (data/default_design.yaml;
+config.default_design()), not the specs' own field defaults: a file edits the default design.
+A cell (or cap) is a preset name or a mapping of its fields, edited from `base: <preset>` or
+else from the default design's cell.
 
-Errors name the key: `config key 'hardware.adc.bits': ...` (ValueError), a missing file is a
-FileNotFoundError. load() checks everything a run needs before any work starts (the model,
+Errors name the key: `config key 'hardware.cell.g_max_S': ...` (ValueError), a missing file is
+a FileNotFoundError. load() checks everything a run needs before any work starts (the model,
 the dataset's files, the tech table and its ADC types and resolutions, every sweep value, the
 cost of every design, the output folder), so a run never fails after its study.
 """
@@ -44,6 +29,10 @@ from . import _core
 
 TOP_KEYS = ("model", "dataset", "chips", "seed", "test_images", "batch", "calib_samples", "time_s",
             "hardware", "system", "tech", "digital", "sweep", "output")
+
+
+RUN_SWEEP_KEYS = ("param", "values", "chips")
+OUTPUT_KEYS = ("dir", "name", "plots")
 
 
 class ConfigError(ValueError):
@@ -243,6 +232,26 @@ def design_to_dict(d):
             "digital": d.digital.to_dict() if d.digital is not None else False}
 
 
+def schema_keys():
+    """Every key a study config or design file accepts, as full paths ('hardware.cell.g_max_S'),
+    from the same lists and spec fields the loader checks against: what docs/design_schema.md
+    must document."""
+    keys = [k for k in TOP_KEYS if k not in DESIGN_SECTIONS]
+    for f in _core.TileSpec().fields():
+        if f == "seed":  # refused: the study's top-level seed seeds the chips
+            continue
+        keys.append(f"hardware.{f}")
+        if f in _NESTED:
+            keys += [f"hardware.{f}.{g}" for g in _NESTED[f]().fields()]
+            if _NESTED[f] in _PRESETS:
+                keys.append(f"hardware.{f}.base")
+    keys += [f"system.{f}" for f in _core.PimSystemSpec().fields()]
+    keys += [f"tech.{f}" for f in TECH_KEYS]
+    keys += [f"digital.{f}" for f in _core.DigitalSpec().fields()]
+    keys += [f"sweep.{f}" for f in RUN_SWEEP_KEYS] + [f"output.{f}" for f in OUTPUT_KEYS]
+    return keys
+
+
 def _tech(node, file):
     """The technology table of `node` in `file` (None: data/tech.yaml), errors naming the key."""
     from . import cost
@@ -387,7 +396,7 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
     if sw is not None:
         if isinstance(sw, dict) and ("grid" in sw or "points" in sw):
             _fail("sweep", "grid and points sweeps run with `mho sweep` (mho.sweep), not `mho run`")
-        _known(sw, ("param", "values", "chips"), "sweep")
+        _known(sw, RUN_SWEEP_KEYS, "sweep")
         if not isinstance(sw.get("param"), str):
             _fail("sweep.param", f"expected a parameter name such as 'adc.bits', got {sw.get('param')!r}")
         if not isinstance(sw.get("values"), list) or not sw["values"]:
@@ -423,7 +432,7 @@ def _output(raw, base, stem):
     """out_dir, name and plots of the `output` keys, the folder checked to be writable."""
     c = {}
     out = raw.get("output") or {}
-    _known(out, ("dir", "name", "plots"), "output")
+    _known(out, OUTPUT_KEYS, "output")
     c["out_dir"] = _path(base if "dir" in out else os.getcwd(), out.get("dir", "results"), "output.dir")
     problem = output_dir_problem(c["out_dir"])
     if problem:
