@@ -66,8 +66,8 @@ def _int(d, key, default, lo=None, none_ok=False, where=""):
 def _blame(where, cls, message):
     """The key a spec's error names: its messages start with `Class.field` (the field that
     failed validation, which may be one this mapping left at its base value)."""
-    m = re.match(rf"{cls.__name__}\.(\w+)", message)
-    return f"{where}.{m.group(1)}" if m else where
+    m = re.match(rf"{cls.__name__}((?:\.\w+)+)", message)
+    return where + m.group(1) if m else where
 
 
 def _spec(cls, values, where, nested=None, base=None):
@@ -153,6 +153,8 @@ def _sections(raw, base, dflt, seed_hint):
     d["tech_node"] = node
     d["tech_file"] = _file(base, tech["file"], "tech.file") if tech.get("file") is not None else None
     dig = raw.get("digital", {})
+    if not (dig is False or dig is None or isinstance(dig, dict)):
+        _fail("digital", f"expected a mapping of DigitalSpec fields, or false (no digital baseline), got {dig!r}")
     d["digital"] = None if dig is False else _spec(_core.DigitalSpec, dig or {}, "digital",
                                                    base=dflt and dflt["digital"])
     return d
@@ -223,12 +225,17 @@ def design(source, base=None):
 def design_to_dict(d):
     """A Design as the mapping design() reads back to an equal Design: every field written
     out (the cell and capacitors in full, so the design keeps meaning the same cell), the
-    tile's seed left out, the technology as its node and table file."""
+    tile's seed left out, the technology as its node (and its table file, unless the shipped
+    data/tech.yaml)."""
     if not isinstance(d, Design):
         raise TypeError(f"design_to_dict(d): expected a Design, got {type(d).__name__} {d!r}")
     hw = d.tile.to_dict()
     hw.pop("seed")
-    return {"hardware": hw, "system": d.system.to_dict(), "tech": {"node": d.tech.node, "file": d.tech.file},
+    from . import cost
+    tech = {"node": d.tech.node}
+    if os.path.abspath(d.tech.file) != os.path.abspath(cost.tech_file()):  # no machine path for the shipped one
+        tech["file"] = d.tech.file
+    return {"hardware": hw, "system": d.system.to_dict(), "tech": tech,
             "digital": d.digital.to_dict() if d.digital is not None else False}
 
 

@@ -96,6 +96,7 @@ def test_design_edits_a_given_base():
     ({"system": {"batch": 0}}, "system.batch", r"must be in \[1, "),
     ({"system": {"adc_type": "pipelined"}}, "system.adc_type", "the 22nm table has"),
     ({"digital": {"pe_rows": 2.5}}, "digital.pe_rows", "expected an integer"),
+    ({"digital": True}, "digital", "or false"),
     ({"tech": {"node": "5nm"}}, "tech.node", "has 22nm, 65nm"),
     ({"tech": {"nod": "5nm"}}, "tech.nod", "allowed: node, file"),
     ({"tech": {"node": 22}}, "tech.node", "expected a node name"),
@@ -117,6 +118,10 @@ def test_design_edits_a_given_base():
     ({"hardware": {"cell": {"base": 3}}}, "hardware.cell.base", "presets: ideal"),
     ({"hardware": {"cell": {"base": "sram_8t_22nm"}, "bits_per_cell": 2}}, "hardware.bits_per_cell",
      "must be <= the cell's bits"),
+    ({"hardware": {"accumulation": "charge", "weight_bits": 0, "cap": {"scheme": "c2c"}}}, "hardware.cap.scheme",
+     "needs weight_bits > 0"),  # a tile's check on a nested field
+    ({"hardware": {"accumulation": "charge", "wires": {"r_row_ohm": 1.0}}}, "hardware.wires",
+     "charge accumulation does not model wire resistance"),
     # three levels down (an element of a list)
     ({"hardware": {"cell": {"prog_sigma": [1e-7, "x"]}}}, "hardware.cell.prog_sigma", r"prog_sigma\[1\]"),
     ({"system": {"layer_activity": [0.5, 2]}}, "system.layer_activity", r"layer_activity\[1\] = 2"),
