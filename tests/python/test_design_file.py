@@ -61,6 +61,19 @@ def test_a_custom_cell_from_a_file_and_the_python_api(tmp_path):
     assert config.design(str(f)).tile == d.tile
 
 
+def test_a_relative_tech_file_is_relative_to_the_design_file(tmp_path):
+    import shutil
+    (tmp_path / "sub").mkdir()
+    shutil.copy(mho.cost.tech_file(), tmp_path / "sub" / "my_tech.yaml")
+    f = tmp_path / "sub" / "design.yaml"
+    f.write_text("tech: {node: 130nm, file: my_tech.yaml}\n")
+    d = config.design(f)
+    assert d.tech.file == str(tmp_path / "sub" / "my_tech.yaml") and d.tech.node == "130nm"
+    assert config.design_to_dict(d)["tech"] == {"node": "130nm", "file": d.tech.file}
+    with pytest.raises(FileNotFoundError, match="config key 'tech.file'"):
+        config.design({"tech": {"file": str(tmp_path / "none.yaml")}})
+
+
 def test_design_round_trips_through_its_dict(tmp_path):
     d = config.design({"hardware": {"cell": {"base": "pcm_joshi2020", "g_max_S": 3e-5}, "bits_per_cell": 2,
                                     "accumulation": "current", "adc": {"bits": 6}},
