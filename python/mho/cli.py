@@ -6,7 +6,8 @@
     mho zoo [--json]
     mho model-migrate data/models/*.h5                # add the integrity check to old model files
 
-`mho COMMAND --help` documents each command's options; the config schema is in mho.config.
+`mho COMMAND --help` documents each command's options; docs/design_schema.md is the schema of
+configs and design files.
 """
 import argparse
 import json
@@ -154,28 +155,19 @@ def _array(text):
 
 
 def _cost_design(a):
-    """(TileSpec, PimSystemSpec, DigitalSpec or None, node) that `mho cost` costs: the default
-    design (data/default_design.yaml), edited by --design FILE's sections (a config's
-    hardware / system / tech / digital schema), then by each option given."""
+    """(TileSpec, PimSystemSpec, DigitalSpec or None, node, tech file or None) that `mho cost`
+    costs: the default design (data/default_design.yaml), edited by --design FILE (a design
+    file, docs/design_schema.md), then by each option given."""
     from . import config
     d = config.default_design()
-    spec, system, dig, node = d["hardware"], d["system"], d["digital"], d["tech_node"]
+    spec, system, dig, node, tech_file = d["hardware"], d["system"], d["digital"], d["tech_node"], None
     if a.design:
-        raw = config._read(a.design)
         try:
-            config._known(raw, ("hardware", "system", "tech", "digital"), "")
-            hw = raw.get("hardware") or {}
-            if "seed" in hw:
-                config._fail("hardware.seed", "a cost has no seed")
-            spec = config._spec(_core.TileSpec, hw, "hardware", config._NESTED, base=spec)
-            system = config._spec(_core.PimSystemSpec, raw.get("system") or {}, "system", base=system)
-            tech = raw.get("tech") or {}
-            config._known(tech, ("node",), "tech")
-            node = tech.get("node", node)
-            dig = None if raw.get("digital") is False else \
-                config._spec(_core.DigitalSpec, raw.get("digital") or {}, "digital", base=dig)
+            des = config.design(a.design)
         except config.ConfigError as e:
-            raise config.ConfigError(f"--design {a.design}: {e}") from None
+            raise config.ConfigError(f"--design {a.design}: " + str(e).removeprefix(f"design {a.design}: ")) from None
+        spec, system, dig, node = des.tile, des.system, des.digital, des.tech.node
+        tech_file = des.tech.file
     if a.array is not None:
         spec = spec.replace(rows=a.array[0], cols=a.array[1])
     for opt, field in (("cell", "cell"), ("weight_bits", "weight_bits"), ("bits_per_cell", "bits_per_cell"),
@@ -203,14 +195,14 @@ def _cost_design(a):
         dig = dig.replace(pe_rows=a.pe[0], pe_cols=a.pe[1])
     if a.no_digital:
         dig = None
-    return spec, system, dig, a.node or node
+    return spec, system, dig, a.node or node, tech_file
 
 
 def _cost(a, out=None):
     out = out or sys.stdout
     from . import cost, results, specs
-    spec, system, dig, node = _cost_design(a)
-    tech = cost.load_tech(node, a.tech)
+    spec, system, dig, node, tech_file = _cost_design(a)
+    tech = cost.load_tech(node, a.tech or tech_file)
     p = cost.pim(a.net, spec, system=system, tech=tech)
     d, note = None, None
     if dig is not None:
@@ -282,7 +274,7 @@ def parser():
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     r = sub.add_parser("run", help="run a study from a YAML config: accuracy over chips, cost, digital baseline",
-                       description="Run the study a YAML config describes (schema: python -m pydoc mho.config) "
+                       description="Run the study a YAML config describes (schema: docs/design_schema.md) "
                                    "and write the report as JSON, HDF5 and PNG.")
     r.add_argument("config", help="YAML config file")
     r.add_argument("--out", metavar="DIR", help="output folder (overrides output.dir)")
@@ -307,9 +299,10 @@ def parser():
                        description="Cost of a zoo network on PIM arrays and on the digital baseline, from layer shapes.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     c.add_argument("--net", required=True, help=f"zoo network ({', '.join(_core.zoo_names())}) or model file")
-    c.add_argument("--design", metavar="YAML", help="design file: hardware / system / tech / digital sections as in "
-                                                  "a config; keys it leaves out, and the options below when not "
-                                                  "given, take the default design (data/default_design.yaml)")
+    c.add_argument("--design", metavar="YAML", help="design file: hardware / system / tech / digital sections "
+                                                  "(docs/design_schema.md); keys it leaves out, and the options "
+                                                  "below when not given, take the default design "
+                                                  "(data/default_design.yaml)")
     c.add_argument("--array", type=_array, help="array size ROWSxCOLS")
     c.add_argument("--cell", help=f"cell preset ({', '.join(_core.cell_preset_names())})")
     c.add_argument("--weight-bits", type=int)

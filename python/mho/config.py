@@ -1,47 +1,38 @@
-"""Study configuration files (YAML) for `mho run`: schema, validation, and the run itself.
+"""Design files and study configuration files (YAML): schema, validation, and the run itself.
 
-Schema (every key but `model` optional; relative paths are relative to the config file):
+The schema -- every section and key, its unit, default and allowed values, with a complete
+annotated example -- is docs/design_schema.md (a test checks that it names exactly the keys
+this loader accepts, with the default design's values).
 
-    model: ../../data/models/lenet5_mnist.h5   # an mho model file
-    dataset: mnist             # default: the dataset the model file names
-    chips: 10                  # simulated chips (Monte Carlo over programming, faults, noise)
-    seed: 1                    # hardware seed; chip k draws from (seed, k, tile)
-    test_images: null          # null: the whole test split; N: N evenly spaced images
-    batch: 500                 # images per forward call (memory), never changes results
-    calib_samples: 512         # training images for DAC/ADC range calibration
-    time_s: null               # age every chip to this time (drift), seconds
-    hardware:                  # TileSpec fields (python: mho.TileSpec().fields())
-      rows: 256
-      cols: 256
-      cell: rram_neurosim_22nm # a preset name (mho.cell_preset_names())
-      weight_bits: 8
-      bits_per_cell: 2
-      weight_scale: per_column
-      dac: {input_bits: 8, mode: bitserial, signed_mode: unsigned}   # DacSpec fields
-      adc: {bits: 8, columns_per_adc: 8}            # AdcSpec fields
-      wires: {r_row_ohm: 0.0, r_col_ohm: 0.0}       # WireSpec fields
-    system: {adc_type: sar}    # PimSystemSpec fields (periphery, buffers, digital lanes)
-    tech: {node: 22nm, file: null}   # technology table; default data/tech.yaml
-    digital: {pe_rows: 16, pe_cols: 16}   # DigitalSpec fields, or false: no baseline
-    sweep: {param: adc.bits, values: [4, 5, 6, 8], chips: 5}   # optional accuracy sweep
-    output: {dir: results, name: null, plots: true}   # name: default the config's stem
+    d = mho.config.design("design.yaml")     # or a mapping: Design(tile, system, tech, digital)
+    c = mho.config.load("study.yaml")        # a study config for `mho run`: design + study keys
 
-Keys left out of hardware, system, tech and digital (and their nested dac/adc/wires
-mappings) take the default design's values (data/default_design.yaml; config.default_design()),
-not the specs' own field defaults: a config edits the default design.
+A design file holds the sections hardware (TileSpec, with nested cell, cap, dac, adc, wires),
+system (PimSystemSpec), tech (node, file) and digital (DigitalSpec, or false); a study config
+adds model, dataset, chips, seed, test_images, batch, calib_samples, time_s, sweep and output.
+Keys left out take the default design's values (data/default_design.yaml;
+config.default_design()), not the specs' own field defaults: a file edits the default design.
+A cell (or cap) is a preset name or a mapping of its fields, edited from `base: <preset>` or
+else from the default design's cell.
 
-Errors name the key: `config key 'hardware.adc.bits': ...` (ValueError), a missing file is a
-FileNotFoundError. load() checks everything a run needs before any work starts (the model,
+Errors name the key: `config key 'hardware.cell.g_max_S': ...` (ValueError), a missing file is
+a FileNotFoundError. load() checks everything a run needs before any work starts (the model,
 the dataset's files, the tech table and its ADC types and resolutions, every sweep value, the
 cost of every design, the output folder), so a run never fails after its study.
 """
+import collections
 import copy
 import os
+import re
 
 from . import _core
 
 TOP_KEYS = ("model", "dataset", "chips", "seed", "test_images", "batch", "calib_samples", "time_s",
             "hardware", "system", "tech", "digital", "sweep", "output")
+
+
+RUN_SWEEP_KEYS = ("param", "values", "chips")
+OUTPUT_KEYS = ("dir", "name", "plots")
 
 
 class ConfigError(ValueError):
@@ -72,27 +63,101 @@ def _int(d, key, default, lo=None, none_ok=False, where=""):
     return v
 
 
+def _blame(where, cls, message):
+    """The key a spec's error names: its messages start with `Class.field` (the field that
+    failed validation, which may be one this mapping left at its base value)."""
+    m = re.match(rf"{cls.__name__}((?:\.\w+)+)", message)
+    return where + m.group(1) if m else where
+
+
 def _spec(cls, values, where, nested=None, base=None):
-    """`base` (default cls()) with `values` replaced one key at a time, so an error names the
-    key that caused it; a nested spec's values edit base's nested spec."""
+    """`base` (default cls()) with `values` replaced; a nested spec's values edit base's
+    nested spec (or, with `base: <preset>`, that preset). All values are replaced at once, so
+    fields that constrain each other (g_min_S < g_max_S, bits_per_cell <= the cell's bits)
+    may be written in any order; an error names the key whose field failed."""
     nested = nested or {}
     spec = cls() if base is None else base
     if not isinstance(values, dict):
         _fail(where, f"expected a mapping of {cls.__name__} fields, got {values!r}")
     _known(values, spec.fields(), where)
+    resolved = {}
     for k, v in values.items():
-        if k in nested:
-            v = _spec(nested[k], v, f"{where}.{k}", base=getattr(spec, k))
-        try:
-            spec = spec.replace(**{k: v})
-        except (TypeError, ValueError) as e:
-            _fail(f"{where}.{k}", str(e))
+        resolved[k] = _nested(nested[k], v, f"{where}.{k}", getattr(spec, k)) if k in nested else v
+    try:
+        return spec.replace(**resolved)
+    except (TypeError, ValueError) as e:
+        _fail(_blame(where, cls, str(e)), str(e))
+
+
+# Nested specs a design may give as a preset name, or as a mapping edited from `base: <preset>`.
+_PRESETS = {_core.CellSpec: (_core.cell_preset, _core.cell_preset_names),
+            _core.CapSpec: (_core.cap_preset, _core.cap_preset_names)}
+
+
+def _nested(cls, v, where, current):
+    """A nested spec's value: a preset name (the binding resolves it), or a mapping of fields
+    edited from `base: <preset>` if given, else from `current`. A preset edited in anything
+    but its name and source is no longer that preset: unless the mapping names it, it is
+    called 'custom' and its source says what was edited."""
+    if cls not in _PRESETS:
+        return _spec(cls, v, where, base=current)
+    lookup, names = _PRESETS[cls]
+    if isinstance(v, str):
+        if v not in names():
+            _fail(where, f"{v!r}: not a preset; presets: {', '.join(names())} (or a mapping of "
+                         f"{cls.__name__} fields)")
+        return lookup(v)
+    if not isinstance(v, dict):
+        _fail(where, f"expected a preset name ({', '.join(names())}) or a mapping of {cls.__name__} "
+                     f"fields, got {v!r}")
+    _known(v, cls().fields() + ["base"], where)
+    v = dict(v)
+    if "base" in v:
+        b = v.pop("base")
+        if not isinstance(b, str) or b not in names():
+            _fail(f"{where}.base", f"{b!r}: not a preset; presets: {', '.join(names())}")
+        current = lookup(b)
+    spec = _spec(cls, v, where, base=current)
+    edited = [k for k in v if k not in ("name", "source") and getattr(spec, k) != getattr(current, k)]
+    if edited and "name" not in v:
+        spec = spec.replace(name="custom")
+    if edited and "source" not in v:
+        spec = spec.replace(source=f"{current.name} with {', '.join(edited)} set by the design "
+                                   f"({current.name}: {current.source})")
     return spec
 
 
 DEFAULT_DESIGN_FILE = "default_design.yaml"
-_NESTED = {"dac": _core.DacSpec, "adc": _core.AdcSpec, "wires": _core.WireSpec, "cap": _core.CapSpec}
+DESIGN_SECTIONS = ("hardware", "system", "tech", "digital")
+TECH_KEYS = ("node", "file")
+_NESTED = {"cell": _core.CellSpec, "dac": _core.DacSpec, "adc": _core.AdcSpec, "wires": _core.WireSpec,
+           "cap": _core.CapSpec}
 _default = {}
+
+
+def _sections(raw, base, dflt, seed_hint):
+    """The design sections of a mapping (hardware, system, tech, digital), each edited from
+    `dflt` (default_design()'s dict; None: the specs' own defaults): a dict of hardware,
+    system, tech_node, tech_file (the path a design names, or None) and digital (None for
+    `digital: false`). `base` resolves a relative tech.file; `seed_hint` says where a seed goes."""
+    hw = raw.get("hardware") or {}
+    if isinstance(hw, dict) and "seed" in hw:
+        _fail("hardware.seed", seed_hint)
+    d = {"hardware": _spec(_core.TileSpec, hw, "hardware", _NESTED, base=dflt and dflt["hardware"]),
+         "system": _spec(_core.PimSystemSpec, raw.get("system") or {}, "system", base=dflt and dflt["system"])}
+    tech = raw.get("tech") or {}
+    _known(tech, TECH_KEYS, "tech")
+    node = tech.get("node", dflt["tech_node"] if dflt else "22nm")
+    if not isinstance(node, str):
+        _fail("tech.node", f"expected a node name such as '22nm', got {node!r}")
+    d["tech_node"] = node
+    d["tech_file"] = _file(base, tech["file"], "tech.file") if tech.get("file") is not None else None
+    dig = raw.get("digital", {})
+    if not (dig is False or dig is None or isinstance(dig, dict)):
+        _fail("digital", f"expected a mapping of DigitalSpec fields, or false (no digital baseline), got {dig!r}")
+    d["digital"] = None if dig is False else _spec(_core.DigitalSpec, dig or {}, "digital",
+                                                   base=dflt and dflt["digital"])
+    return d
 
 
 def default_design():
@@ -104,17 +169,115 @@ def default_design():
         from . import datasets
         path = os.fspath(datasets.data_dir() / DEFAULT_DESIGN_FILE)
         raw = _read(path)
-        where = f"{path}: "
-        _known(raw, ("hardware", "system", "tech", "digital"), "")
         try:
-            d = {"hardware": _spec(_core.TileSpec, raw.get("hardware") or {}, "hardware", _NESTED).replace(seed=1),
-                 "system": _spec(_core.PimSystemSpec, raw.get("system") or {}, "system"),
-                 "tech_node": (raw.get("tech") or {}).get("node", "22nm"),
-                 "digital": _spec(_core.DigitalSpec, raw.get("digital") or {}, "digital")}
+            _known(raw, DESIGN_SECTIONS, "")
+            d = _sections(raw, os.path.dirname(path), None, "the default design has no seed")
         except ConfigError as e:
-            raise ConfigError(where + str(e)) from None
+            raise ConfigError(f"{path}: {e}") from None
+        d["hardware"] = d["hardware"].replace(seed=1)
+        del d["tech_file"]
         _default.update(d)
     return dict(_default)
+
+
+Design = collections.namedtuple("Design", "tile system tech digital")
+Design.__doc__ = """A whole design (docs/design_schema.md): tile (TileSpec), system (PimSystemSpec),
+tech (TechTable of the node), digital (DigitalSpec, or None: no digital baseline)."""
+
+
+def design(source, base=None):
+    """The Design a design file (a path) or mapping describes: its hardware, system, tech and
+    digital sections (docs/design_schema.md) edit `base` (a Design; default: the default
+    design, data/default_design.yaml). A relative tech.file is relative to the file (a
+    mapping: to the working directory). The technology table is loaded and checked to hold
+    the system's ADC type and the tile's ADC resolution. Errors name the key
+    (ConfigError, a ValueError; FileNotFoundError for a missing file)."""
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fspath(source)
+        raw, folder, where = _read(path), os.path.dirname(os.path.abspath(path)), f"design {path}: "
+    elif isinstance(source, dict):
+        raw, folder, where = source, os.getcwd(), ""
+    else:
+        raise TypeError(f"design(source): expected a design file path or a mapping, got "
+                        f"{type(source).__name__} {source!r}")
+    if base is not None and not isinstance(base, Design):
+        raise TypeError(f"design(base): expected a Design, got {type(base).__name__} {base!r}")
+    try:
+        _known(raw, DESIGN_SECTIONS, "")
+        if base is None:
+            dflt = default_design()
+            tech_file = None
+        else:
+            dflt = {"hardware": base.tile, "system": base.system, "tech_node": base.tech.node,
+                    "digital": base.digital if base.digital is not None else _core.DigitalSpec()}
+            tech_file = base.tech.file
+        d = _sections(raw, folder, dflt, "a design has no seed (chips differ by seed: `mho run`'s "
+                                         "top-level key 'seed')")
+        if base is not None and base.digital is None and "digital" not in raw:
+            d["digital"] = None
+        tech = _tech(d["tech_node"], d["tech_file"] or tech_file)
+        _check_adc(tech, d["system"], d["hardware"])
+    except ConfigError as e:
+        raise ConfigError(where + str(e)) from None
+    return Design(d["hardware"], d["system"], tech, d["digital"])
+
+
+def design_to_dict(d):
+    """A Design as the mapping design() reads back to an equal Design: every field written
+    out (the cell and capacitors in full, so the design keeps meaning the same cell), the
+    tile's seed left out, the technology as its node (and its table file, unless the shipped
+    data/tech.yaml)."""
+    if not isinstance(d, Design):
+        raise TypeError(f"design_to_dict(d): expected a Design, got {type(d).__name__} {d!r}")
+    hw = d.tile.to_dict()
+    hw.pop("seed")
+    from . import cost
+    tech = {"node": d.tech.node}
+    if os.path.abspath(d.tech.file) != os.path.abspath(cost.tech_file()):  # no machine path for the shipped one
+        tech["file"] = d.tech.file
+    return {"hardware": hw, "system": d.system.to_dict(), "tech": tech,
+            "digital": d.digital.to_dict() if d.digital is not None else False}
+
+
+def schema_keys():
+    """Every key a study config or design file accepts, as full paths ('hardware.cell.g_max_S'),
+    from the same lists and spec fields the loader checks against: what docs/design_schema.md
+    must document."""
+    keys = [k for k in TOP_KEYS if k not in DESIGN_SECTIONS]
+    for f in _core.TileSpec().fields():
+        if f == "seed":  # refused: the study's top-level seed seeds the chips
+            continue
+        keys.append(f"hardware.{f}")
+        if f in _NESTED:
+            keys += [f"hardware.{f}.{g}" for g in _NESTED[f]().fields()]
+            if _NESTED[f] in _PRESETS:
+                keys.append(f"hardware.{f}.base")
+    keys += [f"system.{f}" for f in _core.PimSystemSpec().fields()]
+    keys += [f"tech.{f}" for f in TECH_KEYS]
+    keys += [f"digital.{f}" for f in _core.DigitalSpec().fields()]
+    keys += [f"sweep.{f}" for f in RUN_SWEEP_KEYS] + [f"output.{f}" for f in OUTPUT_KEYS]
+    return keys
+
+
+def _tech(node, file):
+    """The technology table of `node` in `file` (None: data/tech.yaml), errors naming the key."""
+    from . import cost
+    try:
+        return cost.load_tech(node, file or cost.tech_file())
+    except (FileNotFoundError, IsADirectoryError):
+        raise
+    except ValueError as e:
+        _fail("tech.node" if f"'{node}'" in str(e) else "tech.file", str(e))
+
+
+def _check_adc(tech, system, tile, key="hardware.adc.bits"):
+    types = tech.adc_types()
+    if system.adc_type not in types:
+        _fail("system.adc_type", f"'{system.adc_type}': the {tech.node} table has {', '.join(types)}")
+    have = tech.adc_bits(system.adc_type)
+    if key is not None and tile.adc.bits not in have:
+        _fail(key, f"ADC bits = {tile.adc.bits}: the {tech.node} table has {', '.join(map(str, have))} "
+                   f"for system.adc_type '{system.adc_type}'")
 
 
 def _path(base, p, key):
@@ -216,43 +379,17 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
     c["calib_samples"] = _int(raw, "calib_samples", 512, 1)
     c["time_s"] = _checked("time_s", study.check_time, raw.get("time_s"))
 
-    hw = dict(raw.get("hardware") or {})
-    hw.setdefault("seed", c["seed"])
-    if "seed" in (raw.get("hardware") or {}):
-        _fail("hardware.seed", "set the seed with the top-level key 'seed'")
-    dflt = default_design()  # what the config leaves out
-    c["spec"] = _spec(_core.TileSpec, hw, "hardware", _NESTED, base=dflt["hardware"])
-    c["system"] = _spec(_core.PimSystemSpec, raw.get("system") or {}, "system", base=dflt["system"])
-
-    tech = raw.get("tech") or {}
-    _known(tech, ("node", "file"), "tech")
-    node = tech.get("node", dflt["tech_node"])
-    if not isinstance(node, str):
-        _fail("tech.node", f"expected a node name such as '22nm', got {node!r}")
-    c["tech_file"] = _file(base, tech["file"], "tech.file") if tech.get("file") is not None else cost.tech_file()
-    try:
-        c["tech"] = cost.load_tech(node, c["tech_file"])
-    except (FileNotFoundError, IsADirectoryError):
-        raise
-    except ValueError as e:
-        _fail("tech.node" if f"'{node}'" in str(e) else "tech.file", str(e))
-    types = c["tech"].adc_types()
-    if c["system"].adc_type not in types:
-        _fail("system.adc_type", f"'{c['system'].adc_type}': the {node} table has {', '.join(types)}")
-
-    dig = raw.get("digital", {})
-    if dig is False:
-        c["digital"] = None
-    else:
-        c["digital"] = _spec(_core.DigitalSpec, dig or {}, "digital", base=dflt["digital"])
+    d = _sections(raw, base, default_design(), "set the seed with the top-level key 'seed'")
+    c["spec"] = d["hardware"].replace(seed=c["seed"])
+    c["system"], c["digital"] = d["system"], d["digital"]
+    node = d["tech_node"]
+    c["tech_file"] = d["tech_file"] or cost.tech_file()
+    c["tech"] = _tech(node, c["tech_file"])
+    _check_adc(c["tech"], c["system"], c["spec"], None)  # its bits after the edits, below
 
     def costs(spec, key):
         """The design mapped and costed from shapes now, so the run cannot fail later."""
-        bits = spec.adc.bits
-        have = c["tech"].adc_bits(c["system"].adc_type)
-        if bits not in have:
-            _fail(key, f"ADC bits = {bits}: the {node} table has {', '.join(map(str, have))} "
-                       f"for system.adc_type '{c['system'].adc_type}'")
+        _check_adc(c["tech"], c["system"], spec, "hardware.adc.bits" if key == "hardware" else key)
         _checked(key, cost.pim, net, spec, system=c["system"], tech=c["tech"])
         _checked(key, _core.PimNetwork, net, spec, {})
 
@@ -266,7 +403,7 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
     if sw is not None:
         if isinstance(sw, dict) and ("grid" in sw or "points" in sw):
             _fail("sweep", "grid and points sweeps run with `mho sweep` (mho.sweep), not `mho run`")
-        _known(sw, ("param", "values", "chips"), "sweep")
+        _known(sw, RUN_SWEEP_KEYS, "sweep")
         if not isinstance(sw.get("param"), str):
             _fail("sweep.param", f"expected a parameter name such as 'adc.bits', got {sw.get('param')!r}")
         if not isinstance(sw.get("values"), list) or not sw["values"]:
@@ -302,7 +439,7 @@ def _output(raw, base, stem):
     """out_dir, name and plots of the `output` keys, the folder checked to be writable."""
     c = {}
     out = raw.get("output") or {}
-    _known(out, ("dir", "name", "plots"), "output")
+    _known(out, OUTPUT_KEYS, "output")
     c["out_dir"] = _path(base if "dir" in out else os.getcwd(), out.get("dir", "results"), "output.dir")
     problem = output_dir_problem(c["out_dir"])
     if problem:

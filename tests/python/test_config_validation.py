@@ -58,7 +58,7 @@ def test_exponent_numbers_without_a_dot_are_numbers(tmp_path):
 
 @pytest.mark.parametrize("edit, key", [
     (("adc_type: sar", "adc_type: pipeline"), "system.adc_type"),
-    (("bits: 6, columns_per_adc", "bits: 12, columns_per_adc"), "hardware"),          # not in the tech table
+    (("bits: 6, columns_per_adc", "bits: 12, columns_per_adc"), "hardware.adc.bits"),          # not in the tech table
     (("values: [4, 6]", "values: [4, 4.5]"), "sweep.values"),
     (("values: [4, 6]", "values: [4, 12]"), r"sweep.values\[1\]"),                   # not in the tech table
     (("values: [4, 6]", "values: [4, true]"), "sweep.values"),
