@@ -160,10 +160,21 @@ def _cost_design(a):
     from . import config
     d = config.default_design()
     spec, system, dig, node = d["hardware"], d["system"], d["digital"], d["tech_node"]
+    a.replication = None
     if a.design:
         raw = config._read(a.design)
         try:
-            config._known(raw, ("hardware", "system", "tech", "digital"), "")
+            config._known(raw, ("network", "replication", "hardware", "system", "tech", "digital"), "")
+            if "network" in raw:
+                n = raw["network"]
+                if not isinstance(n, str) or not n:
+                    config._fail("network", f"expected a zoo name or a model file, got {n!r}")
+                if a.net is None:  # --net wins; a model file is relative to the design file
+                    a.net = n if n in _core.zoo_names() or os.path.isabs(n) else \
+                        os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(a.design)), n))
+            if raw.get("replication") is not None:
+                from . import study
+                a.replication = config._checked("replication", study.check_replication, raw["replication"])
             hw = raw.get("hardware") or {}
             if "seed" in hw:
                 config._fail("hardware.seed", "a cost has no seed")
@@ -210,8 +221,10 @@ def _cost(a, out=None):
     out = out or sys.stdout
     from . import cost, results, specs
     spec, system, dig, node = _cost_design(a)
+    if a.net is None:
+        raise ValueError("mho cost: no network: give --net or a design file with a 'network' key")
     tech = cost.load_tech(node, a.tech)
-    p = cost.pim(a.net, spec, system=system, tech=tech)
+    p = cost.pim(a.net, spec, system=system, tech=tech, replication=a.replication)
     d, note = None, None
     if dig is not None:
         dig, d, note = cost.normalized_digital(a.net, p, dig, a.normalize, tech=tech)
@@ -306,8 +319,9 @@ def parser():
     c = sub.add_parser("cost", help="energy, area, latency of a zoo network (shapes only, no weights)",
                        description="Cost of a zoo network on PIM arrays and on the digital baseline, from layer shapes.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    c.add_argument("--net", required=True, help=f"zoo network ({', '.join(_core.zoo_names())}) or model file")
-    c.add_argument("--design", metavar="YAML", help="design file: hardware / system / tech / digital sections as in "
+    c.add_argument("--net", help=f"zoo network ({', '.join(_core.zoo_names())}) or model file "
+                                 "(default: the design file's 'network')")
+    c.add_argument("--design", metavar="YAML", help="design file: network, replication ({layer index: copies}) and hardware / system / tech / digital sections as in "
                                                   "a config; keys it leaves out, and the options below when not "
                                                   "given, take the default design (data/default_design.yaml)")
     c.add_argument("--array", type=_array, help="array size ROWSxCOLS")
