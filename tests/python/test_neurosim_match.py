@@ -139,3 +139,27 @@ def test_area_bucket_within_2x(pim, bucket):
     ours = sum(a[c] for c in AREA_BUCKETS[bucket])
     ratio = ours / (R["area_um2"][bucket] * 1e-12)
     assert within(ratio, 2.0), (bucket, ratio)
+
+
+def test_design_file_network_and_replication_errors_name_the_key(tmp_path):
+    from mho import config
+    d = tmp_path / "d.yaml"
+    for text, key in (("network: 3\n", "network"), ("network: lenet5\nreplication: {0: 0}\n", "replication"),
+                      ("network: lenet5\nreplication: [1]\n", "replication")):
+        d.write_text(text)
+        with pytest.raises(config.ConfigError, match=f"'{key}'"):
+            cli._cost(cli.parser().parse_args(["cost", "--design", str(d), "--no-digital"]), out=io.StringIO())
+    d.write_text("hardware: {rows: 64}\n")
+    with pytest.raises(ValueError, match="no network"):
+        cli._cost(cli.parser().parse_args(["cost", "--design", str(d)]), out=io.StringIO())
+    # --net wins over the design's network; the replication applies to the mapping.
+    d.write_text("network: vgg8_neurosim\nreplication: {0: 2}\ndigital: false\n")
+    one = cli._cost(cli.parser().parse_args(["cost", "--design", str(d)]), out=io.StringIO())
+    assert one["cost"]["pim"]["network"] == "vgg8_neurosim"
+    d2 = tmp_path / "d2.yaml"
+    d2.write_text("network: vgg8_neurosim\ndigital: false\n")
+    plain = cli._cost(cli.parser().parse_args(["cost", "--design", str(d2)]), out=io.StringIO())
+    assert one["cost"]["pim"]["layers"][0]["arrays"] == 2 * plain["cost"]["pim"]["layers"][0]["arrays"]
+    assert one["cost"]["pim"]["layers"][2]["arrays"] == plain["cost"]["pim"]["layers"][2]["arrays"]
+    other = cli._cost(cli.parser().parse_args(["cost", "--design", str(d), "--net", "lenet5"]), out=io.StringIO())
+    assert other["cost"]["pim"]["network"] == "lenet5"
