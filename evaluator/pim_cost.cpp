@@ -64,8 +64,8 @@ void PimSystemSpec::validate() const {
       reject(name, s.str(), what);
     }
   };
-  range("PimSystemSpec.write_voltage_V", write_voltage_V, 0.0, 10.0, "a voltage in [0, 10] V (0: not given)");
-  range("PimSystemSpec.cell_aspect", cell_aspect, 0.01, 100.0, "a width / height ratio in [0.01, 100]");
+  range("PimSystemSpec.write_voltage_V", write_voltage_V, 0.0, 10.0, "a finite number in [0, 10] (volts; 0: not given)");
+  range("PimSystemSpec.cell_aspect", cell_aspect, 0.01, 100.0, "a finite number in [0.01, 100] (cell width / height)");
 }
 
 namespace {
