@@ -4,6 +4,7 @@
 #include "bindings/convert.h"
 #include "bindings/spec_binder.h"
 #include "evaluator/digital_cost.h"
+#include "evaluator/periphery.h"
 #include "evaluator/pim_cost.h"
 #include "nets/pim_network.h"
 
@@ -69,7 +70,14 @@ void bind_evaluator(py::module_& m) {
       .def("add", [](const TechTable& t, int bits) { return component(t.add_cost(bits)); }, py::arg("bits"))
       .def("mult", [](const TechTable& t, int bits) { return component(t.mult_cost(bits)); }, py::arg("bits"))
       .def("dac", [](const TechTable& t, int bits) { return component(t.dac_cost(bits)); }, py::arg("bits"))
-      .def("sram_J_per_bit", &TechTable::sram_J_per_bit, py::arg("capacity_bytes"));
+      .def("sram_J_per_bit", &TechTable::sram_J_per_bit, py::arg("capacity_bytes"))
+      .def("periphery", [](const TechTable& t) { return t.periphery; },
+           "the node's named periphery figures in SI units (evaluator/periphery.h)");
+  m.def("msa_column_power_W", &msa_column_power_W, py::arg("r_ohm"), py::arg("levels"),
+        "NeuroSim V1.4's 22 nm fitted column-path power of a multilevel sense amplifier (evaluator/periphery.h)");
+  m.def("msa_conversion_time_s", &msa_conversion_time_s, py::arg("r_on_ohm"), py::arg("rows"), py::arg("levels"));
+  m.def("msa_reference_power_W", &msa_reference_power_W, py::arg("r_on_ohm"), py::arg("rows"), py::arg("levels"),
+        py::arg("shared_by"));
   reject_other_static_calls(techTable_cls, "load", "TechTable.load(path: str, node: str)");
   reject_other_calls(techTable_cls, "adc_bits", "TechTable.adc_bits(type: str)");
   reject_other_calls(techTable_cls, "adc", "TechTable.adc(type: str, bits: int)");
@@ -78,7 +86,7 @@ void bind_evaluator(py::module_& m) {
   reject_other_calls(techTable_cls, "sram_J_per_bit", "TechTable.sram_J_per_bit(capacity_bytes: float)");
 
   SpecBinder<PimSystemSpec>(m, "PimSystemSpec", "System around the tiles (converter type, buffers, digital). See evaluator/pim_cost.h.")
-      .field("adc_type", &PimSystemSpec::adc_type, "ADC architecture in the tech table ('sar', 'flash', 'sense_amp')")
+      .field("adc_type", &PimSystemSpec::adc_type, "ADC architecture in the tech table ('sar', 'flash', 'sense_amp') or 'multilevel_sa' (NeuroSim's formula)")
       .field("activation_bits", &PimSystemSpec::activation_bits, "activation word width in buffers and digital ops")
       .field("accumulator_bits", &PimSystemSpec::accumulator_bits, "shift-and-add and partial-sum width")
       .field("digital_lanes", &PimSystemSpec::digital_lanes, "digital ops per clock")
@@ -88,6 +96,18 @@ void bind_evaluator(py::module_& m) {
       .field("input_activity", &PimSystemSpec::input_activity,
              "driven rows / biased rows per pass for shape estimates (0.5: a bit of a uniform code)")
       .field("layer_activity", &PimSystemSpec::layer_activity, "per network layer activity (empty: input_activity)")
+      .field("row_driver", &PimSystemSpec::row_driver, "'dac' (1-bit DAC per row) | 'switch_matrix' (NeuroSim's)")
+      .field("column_mux", &PimSystemSpec::column_mux, "'none' | 'transmission_gate' (columns_per_adc:1 mux + decoder)")
+      .field("write_voltage_V", &PimSystemSpec::write_voltage_V, "cell write voltage; > 1.5 V lays out level shifters")
+      .field("accumulation", &PimSystemSpec::accumulation, "'adder' (table adders) | 'adder_register' (ripple adder + DFF at real widths)")
+      .field("buffer_type", &PimSystemSpec::buffer_type, "'sram' | 'register_file' (DFF)")
+      .field("buffer_levels", &PimSystemSpec::buffer_levels, "buffer levels each input bit passes (global, tile, PE)")
+      .field("interconnect", &PimSystemSpec::interconnect, "'distance' (table wire energy) | 'xy_bus' (repeated wires, toggle rates)")
+      .field("input_toggle", &PimSystemSpec::input_toggle, "xy_bus: fraction of input bits that toggle")
+      .field("output_toggle", &PimSystemSpec::output_toggle, "xy_bus: fraction of output bits that toggle")
+      .field("bus_width_bits", &PimSystemSpec::bus_width_bits, "xy_bus: wires per bus (area)")
+      .field("area_model", &PimSystemSpec::area_model, "'parts' (sum of components) | 'layout_box' (each array's layout box)")
+      .field("cell_aspect", &PimSystemSpec::cell_aspect, "cell width / height in the layout")
       .finish();
 
   SpecBinder<DigitalSpec>(m, "DigitalSpec", "Digital accelerator (PE array, buffers, weight storage, dataflow). See evaluator/digital_cost.h.")

@@ -60,6 +60,18 @@ struct PimSystemSpec {
   int batch = 1;
   double input_activity = 0.5;        // driven rows / biased rows per pass, shape estimates
   std::vector<double> layer_activity;  // per network layer, overriding input_activity (or empty)
+  // Selectable periphery components (evaluator/periphery.h); the defaults select none.
+  std::string row_driver = "dac";         // "dac" | "switch_matrix"
+  std::string column_mux = "none";        // "none" | "transmission_gate"
+  double write_voltage_V = 0.0;           // > 1.5 V: write level shifters laid out
+  std::string accumulation = "adder";     // "adder" | "adder_register"
+  std::string buffer_type = "sram";       // "sram" | "register_file"
+  int buffer_levels = 1;                  // register_file: global, tile, PE buffers ...
+  std::string interconnect = "distance";  // "distance" | "xy_bus"
+  double input_toggle = 0.5, output_toggle = 0.5;  // xy_bus: bits that toggle
+  int bus_width_bits = 2048;              // xy_bus wires (area)
+  std::string area_model = "parts";       // "parts" | "layout_box"
+  double cell_aspect = 1.0;               // cell width / height in the layout (word lines along the width)
 
   void validate() const;
   double activity(int layer) const {

@@ -274,6 +274,28 @@ static TechTable from_yaml(const YAML::Node& root, const std::string& path, cons
     t.logic_leakage_W_per_mac = r.num(n["leakage"], p, "logic_uW_per_mac") * 1e-6;
     r.text(n["leakage"], p, "source");
   }
+  if (n["periphery"]) {
+    // Flat named figures, the unit in each key's suffix (converted to SI here).
+    const std::string p = np + ".periphery";
+    const YAML::Node pe = n["periphery"];
+    if (!pe.IsMap()) r.fail(p, "must map figure names to numbers (and a source)");
+    static const std::vector<std::pair<std::string, double>> units = {
+        {"_fF_per_um", 1e-9}, {"_fJ", 1e-15}, {"_pJ", 1e-12}, {"_um2", 1e-12}, {"_um", 1e-6}, {"_ns", 1e-9},
+        {"_nW", 1e-9},        {"_pW", 1e-12}, {"_fF", 1e-15}, {"_ohm", 1.0},  {"_ratio", 1.0}};
+    for (const auto& kv : pe) {
+      const std::string key = kv.first.as<std::string>();
+      if (key == "source") continue;
+      double scale = 0;
+      for (const auto& u : units)
+        if (key.size() > u.first.size() && key.compare(key.size() - u.first.size(), u.first.size(), u.first) == 0) {
+          scale = u.second;
+          break;
+        }
+      if (scale == 0) r.fail(p + "." + key, "the name must end in a unit: _fJ _pJ _um2 _um _ns _nW _pW _fF _fF_per_um _ohm _ratio");
+      t.periphery[key] = r.num(pe, p, key) * scale;
+    }
+    r.text(pe, p, "source");
+  }
   const YAML::Node adcs = r.need(n, np, "adc");
   if (!adcs.IsMap() || adcs.size() == 0) r.fail(np + ".adc", "must map ADC types to tables");
   for (const auto& kv : adcs) {
@@ -297,6 +319,14 @@ const ComponentCost& TechTable::adc_cost(const std::string& type, int bits) cons
     throw std::invalid_argument("adc type = '" + type + "': the " + node + " table has " + names);
   }
   return by_bits(it->second, bits, "ADC (" + type + ")", node);
+}
+
+double TechTable::periphery_figure(const std::string& name, const std::string& needed_by) const {
+  const auto it = periphery.find(name);
+  if (it == periphery.end())
+    throw std::invalid_argument(needed_by + " needs the figure nodes." + node + ".periphery." + name +
+                                ", which the tech table " + file + " does not give");
+  return it->second;
 }
 
 const ComponentCost& TechTable::add_cost(int bits) const { return by_bits(add, bits, "adder", node); }

@@ -42,6 +42,9 @@ struct TechTable {
   // Static power of the node (its optional `leakage` entry; 0 where the table has none).
   double sram_leakage_W_per_bit = 0.0, logic_leakage_W_per_mac = 0.0;
   std::map<std::string, CellEntry> cells;
+  // Named periphery figures of the node (its optional `periphery` entry), in SI units: the
+  // selectable components of evaluator/periphery.h read them by name.
+  std::map<std::string, double> periphery;
 
   // Throws FileNotFound-style std::runtime_error for a missing file (message names it) and
   // std::invalid_argument naming the key for a malformed one or an unknown node.
@@ -58,6 +61,8 @@ struct TechTable {
   ComponentCost adder(int bits) const;
   const ComponentCost& mult_cost(int bits) const;
   ComponentCost dac_cost(int bits) const;
+  // periphery[name]; std::invalid_argument naming the figure and `needed_by` if absent.
+  double periphery_figure(const std::string& name, const std::string& needed_by) const;
   // Energy per bit read (or written) of an SRAM of `capacity_bytes`.
   double sram_J_per_bit(double capacity_bytes) const;
 };

@@ -120,6 +120,25 @@ Network alexnet_caffe() {
   return b.build("alexnet_caffe", {3, 227, 227});
 }
 
+// VGG-8 for 32x32x3 CIFAR-10 images as NeuroSim V1.4 ships it (DNN_NeuroSim_V1.4,
+// Inference_pytorch/NeuroSIM/NetWork_VGG8.csv and models/VGG.py): 3x3 convolutions with
+// padding 1 and ReLU, 128-128, 256-256, 512-512 channels, a 2x2 max-pool after each pair,
+// then 8192 -> 1024 (ReLU) -> 10. The design examples/configs/neurosim_vgg8.yaml costs it.
+Network vgg8_neurosim() {
+  Builder b;
+  int x = -1, c = 3;
+  for (int out : {128, 256, 512}) {
+    for (int k = 0; k < 2; ++k) {
+      x = b.conv_relu(x, c, out, 3, 1, 1);
+      c = out;
+    }
+    x = b.maxpool(x, 2, 2);
+  }
+  x = b.relu(b.linear(b.flatten(x), 512 * 4 * 4, 1024));
+  b.linear(x, 1024, 10);
+  return b.build("vgg8_neurosim", {3, 32, 32});
+}
+
 // VGG-16 (Simonyan & Zisserman 2015, configuration D).
 Network vgg16() {
   Builder b;
@@ -206,7 +225,7 @@ Network mobilenet_v1() {
 const std::map<std::string, std::function<Network()>>& registry() {
   static const std::map<std::string, std::function<Network()>> r = {
       {"lenet5", lenet5}, {"alexnet", alexnet}, {"alexnet_caffe", alexnet_caffe}, {"vgg16", vgg16},
-      {"googlenet", googlenet}, {"resnet50", resnet50}, {"mobilenet_v1", mobilenet_v1}};
+      {"googlenet", googlenet}, {"resnet50", resnet50}, {"mobilenet_v1", mobilenet_v1}, {"vgg8_neurosim", vgg8_neurosim}};
   return r;
 }
 

@@ -161,6 +161,7 @@ def _cost_design(a):
     from . import config
     d = config.default_design()
     spec, system, dig, node, tech_file = d["hardware"], d["system"], d["digital"], d["tech_node"], None
+    a.replication = None
     if a.design:
         try:
             des = config.design(a.design)
@@ -168,6 +169,9 @@ def _cost_design(a):
             raise config.ConfigError(f"--design {a.design}: " + str(e).removeprefix(f"design {a.design}: ")) from None
         spec, system, dig, node = des.tile, des.system, des.digital, des.tech.node
         tech_file = des.tech.file
+        if a.net is None:  # --net wins
+            a.net = des.network
+        a.replication = des.replication
     if a.array is not None:
         spec = spec.replace(rows=a.array[0], cols=a.array[1])
     for opt, field in (("cell", "cell"), ("weight_bits", "weight_bits"), ("bits_per_cell", "bits_per_cell"),
@@ -202,8 +206,10 @@ def _cost(a, out=None):
     out = out or sys.stdout
     from . import cost, results, specs
     spec, system, dig, node, tech_file = _cost_design(a)
+    if a.net is None:
+        raise ValueError("mho cost: no network: give --net or a design file with a 'network' key")
     tech = cost.load_tech(node, a.tech or tech_file)
-    p = cost.pim(a.net, spec, system=system, tech=tech)
+    p = cost.pim(a.net, spec, system=system, tech=tech, replication=a.replication)
     d, note = None, None
     if dig is not None:
         dig, d, note = cost.normalized_digital(a.net, p, dig, a.normalize, tech=tech)
@@ -298,8 +304,10 @@ def parser():
     c = sub.add_parser("cost", help="energy, area, latency of a zoo network (shapes only, no weights)",
                        description="Cost of a zoo network on PIM arrays and on the digital baseline, from layer shapes.",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    c.add_argument("--net", required=True, help=f"zoo network ({', '.join(_core.zoo_names())}) or model file")
-    c.add_argument("--design", metavar="YAML", help="design file: hardware / system / tech / digital sections "
+    c.add_argument("--net", help=f"zoo network ({', '.join(_core.zoo_names())}) or model file "
+                                 "(default: the design file's 'network')")
+    c.add_argument("--design", metavar="YAML", help="design file: network, replication and hardware / system / "
+                                                  "tech / digital sections "
                                                   "(docs/design_schema.md); keys it leaves out, and the options "
                                                   "below when not given, take the default design "
                                                   "(data/default_design.yaml)")

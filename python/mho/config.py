@@ -180,7 +180,10 @@ def default_design():
     return dict(_default)
 
 
-Design = collections.namedtuple("Design", "tile system tech digital")
+# network and replication: what `mho cost --design` costs when the file names them (a zoo
+# network or model file, relative to the file; {layer index: copies}); None otherwise.
+Design = collections.namedtuple("Design", "tile system tech digital network replication", defaults=(None, None))
+DESIGN_COST_KEYS = ("network", "replication")
 Design.__doc__ = """A whole design (docs/design_schema.md): tile (TileSpec), system (PimSystemSpec),
 tech (TechTable of the node), digital (DigitalSpec, or None: no digital baseline)."""
 
@@ -203,7 +206,8 @@ def design(source, base=None):
     if base is not None and not isinstance(base, Design):
         raise TypeError(f"design(base): expected a Design, got {type(base).__name__} {base!r}")
     try:
-        _known(raw, DESIGN_SECTIONS, "")
+        _known(raw, DESIGN_SECTIONS + DESIGN_COST_KEYS, "")
+        network, replication = _cost_keys(raw, folder)
         if base is None:
             dflt = default_design()
             tech_file = None
@@ -219,7 +223,23 @@ def design(source, base=None):
         _check_adc(tech, d["system"], d["hardware"])
     except ConfigError as e:
         raise ConfigError(where + str(e)) from None
-    return Design(d["hardware"], d["system"], tech, d["digital"])
+    return Design(d["hardware"], d["system"], tech, d["digital"], network, replication)
+
+
+def _cost_keys(raw, folder):
+    """A design file's network (a zoo name, or a model file relative to the file) and
+    replication ({layer index: copies})."""
+    network = raw.get("network")
+    if network is not None:
+        if not isinstance(network, str) or not network:
+            _fail("network", f"expected a zoo name or a model file, got {network!r}")
+        if network not in _core.zoo_names() and not os.path.isabs(network):
+            network = os.path.normpath(os.path.join(folder, network))
+    replication = raw.get("replication")
+    if replication is not None:
+        from . import study
+        replication = _checked("replication", study.check_replication, replication)
+    return network, replication
 
 
 def design_to_dict(d):
@@ -235,15 +255,20 @@ def design_to_dict(d):
     tech = {"node": d.tech.node}
     if os.path.abspath(d.tech.file) != os.path.abspath(cost.tech_file()):  # no machine path for the shipped one
         tech["file"] = d.tech.file
-    return {"hardware": hw, "system": d.system.to_dict(), "tech": tech,
-            "digital": d.digital.to_dict() if d.digital is not None else False}
+    out = {"hardware": hw, "system": d.system.to_dict(), "tech": tech,
+           "digital": d.digital.to_dict() if d.digital is not None else False}
+    if d.network is not None:
+        out["network"] = d.network
+    if d.replication is not None:
+        out["replication"] = dict(d.replication)
+    return out
 
 
 def schema_keys():
     """Every key a study config or design file accepts, as full paths ('hardware.cell.g_max_S'),
     from the same lists and spec fields the loader checks against: what docs/design_schema.md
     must document."""
-    keys = [k for k in TOP_KEYS if k not in DESIGN_SECTIONS]
+    keys = [k for k in TOP_KEYS if k not in DESIGN_SECTIONS] + list(DESIGN_COST_KEYS)
     for f in _core.TileSpec().fields():
         if f == "seed":  # refused: the study's top-level seed seeds the chips
             continue
@@ -272,9 +297,12 @@ def _tech(node, file):
 
 def _check_adc(tech, system, tile, key="hardware.adc.bits"):
     types = tech.adc_types()
-    if system.adc_type not in types:
+    # The multilevel sense amplifier's energy is a formula; its area and timing are the table's
+    # sense_amp entry (evaluator/periphery.h).
+    table_adc = "sense_amp" if system.adc_type == "multilevel_sa" else system.adc_type
+    if table_adc not in types:
         _fail("system.adc_type", f"'{system.adc_type}': the {tech.node} table has {', '.join(types)}")
-    have = tech.adc_bits(system.adc_type)
+    have = tech.adc_bits(table_adc)
     if key is not None and tile.adc.bits not in have:
         _fail(key, f"ADC bits = {tile.adc.bits}: the {tech.node} table has {', '.join(map(str, have))} "
                    f"for system.adc_type '{system.adc_type}'")

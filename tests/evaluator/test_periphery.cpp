@@ -1,0 +1,182 @@
+// Selectable periphery components (evaluator/periphery.h) against hand computations from the
+// tech table's figures: defaults select none, the register file, X-Y bus, switch matrix, column
+// mux, adder+register and layout box each by hand on one small array, and NeuroSim's
+// multilevel sense-amplifier formula against NeuroSim's own probe figures.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "evaluator/periphery.h"
+#include "evaluator/pim_cost.h"
+#include "nets/pim_network.h"
+
+namespace mho {
+namespace {
+
+const std::string kTech = std::string(MHO_SOURCE_DIR) + "/data/tech.yaml";
+
+double part(const std::vector<std::pair<std::string, double>>& v, const std::string& k) {
+  for (const auto& kv : v)
+    if (kv.first == k) return kv.second;
+  ADD_FAILURE() << "no part " << k;
+  return 0;
+}
+
+TileSpec spec128() {
+  TileSpec s;
+  s.rows = 128;
+  s.cols = 128;
+  s.weight_bits = 8;
+  s.bits_per_cell = 1;
+  s.encoding = "offset";
+  s.dac.input_bits = 8;
+  s.dac.mode = "bitserial";
+  s.dac.bits_per_plane = 1;
+  s.dac.signed_mode = "unsigned";
+  s.adc.bits = 5;
+  s.adc.columns_per_adc = 8;
+  s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
+  return s;
+}
+
+Network linear(int in, int out) {
+  Layer l;
+  l.kind = LayerKind::kLinear;
+  l.name = "fc";
+  l.inputs = {-1};
+  l.in_ch = in;
+  l.out_ch = out;
+  l.weight.assign(std::size_t(in) * out, 0.1f);
+  return Network("fc", {in, 1, 1}, {l});
+}
+
+struct Fixture {
+  TechTable tech = TechTable::load(kTech, "22nm");
+  TileSpec spec = spec128();
+  Network net = linear(128, 15);  // one array: 128 rows, 15 weights x 8 slices + 8 references
+  Mapping mapping = Mapping(matrix_layers(net), spec);
+  std::vector<LayerActions> acts = shape_actions(net, mapping, 8);
+  double fig(const std::string& k) const { return tech.periphery.at(k); }
+};
+
+TEST(Periphery, DefaultsSelectNothing) {
+  Fixture f;
+  const CostReport r = evaluate_pim(f.net, f.mapping, f.acts, f.tech, PimSystemSpec());
+  EXPECT_EQ(part(r.area_m2, "column_mux"), 0.0);
+  EXPECT_EQ(part(r.area_m2, "level_shifters"), 0.0);
+  EXPECT_EQ(part(r.area_m2, "layout_white_space"), 0.0);
+  EXPECT_EQ(part(r.area_m2, "interconnect"), 0.0);
+  EXPECT_EQ(part(r.energy_J, "column_mux"), 0.0);
+  EXPECT_DOUBLE_EQ(part(r.area_m2, "dacs"), 128 * f.tech.dac_cost(1).area_m2);
+}
+
+TEST(Periphery, RegisterFileLevelsByHand) {
+  Fixture f;
+  PimSystemSpec sys;
+  sys.buffer_type = "register_file";
+  sys.buffer_levels = 3;
+  const CostReport r = evaluate_pim(f.net, f.mapping, f.acts, f.tech, sys);
+  // 128 inputs of 8 bits read (through 3 levels), 15 outputs of 8 bits written into the global one.
+  const double want = 15 * 8 * f.fig("rf_write_global_per_bit_fJ") +
+                      128 * 8 * (3 * f.fig("rf_read_per_bit_fJ") + 2 * f.fig("rf_write_local_per_bit_fJ"));
+  EXPECT_NEAR(part(r.energy_J, "buffers"), want, 1e-6 * want);
+}
+
+TEST(Periphery, SwitchMatrixMuxAndWordLinePassesByHand) {
+  Fixture f;
+  PimSystemSpec sys;
+  sys.row_driver = "switch_matrix";
+  sys.column_mux = "transmission_gate";
+  sys.input_activity = 0.25;
+  const CostReport r = evaluate_pim(f.net, f.mapping, f.acts, f.tech, sys);
+  // 8 planes x 128 rows; each driven row re-driven for each of the 8 mux passes.
+  const double rows = 8 * 128.0;
+  EXPECT_NEAR(part(r.energy_J, "dacs"),
+              rows * (f.fig("wl_switch_matrix_per_row_fJ") + 0.25 * 8 * f.fig("wl_switch_matrix_per_driven_row_pass_fJ")),
+              1e-20);
+  // 120 converted columns (15 x 8 slices) x 8 planes on 15 ADCs: 8 mux passes per plane.
+  const double conv = 120 * 8.0;
+  EXPECT_NEAR(part(r.energy_J, "column_mux"),
+              conv * f.fig("column_mux_per_conversion_fJ") + 64 * f.fig("mux_decoder_per_pass_fJ"), 1e-21);
+  const CostReport plain = evaluate_pim(f.net, f.mapping, f.acts, f.tech, [] {
+    PimSystemSpec s;
+    s.input_activity = 0.25;
+    return s;
+  }());
+  // Word lines: 8 passes instead of 1 (the bit lines unchanged).
+  const double wl = f.tech.array_wire_F_per_m * 128 * std::sqrt(48.0) * 22e-9 * 0.8 * 0.8 * rows * 0.25;
+  EXPECT_NEAR(part(r.energy_J, "wires") - part(plain.energy_J, "wires"), 7 * wl, 1e-6 * wl);
+  EXPECT_NEAR(part(r.area_m2, "dacs"),
+              128 * f.fig("wl_switch_matrix_area_per_row_um2") + 128 * f.fig("sl_switch_matrix_area_per_col_um2"), 1e-18);
+}
+
+TEST(Periphery, AdderRegisterAtRealWidths) {
+  Fixture f;
+  PimSystemSpec sys;
+  sys.accumulation = "adder_register";
+  const CostReport r = evaluate_pim(f.net, f.mapping, f.acts, f.tech, sys);
+  // Per output: 8 planes x 7 slice adds at 5 + 1 x 8 / 2 = 9 bits, 7 input adds at 19 bits.
+  const double per_bit = f.fig("adder_per_bit_fJ") + f.fig("dff_per_bit_fJ");
+  const double want = 15 * (56 * 9 + 7 * 19) * per_bit;
+  EXPECT_NEAR(part(r.energy_J, "shift_add"), want, 1e-6 * want);
+}
+
+TEST(Periphery, LayoutBoxByHand) {
+  Fixture f;
+  PimSystemSpec sys;
+  sys.area_model = "layout_box";
+  sys.cell_aspect = 3.0;
+  sys.write_voltage_V = 2.0;
+  const CostReport r = evaluate_pim(f.net, f.mapping, f.acts, f.tech, sys);
+  const double cell = 48 * 22e-9 * 22e-9, w = std::sqrt(cell * 3), h = std::sqrt(cell / 3);
+  const double H = 128 * h, W = 128 * w, ls = f.fig("level_shifter_area_per_line_um2");
+  const double below = part(r.area_m2, "adcs") + part(r.area_m2, "shift_add") + 128 * ls;
+  const double beside = part(r.area_m2, "dacs") + 256 * ls;
+  EXPECT_NEAR(part(r.area_m2, "level_shifters"), 384 * ls, 1e-18);
+  const double box = (H + below / W) * (W + beside / H);
+  EXPECT_NEAR(part(r.area_m2, "layout_white_space"), box - H * W - below - beside, 1e-6 * box);
+}
+
+TEST(Periphery, XyBusToggleRates) {
+  Fixture f;
+  PimSystemSpec sys;
+  sys.interconnect = "xy_bus";
+  sys.input_toggle = 0.2;
+  sys.output_toggle = 0.6;
+  const CostReport r = evaluate_pim(f.net, f.mapping, f.acts, f.tech, sys);
+  const double e_bit_m = 0.5 * f.fig("bus_wire_cap_fF_per_um") * (1 + f.fig("bus_repeater_cap_ratio")) * 0.8 * 0.8;
+  double area = 0;
+  for (const auto& kv : r.area_m2)
+    if (kv.first != "interconnect") area += kv.second;
+  EXPECT_NEAR(part(r.area_m2, "interconnect"), 2048 * f.fig("bus_wire_pitch_um") * 2 * std::sqrt(area), 1e-18);
+  const double want = (128 * 8 * 0.2 + 15 * 8 * 0.6) * e_bit_m * 0.5 * std::sqrt(r.area_total_m2());
+  EXPECT_NEAR(part(r.energy_J, "interconnect"), want, 1e-6 * want);
+}
+
+TEST(Periphery, MultilevelSenseAmpMatchesNeuroSimProbe) {
+  // docs/neurosim_v14_vgg8.md: 0.952 ns; 64.0 / 71.1 / 74.7 fJ at 38.9 / 9.0 / 3.6 kOhm.
+  const TechTable tech = TechTable::load(kTech, "22nm");
+  const double t = msa_conversion_time_s(100e3, 128, 31);
+  EXPECT_NEAR(t, 0.952e-9, 0.001e-9);
+  const double pref = msa_reference_power_W(100e3, 128, 31, 32);
+  const double esw = 31 * tech.periphery.at("msa_switching_per_level_fJ");
+  const double r_ohm[] = {38.9e3, 9.0e3, 3.6e3}, e_fJ[] = {64.0, 71.1, 74.7};
+  for (int i = 0; i < 3; ++i) EXPECT_NEAR((esw + (msa_column_power_W(r_ohm[i], 31) + pref) * t) * 1e15, e_fJ[i], 0.5);
+}
+
+TEST(Periphery, BadChoicesNameTheField) {
+  Fixture f;
+  PimSystemSpec sys;
+  sys.buffer_type = "dram";
+  EXPECT_THROW(evaluate_pim(f.net, f.mapping, f.acts, f.tech, sys), std::invalid_argument);
+  sys = PimSystemSpec();
+  sys.cell_aspect = 0;
+  EXPECT_THROW(sys.validate(), std::invalid_argument);
+  sys = PimSystemSpec();
+  sys.adc_type = "multilevel_sa";
+  const TechTable t65 = TechTable::load(kTech, "65nm");
+  EXPECT_THROW(evaluate_pim(f.net, f.mapping, f.acts, t65, sys), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace mho

@@ -1,0 +1,165 @@
+"""mho's cost model against NeuroSim V1.4 on NeuroSim's own VGG-8 design
+(examples/configs/neurosim_vgg8.yaml), every NeuroSim figure read from
+data/neurosim_v14_vgg8.yaml (NeuroSim's version and parameters are recorded there): totals
+within 1.5x, each energy and area bucket within 2x, with the bucket mapping of
+docs/validation.md. Also the pieces the match rests on: the zoo's VGG-8 has NeuroSim's shapes,
+the sense-amplifier formula reproduces NeuroSim's own per-conversion probe figures, and the
+design file's per-layer activity is the recorded trace density."""
+import io
+import os
+
+import pytest
+import yaml
+
+from mho import _core, cli
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+DESIGN = os.path.join(ROOT, "examples", "configs", "neurosim_vgg8.yaml")
+with open(os.path.join(ROOT, "data", "neurosim_v14_vgg8.yaml")) as f:
+    NS = yaml.safe_load(f)
+R = NS["results_per_image"]
+ZETA = NS["parameters"]["calibration"]["zeta"]
+
+# NeuroSim's buckets as sums of mho's components (docs/validation.md, "Bucket mapping").
+# "digital" splits by layer: on a conv/linear layer it is the partial-sum and bias adds
+# (NeuroSim's accumulation), elsewhere ReLU and pooling (NeuroSim's other periphery).
+ENERGY_BUCKETS = {
+    "adc_energy_pJ": ["arrays", "adcs", "wires"],
+    "accumulation_energy_pJ": ["shift_add", "digital@tiles"],
+    "other_energy_pJ": ["dacs", "column_mux", "buffers", "interconnect", "digital@other", "offchip"],
+    "leakage_energy_pJ": ["leakage"],
+}
+AREA_BUCKETS = {
+    "cim_array": ["arrays"],
+    "adc": ["adcs"],
+    "accumulation": ["shift_add"],
+    "interconnect": ["interconnect"],
+    "other_periphery": ["dacs", "column_mux", "level_shifters", "buffers", "digital"],
+    "unattributed": ["layout_white_space"],
+}
+
+
+@pytest.fixture(scope="module")
+def pim(tmp_path_factory):
+    j = tmp_path_factory.mktemp("ns") / "c.json"
+    rec = cli._cost(cli.parser().parse_args(["cost", "--design", DESIGN, "--json", str(j)]), out=io.StringIO())
+    return rec["cost"]["pim"]
+
+
+def energy_parts(pim):
+    e = dict(pim["energy_per_inference_J"])
+    tiles = sum(l["energy_by_component_J"].get("digital", 0.0) for l in pim["layers"] if l["arrays"] > 0)
+    e["digital@tiles"], e["digital@other"] = tiles, e.pop("digital") - tiles
+    return e
+
+
+def within(ratio, tol):
+    return 1 / tol <= ratio <= tol
+
+
+def test_the_zoo_vgg8_has_neurosims_shapes():
+    net = _core.zoo_network("vgg8_neurosim")
+    weighted = [l for l in net.layers() if l["type"] in ("conv2d", "linear")]
+    assert len(weighted) == len(NS["network"]["layers"])
+    for l, n in zip(weighted, NS["network"]["layers"]):
+        assert l["macs"] == n["macs_padded"], l["name"]
+        assert (l["in"], l["out"]) == (n["in_channels"], n["out_channels"])
+        assert l["kernel"] == tuple(n["kernel_hw"]) and l["padding"] == (n["padding"],) * 2
+    assert 2 * net.total_macs == R["operations_counted"]
+
+
+def test_the_design_file_uses_the_recorded_trace_activity():
+    with open(DESIGN) as f:
+        act = yaml.safe_load(f)["system"]["layer_activity"]
+    net = _core.zoo_network("vgg8_neurosim")
+    on_tiles = [a for a, l in zip(act, net.layers()) if l["type"] in ("conv2d", "linear")]
+    assert on_tiles == [l["input_bit_density"] for l in NS["layers"]]
+
+
+def test_sense_amp_formula_reproduces_neurosims_probe():
+    # One 128x128 subarray's 5-bit unit (docs/neurosim_v14_vgg8.md): 0.952 ns per conversion and
+    # 64 / 71.1 / 74.7 fJ at column resistances 38.9 / 9.0 / 3.6 kOhm; the switching part is the
+    # tech table's figure, the rest the fits.
+    tech = _core.TechTable.load(os.path.join(ROOT, "data", "tech.yaml"), "22nm")
+    t = _core.msa_conversion_time_s(100e3, 128, 31)
+    assert t == pytest.approx(NS["subarray_probe"]["adc_conversion_ns"] * 1e-9, rel=1e-3)
+    p_ref = _core.msa_reference_power_W(100e3, 128, 31, 32)
+    e_sw = 31 * tech.periphery()["msa_switching_per_level_fJ"]
+    for (key, fJ), r in zip(NS["subarray_probe"]["adc_conversion_fJ"].items(), (38.9e3, 9.0e3, 3.6e3)):
+        e = e_sw + (_core.msa_column_power_W(r, 31) + p_ref) * t
+        assert e == pytest.approx(fJ * 1e-15, rel=0.01), key
+
+
+def test_totals_within_1_5x(pim):
+    e = pim["energy_total_per_inference_J"] / (R["energy_total_pJ"] * 1e-12)
+    a = pim["area_total_mm2"] / (R["area_um2"]["chip"] * 1e-6)
+    assert within(e, 1.5), e
+    assert within(a, 1.5), a
+    # TOPS/W without zeta on either side; both count the padded network's operations.
+    ns_tops_per_w = R["tops_per_w"] * ZETA
+    assert 2 * pim["macs_per_inference"] == R["operations_counted"]
+    t = pim["tops_per_w"] / ns_tops_per_w
+    assert within(t, 1.5), t
+
+
+# Buckets that cannot get within 2x yet, and the missing piece (docs/validation.md). strict:
+# the test fails once the piece lands and the mark must go.
+NOT_YET = {
+    "leakage_energy_pJ": "leakage power agrees (test below) but it is drawn over mho's pipeline cycle, which "
+                         "has no buffer or interconnect latency yet (18 us against NeuroSim's 130 us, 103 us of "
+                         "it buffer latency): the latency model's part of issue 12",
+    "interconnect": "NeuroSim's interconnect area is mostly the H-trees inside each of its tiles (its tile / "
+                    "PE hierarchy, which mho's arrays do not have yet); mho lays out only the chip's X-Y bus",
+}
+
+
+def _maybe_not_yet(bucket):
+    return pytest.param(bucket, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[bucket])) \
+        if bucket in NOT_YET else bucket
+
+
+def test_leakage_power_within_2x(pim):
+    ratio = pim["leakage_W"] / (R["leakage_power_uW"] * 1e-6)
+    assert within(ratio, 2.0), ratio
+
+
+@pytest.mark.parametrize("bucket", [_maybe_not_yet(b) for b in sorted(ENERGY_BUCKETS)])
+def test_energy_bucket_within_2x(pim, bucket):
+    e = energy_parts(pim)
+    assert set(c for cs in ENERGY_BUCKETS.values() for c in cs) == set(e), "every mho component in one bucket"
+    ours = sum(e[c] for c in ENERGY_BUCKETS[bucket])
+    ratio = ours / (R[bucket] * 1e-12)
+    assert within(ratio, 2.0), (bucket, ratio)
+
+
+@pytest.mark.parametrize("bucket", [_maybe_not_yet(b) for b in sorted(AREA_BUCKETS)])
+def test_area_bucket_within_2x(pim, bucket):
+    a = dict(pim["area_m2"])
+    assert set(c for cs in AREA_BUCKETS.values() for c in cs) == set(a), "every mho component in one bucket"
+    ours = sum(a[c] for c in AREA_BUCKETS[bucket])
+    ratio = ours / (R["area_um2"][bucket] * 1e-12)
+    assert within(ratio, 2.0), (bucket, ratio)
+
+
+def test_design_file_network_and_replication_errors_name_the_key(tmp_path):
+    from mho import config
+    d = tmp_path / "d.yaml"
+    for text, key in (("network: 3\n", "network"), ("network: lenet5\nreplication: {0: 0}\n", "replication"),
+                      ("network: lenet5\nreplication: [1]\n", "replication")):
+        d.write_text(text)
+        with pytest.raises(config.ConfigError, match=f"'{key}'"):
+            cli._cost(cli.parser().parse_args(["cost", "--design", str(d), "--no-digital"]), out=io.StringIO())
+    d.write_text("hardware: {rows: 64}\n")
+    with pytest.raises(ValueError, match="no network"):
+        cli._cost(cli.parser().parse_args(["cost", "--design", str(d)]), out=io.StringIO())
+    # --net wins over the design's network; the replication applies to the mapping.
+    d.write_text("network: vgg8_neurosim\nreplication: {0: 2}\ndigital: false\n")
+    one = cli._cost(cli.parser().parse_args(["cost", "--design", str(d)]), out=io.StringIO())
+    assert one["cost"]["pim"]["network"] == "vgg8_neurosim"
+    d2 = tmp_path / "d2.yaml"
+    d2.write_text("network: vgg8_neurosim\ndigital: false\n")
+    plain = cli._cost(cli.parser().parse_args(["cost", "--design", str(d2)]), out=io.StringIO())
+    assert one["cost"]["pim"]["layers"][0]["arrays"] == 2 * plain["cost"]["pim"]["layers"][0]["arrays"]
+    assert one["cost"]["pim"]["layers"][2]["arrays"] == plain["cost"]["pim"]["layers"][2]["arrays"]
+    other = cli._cost(cli.parser().parse_args(["cost", "--design", str(d), "--net", "lenet5"]), out=io.StringIO())
+    assert other["cost"]["pim"]["network"] == "lenet5"
