@@ -5,6 +5,7 @@
 #include "bindings/spec_binder.h"
 #include "evaluator/digital_cost.h"
 #include "evaluator/pim_cost.h"
+#include "evaluator/pipeline.h"
 #include "nets/pim_network.h"
 
 namespace mho::bindings {
@@ -88,6 +89,16 @@ void bind_evaluator(py::module_& m) {
       .field("input_activity", &PimSystemSpec::input_activity,
              "driven rows / biased rows per pass for shape estimates (0.5: a bit of a uniform code)")
       .field("layer_activity", &PimSystemSpec::layer_activity, "per network layer activity (empty: input_activity)")
+      .field("clock_hz", &PimSystemSpec::clock_hz, "clock of buffers, bus and digital logic, Hz (0: the tech table's)")
+      .field("synchronous", &PimSystemSpec::synchronous,
+             "one chip clock, no faster than a conversion; reads and conversions in whole clocks")
+      .field("buffer_line_bits", &PimSystemSpec::buffer_line_bits, "bits per buffer line (one line per port per clock)")
+      .field("buffer_lines_per_clock", &PimSystemSpec::buffer_lines_per_clock, "buffer lines read or written per clock")
+      .field("bus_width_bits", &PimSystemSpec::bus_width_bits, "chip bus width, bits per clock")
+      .field("replication", &PimSystemSpec::replication,
+             "'given' (layer_replication, or 1 copy each) | 'auto' (balanced pipeline within area_budget_mm2)")
+      .field("layer_replication", &PimSystemSpec::layer_replication, "copies per conv/linear layer, in order (empty: 1 each)")
+      .field("area_budget_mm2", &PimSystemSpec::area_budget_mm2, "chip area that replication 'auto' may fill, mm2")
       .finish();
 
   SpecBinder<DigitalSpec>(m, "DigitalSpec", "Digital accelerator (PE array, buffers, weight storage, dataflow). See evaluator/digital_cost.h.")
@@ -114,6 +125,7 @@ void bind_evaluator(py::module_& m) {
       .def_readonly("kind", &LayerCost::kind)
       .def_readonly("macs", &LayerCost::macs)
       .def_readonly("arrays", &LayerCost::arrays)
+      .def_readonly("replication", &LayerCost::replication)
       .def_readonly("utilization", &LayerCost::utilization)
       .def_readonly("energy_J", &LayerCost::energy_J)
       .def_readonly("latency_s", &LayerCost::latency_s)
@@ -159,6 +171,15 @@ void bind_evaluator(py::module_& m) {
      "Per-inference action counts of each layer, from shapes (see evaluator/actions.h).");
   reject_other_calls(m, "shape_actions", "shape_actions(network: Network, mapping: Mapping, activation_bits: int = 8)");
 
+  m.def("system_replication", [](py::handle n_obj, py::handle sp_obj, py::handle t_obj, py::handle s_obj) {
+    return system_replication(to_object<Network>(n_obj, "system_replication(network)"),
+                              to_object<TileSpec>(sp_obj, "system_replication(spec)"),
+                              to_object<TechTable>(t_obj, "system_replication(tech)"),
+                              to_object<PimSystemSpec>(s_obj, "system_replication(system)"));
+  }, py::arg("network"), py::arg("spec"), py::arg("tech"), py::arg("system"),
+     "{layer index: copies} the system's replication asks for (see evaluator/pipeline.h).");
+  reject_other_calls(m, "system_replication",
+                     "system_replication(network: Network, spec: TileSpec, tech: TechTable, system: PimSystemSpec)");
   m.def("evaluate_pim", [](py::handle n_obj, py::handle mp_obj, py::handle t_obj, py::handle s_obj) {
     const Network& n = to_object<Network>(n_obj, "evaluate_pim(network)");
     const Mapping& mp = to_object<Mapping>(mp_obj, "evaluate_pim(mapping)");

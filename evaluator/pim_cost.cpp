@@ -7,6 +7,7 @@
 
 #include "adc_dac/dac.h"
 #include "common/validate.h"
+#include "evaluator/pipeline.h"
 
 namespace mho {
 
@@ -22,7 +23,11 @@ std::string PimSystemSpec::repr() const {
      << "input_activity=" << input_activity << ", "
      << "layer_activity=[";
   for (std::size_t i = 0; i < layer_activity.size(); ++i) s << (i ? ", " : "") << layer_activity[i];
-  s << "])";
+  s << "], clock_hz=" << clock_hz << ", synchronous=" << (synchronous ? "True" : "False") << ", buffer_line_bits=" << buffer_line_bits
+    << ", buffer_lines_per_clock=" << buffer_lines_per_clock << ", bus_width_bits=" << bus_width_bits
+    << ", replication='" << replication << "', layer_replication=[";
+  for (std::size_t i = 0; i < layer_replication.size(); ++i) s << (i ? ", " : "") << layer_replication[i];
+  s << "], area_budget_mm2=" << area_budget_mm2 << ")";
   return s.str();
 }
 
@@ -39,6 +44,16 @@ void PimSystemSpec::validate() const {
       reject(name, s.str(), "a finite number in [0, 1] (a fraction of driven rows)");
     }
   };
+  // Clocks up to 100 GHz and budgets up to 1 m^2: generous bounds that keep products finite.
+  require_finite_in("PimSystemSpec.clock_hz", clock_hz, 0.0, 1e11);
+  require_in("PimSystemSpec.buffer_line_bits", buffer_line_bits, 1, 1 << 20);
+  require_in("PimSystemSpec.buffer_lines_per_clock", buffer_lines_per_clock, 1, 1 << 20);
+  require_in("PimSystemSpec.bus_width_bits", bus_width_bits, 1, 1 << 24);
+  if (replication != "given" && replication != "auto")
+    reject("PimSystemSpec.replication", "'" + replication + "'", "must be one of 'given', 'auto'");
+  for (std::size_t i = 0; i < layer_replication.size(); ++i)
+    require_in("PimSystemSpec.layer_replication[" + std::to_string(i) + "]", layer_replication[i], 1, 1 << 20);
+  require_finite_in("PimSystemSpec.area_budget_mm2", area_budget_mm2, 0.0, 1e6);
   fraction("PimSystemSpec.input_activity", input_activity);
   for (std::size_t i = 0; i < layer_activity.size(); ++i)
     fraction("PimSystemSpec.layer_activity[" + std::to_string(i) + "]", layer_activity[i]);
@@ -92,7 +107,7 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   const CellSpec& cell = spec.cell;
   const double e_cell = cell.v_read_V * cell.v_read_V * 0.5 * (cell.g_min_S + cell.g_max_S) * cell.t_read_s;
   const double cell_area = cell.area_F2 * cell.feature_size_m * cell.feature_size_m;
-  const double t_clock = 1.0 / tech.clock_hz;
+  const LatencyModel timing = latency_model(spec, tech, sys);
   const double pitch = std::sqrt(cell.area_F2) * cell.feature_size_m;
   const double e_wordline = tech.array_wire_F_per_m * spec.cols * pitch * tech.vdd_V * tech.vdd_V;
   const double e_bitline = tech.array_wire_F_per_m * spec.rows * pitch * cell.v_read_V * cell.v_read_V;
@@ -154,14 +169,11 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
                                {"dacs", La * spec.rows * dac.area_m2},
                                {"shift_add", La * adcs * sa_unit.area_m2}};
 
-    const double t_digital = (a.acc_adds + a.act_adds + a.act_mults) / sys.digital_lanes * t_clock;
-    double t_sense = 0, t_convert = 0;
-    if (a.on_tiles) {
-      t_sense = a.sequential_passes * cell.t_read_s / a.replication;
-      t_convert = a.sequential_passes * a.conversions_per_adc * adc.time_s / a.replication;
-    }
-    lc.latency_by_component_s = {{"sensing", t_sense}, {"conversions", t_convert}, {"digital", t_digital}};
-    lc.latency_s = std::max(t_sense + t_convert, t_digital);
+    const LayerLatency t = layer_latency(a, timing, a.replication);
+    lc.replication = a.on_tiles ? a.replication : 0;
+    lc.latency_by_component_s = {{"sensing", t.sensing_s}, {"adc", t.adc_s}, {"digital", t.digital_s},
+                                 {"buffer", t.buffer_s}, {"interconnect", t.interconnect_s}};
+    lc.latency_s = t.total_s();
     latency += lc.latency_s;
     slowest = std::max(slowest, lc.latency_s);
     r.macs += a.macs;

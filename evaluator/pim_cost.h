@@ -33,11 +33,14 @@
 // columns_per_adc conversion columns, one DAC per row), periphery (one shift-add unit per
 // ADC, digital lanes: adder + multiplier), buffers (SRAM holding the activations: every
 // layer's output map when layers are pipelined, else twice the largest input + output).
-// Latency: a pass takes t_read (the cell's read pulse) plus the conversions one ADC performs
-// in sequence x its conversion time; a layer runs sequential_passes passes / replication, its
-// digital work on `digital_lanes` ops per clock in parallel; the latency of one inference is
-// the sum over layers; throughput is 1 / (slowest layer) when layers are pipelined, else
-// 1 / latency.
+// Latency: per layer and component (sensing, adc, digital, buffer, interconnect) as
+// evaluator/pipeline.h says: passes / copies x (t_read + conversions per shared ADC x
+// conversion time), digital work on `digital_lanes` ops per clock, buffer traffic at
+// buffer_lines_per_clock lines of buffer_line_bits per clock, bus traffic at bus_width_bits
+// per clock; the latency of one inference is the sum over layers; throughput is 1 / (slowest
+// layer: the pipeline cycle) when layers are pipelined, else 1 / latency. Copies per layer:
+// the mapping's (system_replication() turns `replication` / `layer_replication` /
+// `area_budget_mm2` into them; mho.cost.pim applies it).
 #pragma once
 
 #include <map>
@@ -60,6 +63,19 @@ struct PimSystemSpec {
   int batch = 1;
   double input_activity = 0.5;        // driven rows / biased rows per pass, shape estimates
   std::vector<double> layer_activity;  // per network layer, overriding input_activity (or empty)
+  // Latency (evaluator/pipeline.h). Defaults: NeuroSim V1.4's (Param.cpp): register-file
+  // buffer cores of 128-bit lines, its traffic spread over maxGlobalBusWidth / 128 = 16 of
+  // them per clock (Chip.cpp), a 2048-bit global bus (maxGlobalBusWidth).
+  double clock_hz = 0;  // buffers, bus and digital logic; 0: the tech table's clock
+  bool synchronous = false;  // reads and conversions in whole clocks (evaluator/pipeline.h)
+  int buffer_line_bits = 128;
+  int buffer_lines_per_clock = 16;
+  int bus_width_bits = 2048;
+  // Weight duplication: "given" (layer_replication, one per conv/linear layer in order, or
+  // 1 each when empty) or "auto" (balanced pipeline within area_budget_mm2).
+  std::string replication = "given";
+  std::vector<int> layer_replication;
+  double area_budget_mm2 = 0;
 
   void validate() const;
   double activity(int layer) const {
