@@ -1,6 +1,8 @@
 """bench case cost_zoo: cost evaluation of ResNet-50 and VGG-16 from layer shapes (no
 weights): mapping on 256x256 arrays, per-layer action counts, PIM energy/area/latency and the
-digital baseline, with the technology table loaded once. Prints one JSON line per network;
+digital baseline, with the technology table loaded once; then the same with the weight copies
+chosen automatically (replication 'auto' within twice the one-copy area). Prints one JSON
+line per network;
 the reference is building the network's layer shapes (zoo_network, shape inference) in the
 same run; `seconds_all_periphery` times the PIM cost alone with every selectable periphery
 component of evaluator/periphery.h switched on. Target: each < 10 ms (issue 12)."""
@@ -46,6 +48,15 @@ def main():
         net = _core.zoo_network(name)
         sec_all = best_of(lambda: mho.cost.pim(net, spec, tech=tech, system=ALL_PERIPHERY))
         p, d = out["pim"], out["digital"]
+        # The same with the weight copies chosen to balance the pipeline within twice the
+        # one-copy chip's area (evaluator/pipeline.h).
+        auto = mho.PimSystemSpec(replication="auto", area_budget_mm2=2 * p.area_total_m2 * 1e6)
+
+        def evaluate_auto():
+            out["auto"] = mho.cost.pim(_core.zoo_network(name), spec, tech=tech, system=auto)
+            mho.cost.digital(_core.zoo_network(name), tech=tech)
+        sec_auto = best_of(evaluate_auto)
+        a = out["auto"]
         print(json.dumps({
             "case": "cost_zoo", "network": name, "seconds": round(sec, 6), "target_seconds": 0.01,
             "seconds_all_periphery": round(sec_all, 6),
@@ -53,6 +64,9 @@ def main():
             "ratio_note": "cost evaluation (shapes + mapping + PIM + digital) / building the layer shapes",
             "arrays": sum(l.arrays for l in p.layers), "pim_energy_uJ": round(p.energy_total_J * 1e6, 3),
             "pim_tops_per_w": round(p.tops_per_w, 3), "digital_tops_per_w": round(d.tops_per_w, 3),
+            "seconds_auto_replication": round(sec_auto, 6),
+            "pipeline_cycle_us": round(1e6 / p.throughput_per_s, 3),
+            "pipeline_cycle_auto_us": round(1e6 / a.throughput_per_s, 3),
         }))
 
 

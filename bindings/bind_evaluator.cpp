@@ -6,6 +6,7 @@
 #include "evaluator/digital_cost.h"
 #include "evaluator/periphery.h"
 #include "evaluator/pim_cost.h"
+#include "evaluator/pipeline.h"
 #include "nets/pim_network.h"
 
 namespace mho::bindings {
@@ -105,9 +106,18 @@ void bind_evaluator(py::module_& m) {
       .field("interconnect", &PimSystemSpec::interconnect, "'distance' (table wire energy) | 'xy_bus' (repeated wires, toggle rates)")
       .field("input_toggle", &PimSystemSpec::input_toggle, "xy_bus: fraction of input bits that toggle")
       .field("output_toggle", &PimSystemSpec::output_toggle, "xy_bus: fraction of output bits that toggle")
-      .field("bus_width_bits", &PimSystemSpec::bus_width_bits, "xy_bus: wires per bus (area)")
       .field("area_model", &PimSystemSpec::area_model, "'parts' (sum of components) | 'layout_box' (each array's layout box)")
       .field("cell_aspect", &PimSystemSpec::cell_aspect, "cell width / height in the layout")
+      .field("clock_hz", &PimSystemSpec::clock_hz, "clock of buffers, bus and digital logic, Hz (0: the tech table's)")
+      .field("synchronous", &PimSystemSpec::synchronous,
+             "one chip clock, no faster than a conversion; reads and conversions in whole clocks")
+      .field("buffer_line_bits", &PimSystemSpec::buffer_line_bits, "bits per buffer line (one line per port per clock)")
+      .field("buffer_lines_per_clock", &PimSystemSpec::buffer_lines_per_clock, "buffer lines read or written per clock")
+      .field("bus_width_bits", &PimSystemSpec::bus_width_bits, "chip bus width, bits per clock (xy_bus: its wires, area)")
+      .field("replication", &PimSystemSpec::replication,
+             "'given' (layer_replication, or 1 copy each) | 'auto' (balanced pipeline within area_budget_mm2)")
+      .field("layer_replication", &PimSystemSpec::layer_replication, "copies per conv/linear layer, in order (empty: 1 each)")
+      .field("area_budget_mm2", &PimSystemSpec::area_budget_mm2, "chip area that replication 'auto' may fill, mm2")
       .finish();
 
   SpecBinder<DigitalSpec>(m, "DigitalSpec", "Digital accelerator (PE array, buffers, weight storage, dataflow). See evaluator/digital_cost.h.")
@@ -134,6 +144,7 @@ void bind_evaluator(py::module_& m) {
       .def_readonly("kind", &LayerCost::kind)
       .def_readonly("macs", &LayerCost::macs)
       .def_readonly("arrays", &LayerCost::arrays)
+      .def_readonly("replication", &LayerCost::replication)
       .def_readonly("utilization", &LayerCost::utilization)
       .def_readonly("energy_J", &LayerCost::energy_J)
       .def_readonly("latency_s", &LayerCost::latency_s)
@@ -179,6 +190,15 @@ void bind_evaluator(py::module_& m) {
      "Per-inference action counts of each layer, from shapes (see evaluator/actions.h).");
   reject_other_calls(m, "shape_actions", "shape_actions(network: Network, mapping: Mapping, activation_bits: int = 8)");
 
+  m.def("system_replication", [](py::handle n_obj, py::handle sp_obj, py::handle t_obj, py::handle s_obj) {
+    return system_replication(to_object<Network>(n_obj, "system_replication(network)"),
+                              to_object<TileSpec>(sp_obj, "system_replication(spec)"),
+                              to_object<TechTable>(t_obj, "system_replication(tech)"),
+                              to_object<PimSystemSpec>(s_obj, "system_replication(system)"));
+  }, py::arg("network"), py::arg("spec"), py::arg("tech"), py::arg("system"),
+     "{layer index: copies} the system's replication asks for (see evaluator/pipeline.h).");
+  reject_other_calls(m, "system_replication",
+                     "system_replication(network: Network, spec: TileSpec, tech: TechTable, system: PimSystemSpec)");
   m.def("evaluate_pim", [](py::handle n_obj, py::handle mp_obj, py::handle t_obj, py::handle s_obj) {
     const Network& n = to_object<Network>(n_obj, "evaluate_pim(network)");
     const Mapping& mp = to_object<Mapping>(mp_obj, "evaluate_pim(mapping)");

@@ -71,15 +71,25 @@ inline double to_double(py::handle h, const std::string& what) {
   return PyFloat_AsDouble(h.ptr());
 }
 
-inline std::vector<double> to_double_list(py::handle h, const std::string& what) {
+// A list (any iterable but a string, bytes or dict) of `what`'s elements, each converted by
+// element(item, "what[i]").
+template <typename T, typename F>
+std::vector<T> to_list(py::handle h, const std::string& what, const char* of, F element) {
   if (py::isinstance<py::str>(h) || py::isinstance<py::bytes>(h) || py::isinstance<py::dict>(h) ||
       !py::isinstance<py::iterable>(h))
-    throw py::type_error(what + ": expected a list of numbers, got " + describe(h));
-  std::vector<double> out;
+    throw py::type_error(what + ": expected a list of " + of + ", got " + describe(h));
+  std::vector<T> out;
   std::size_t i = 0;
-  for (py::handle e : py::reinterpret_borrow<py::iterable>(h))
-    out.push_back(to_double(e, what + "[" + std::to_string(i++) + "]"));
+  for (py::handle e : py::reinterpret_borrow<py::iterable>(h)) out.push_back(element(e, what + "[" + std::to_string(i++) + "]"));
   return out;
+}
+
+inline std::vector<double> to_double_list(py::handle h, const std::string& what) {
+  return to_list<double>(h, what, "numbers", [](py::handle e, const std::string& w) { return to_double(e, w); });
+}
+
+inline std::vector<int> to_int_list(py::handle h, const std::string& what) {
+  return to_list<int>(h, what, "integers", [](py::handle e, const std::string& w) { return to_integer<int>(e, w); });
 }
 
 inline std::string to_string(py::handle h, const std::string& what) {

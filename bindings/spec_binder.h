@@ -45,6 +45,8 @@ F convert(py::handle h, const std::string& what) {
     return to_string(h, what);
   } else if constexpr (std::is_same_v<F, std::vector<double>>) {
     return to_double_list(h, what);
+  } else if constexpr (std::is_same_v<F, std::vector<int>>) {
+    return to_int_list(h, what);
   } else {
     return to_object<F>(h, what);
   }

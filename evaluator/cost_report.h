@@ -16,13 +16,15 @@ struct LayerCost {
   std::string name, kind;
   long long macs = 0;
   int arrays = 0;            // PIM arrays (incl. replicas) or digital weight tiles
+  int replication = 0;       // PIM: copies of the layer's arrays (0: not on tiles)
   double utilization = 0.0;  // PIM: weight cells / allocated cells; digital: busy MAC slots
   double energy_J = 0.0;
   double latency_s = 0.0;
   // PIM: the layer's share of each component (energy, and area of its arrays and their
   // converters and shift-add units; chip-wide parts such as buffers and digital lanes are in
   // CostReport::area_m2 only) and its latency's ingredients per inference: sensing (read
-  // pulses), conversions (in sequence on each shared ADC), digital work. Empty for digital.
+  // pulses), adc (conversions in sequence on each shared ADC), digital work, buffer and
+  // interconnect transfers (evaluator/pipeline.h). Empty for digital.
   std::vector<std::pair<std::string, double>> energy_by_component_J, area_by_component_m2, latency_by_component_s;
   double activity = 0.0;  // PIM: driven rows / biased rows per pass used for the cell and DAC energy
   // Digital: whether the layer's weights sit in the weight storage (else they stream from

@@ -9,6 +9,7 @@
 
 #include "adc_dac/dac.h"
 #include "common/validate.h"
+#include "evaluator/pipeline.h"
 
 namespace mho {
 
@@ -27,7 +28,12 @@ std::string PimSystemSpec::repr() const {
   s << "], row_driver='" << row_driver << "', column_mux='" << column_mux << "', write_voltage_V=" << write_voltage_V
     << ", accumulation='" << accumulation << "', buffer_type='" << buffer_type << "', buffer_levels=" << buffer_levels
     << ", interconnect='" << interconnect << "', input_toggle=" << input_toggle << ", output_toggle=" << output_toggle
-    << ", bus_width_bits=" << bus_width_bits << ", area_model='" << area_model << "', cell_aspect=" << cell_aspect << ")";
+    << ", area_model='" << area_model << "', cell_aspect=" << cell_aspect
+    << ", clock_hz=" << clock_hz << ", synchronous=" << (synchronous ? "True" : "False") << ", buffer_line_bits=" << buffer_line_bits
+    << ", buffer_lines_per_clock=" << buffer_lines_per_clock << ", bus_width_bits=" << bus_width_bits
+    << ", replication='" << replication << "', layer_replication=[";
+  for (std::size_t i = 0; i < layer_replication.size(); ++i) s << (i ? ", " : "") << layer_replication[i];
+  s << "], area_budget_mm2=" << area_budget_mm2 << ")";
   return s.str();
 }
 
@@ -44,6 +50,16 @@ void PimSystemSpec::validate() const {
       reject(name, s.str(), "a finite number in [0, 1] (a fraction of driven rows)");
     }
   };
+  // Clocks up to 100 GHz and budgets up to 1 m^2: generous bounds that keep products finite.
+  require_finite_in("PimSystemSpec.clock_hz", clock_hz, 0.0, 1e11);
+  require_in("PimSystemSpec.buffer_line_bits", buffer_line_bits, 1, 1 << 20);
+  require_in("PimSystemSpec.buffer_lines_per_clock", buffer_lines_per_clock, 1, 1 << 20);
+  require_in("PimSystemSpec.bus_width_bits", bus_width_bits, 1, 1 << 24);
+  if (replication != "given" && replication != "auto")
+    reject("PimSystemSpec.replication", "'" + replication + "'", "must be one of 'given', 'auto'");
+  for (std::size_t i = 0; i < layer_replication.size(); ++i)
+    require_in("PimSystemSpec.layer_replication[" + std::to_string(i) + "]", layer_replication[i], 1, 1 << 20);
+  require_finite_in("PimSystemSpec.area_budget_mm2", area_budget_mm2, 0.0, 1e6);
   fraction("PimSystemSpec.input_activity", input_activity);
   for (std::size_t i = 0; i < layer_activity.size(); ++i)
     fraction("PimSystemSpec.layer_activity[" + std::to_string(i) + "]", layer_activity[i]);
@@ -54,7 +70,6 @@ void PimSystemSpec::validate() const {
   require_one_of("PimSystemSpec.interconnect", interconnect, {"distance", "xy_bus"});
   require_one_of("PimSystemSpec.area_model", area_model, {"parts", "layout_box"});
   require_in("PimSystemSpec.buffer_levels", buffer_levels, 1, 8);
-  require_in("PimSystemSpec.bus_width_bits", bus_width_bits, 1, 1 << 20);
   fraction("PimSystemSpec.input_toggle", input_toggle);
   fraction("PimSystemSpec.output_toggle", output_toggle);
   auto range = [](const std::string& name, double v, double lo, double hi, const char* what) {
@@ -108,7 +123,7 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
            "empty or one per network layer (" + std::to_string(net.layers().size()) + ")");
   // The multilevel sense amplifier's energy is a formula (evaluator/periphery.h); its area and
   // conversion time are the table's sense_amp entry.
-  const ComponentCost& adc = tech.adc_cost(sys.adc_type == "multilevel_sa" ? "sense_amp" : sys.adc_type, spec.adc.bits);
+  const ComponentCost& adc = tech.adc_cost(table_adc_type(sys), spec.adc.bits);
   const Periphery peri(spec, tech, sys);
   const ComponentCost dac = tech.dac_cost(dac_bits);
   // Adders at their real widths, capped by the accumulator's.
@@ -121,7 +136,7 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   const CellSpec& cell = spec.cell;
   const double e_cell = cell.v_read_V * cell.v_read_V * 0.5 * (cell.g_min_S + cell.g_max_S) * cell.t_read_s;
   const double cell_area = cell.area_F2 * cell.feature_size_m * cell.feature_size_m;
-  const double t_clock = 1.0 / tech.clock_hz;
+  const LatencyModel timing = latency_model(spec, tech, sys);
   // Cell pitch along a word line (width) and a bit line (height): area_F2 F^2 at cell_aspect.
   const double pitch_w = std::sqrt(cell_area * sys.cell_aspect), pitch_h = std::sqrt(cell_area / sys.cell_aspect);
   const double e_wordline = tech.array_wire_F_per_m * spec.cols * pitch_w * tech.vdd_V * tech.vdd_V;
@@ -196,14 +211,11 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
                                {"level_shifters", La * peri.level_shifters_area()},
                                {"layout_white_space", La * peri.white_space_per_array(adcs * adc.area_m2, sa_area, driver_area)}};
 
-    const double t_digital = (a.acc_adds + a.act_adds + a.act_mults) / sys.digital_lanes * t_clock;
-    double t_sense = 0, t_convert = 0;
-    if (a.on_tiles) {
-      t_sense = a.sequential_passes * cell.t_read_s / a.replication;
-      t_convert = a.sequential_passes * a.conversions_per_adc * adc.time_s / a.replication;
-    }
-    lc.latency_by_component_s = {{"sensing", t_sense}, {"conversions", t_convert}, {"digital", t_digital}};
-    lc.latency_s = std::max(t_sense + t_convert, t_digital);
+    const LayerLatency t = layer_latency(a, timing, a.replication);
+    lc.replication = a.on_tiles ? a.replication : 0;
+    lc.latency_by_component_s = {{"sensing", t.sensing_s}, {"adc", t.adc_s}, {"digital", t.digital_s},
+                                 {"buffer", t.buffer_s}, {"interconnect", t.interconnect_s}};
+    lc.latency_s = t.total_s();
     latency += lc.latency_s;
     slowest = std::max(slowest, lc.latency_s);
     r.macs += a.macs;

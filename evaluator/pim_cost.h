@@ -33,11 +33,14 @@
 // columns_per_adc conversion columns, one DAC per row), periphery (one shift-add unit per
 // ADC, digital lanes: adder + multiplier), buffers (SRAM holding the activations: every
 // layer's output map when layers are pipelined, else twice the largest input + output).
-// Latency: a pass takes t_read (the cell's read pulse) plus the conversions one ADC performs
-// in sequence x its conversion time; a layer runs sequential_passes passes / replication, its
-// digital work on `digital_lanes` ops per clock in parallel; the latency of one inference is
-// the sum over layers; throughput is 1 / (slowest layer) when layers are pipelined, else
-// 1 / latency.
+// Latency: per layer and component (sensing, adc, digital, buffer, interconnect) as
+// evaluator/pipeline.h says: passes / copies x (t_read + conversions per shared ADC x
+// conversion time), digital work on `digital_lanes` ops per clock, buffer traffic at
+// buffer_lines_per_clock lines of buffer_line_bits per clock, bus traffic at bus_width_bits
+// per clock; the latency of one inference is the sum over layers; throughput is 1 / (slowest
+// layer: the pipeline cycle) when layers are pipelined, else 1 / latency. Copies per layer:
+// the mapping's (system_replication() turns `replication` / `layer_replication` /
+// `area_budget_mm2` into them; mho.cost.pim applies it).
 #pragma once
 
 #include <map>
@@ -69,9 +72,21 @@ struct PimSystemSpec {
   int buffer_levels = 1;                  // register_file: global, tile, PE buffers ...
   std::string interconnect = "distance";  // "distance" | "xy_bus"
   double input_toggle = 0.5, output_toggle = 0.5;  // xy_bus: bits that toggle
-  int bus_width_bits = 2048;              // xy_bus wires (area)
   std::string area_model = "parts";       // "parts" | "layout_box"
   double cell_aspect = 1.0;               // cell width / height in the layout (word lines along the width)
+  // Latency (evaluator/pipeline.h). Defaults: NeuroSim V1.4's (Param.cpp): register-file
+  // buffer cores of 128-bit lines, its traffic spread over maxGlobalBusWidth / 128 = 16 of
+  // them per clock (Chip.cpp), a 2048-bit global bus (maxGlobalBusWidth).
+  double clock_hz = 0;  // buffers, bus and digital logic; 0: the tech table's clock
+  bool synchronous = false;  // reads and conversions in whole clocks (evaluator/pipeline.h)
+  int buffer_line_bits = 128;
+  int buffer_lines_per_clock = 16;
+  int bus_width_bits = 2048;  // bits per clock; xy_bus: its wires (area)
+  // Weight duplication: "given" (layer_replication, one per conv/linear layer in order, or
+  // 1 each when empty) or "auto" (balanced pipeline within area_budget_mm2).
+  std::string replication = "given";
+  std::vector<int> layer_replication;
+  double area_budget_mm2 = 0;
 
   void validate() const;
   double activity(int layer) const {
@@ -79,6 +94,13 @@ struct PimSystemSpec {
   }
   std::string repr() const;
 };
+
+// The tech-table ADC entry behind a system's ADC type: the multilevel sense amplifier's
+// energy is a formula (evaluator/periphery.h), its area and conversion time the table's
+// `sense_amp` entry.
+inline std::string table_adc_type(const PimSystemSpec& sys) {
+  return sys.adc_type == "multilevel_sa" ? "sense_amp" : sys.adc_type;
+}
 
 CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::vector<LayerActions>& actions,
                         const TechTable& tech, const PimSystemSpec& sys);

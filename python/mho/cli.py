@@ -161,7 +161,6 @@ def _cost_design(a):
     from . import config
     d = config.default_design()
     spec, system, dig, node, tech_file = d["hardware"], d["system"], d["digital"], d["tech_node"], None
-    a.replication = None
     if a.design:
         try:
             des = config.design(a.design)
@@ -171,7 +170,6 @@ def _cost_design(a):
         tech_file = des.tech.file
         if a.net is None:  # --net wins
             a.net = des.network
-        a.replication = des.replication
     if a.array is not None:
         spec = spec.replace(rows=a.array[0], cols=a.array[1])
     for opt, field in (("cell", "cell"), ("weight_bits", "weight_bits"), ("bits_per_cell", "bits_per_cell"),
@@ -195,11 +193,27 @@ def _cost_design(a):
         dig = dig.replace(batch=a.batch) if dig is not None else None
     if a.no_pipeline:
         system = system.replace(pipeline_layers=False)
+    if a.replication is not None:
+        system = system.replace(**_replication(a.replication))
+    if a.area_budget is not None:
+        system = system.replace(area_budget_mm2=a.area_budget)
     if a.pe is not None and dig is not None:
         dig = dig.replace(pe_rows=a.pe[0], pe_cols=a.pe[1])
     if a.no_digital:
         dig = None
     return spec, system, dig, a.node or node, tech_file
+
+
+def _replication(text):
+    """--replication: 'auto', 'given' or copies per conv/linear layer, e.g. 16,16,4,4,2,1,1,8."""
+    if text in ("auto", "given"):
+        return {"replication": text, "layer_replication": []}
+    try:
+        copies = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--replication {text!r}: expected 'auto', 'given' or copies per conv/linear "
+                         f"layer such as 16,16,4,4") from None
+    return {"replication": "given", "layer_replication": copies}
 
 
 def _cost(a, out=None):
@@ -209,7 +223,7 @@ def _cost(a, out=None):
     if a.net is None:
         raise ValueError("mho cost: no network: give --net or a design file with a 'network' key")
     tech = cost.load_tech(node, a.tech or tech_file)
-    p = cost.pim(a.net, spec, system=system, tech=tech, replication=a.replication)
+    p = cost.pim(a.net, spec, system=system, tech=tech)
     d, note = None, None
     if dig is not None:
         dig, d, note = cost.normalized_digital(a.net, p, dig, a.normalize, tech=tech)
@@ -222,6 +236,15 @@ def _cost(a, out=None):
         print(f"  normalization: {note}; the ratios below compare these two designs", file=out)
     print(file=out)
     print(cost.table(p, d), file=out)
+    cycle = max(p.layers, key=lambda l: l.latency_s) if p.layers else None
+    if cycle is not None:
+        copies = [l.replication for l in p.layers if l.arrays > 0]
+        print(f"pipeline: copies per conv/linear layer {copies} ({system.replication}"
+              f"{f', area budget {system.area_budget_mm2:g} mm2' if system.replication == 'auto' else ''}); "
+              f"slowest layer {cycle.name}, {cycle.latency_s * 1e6:.4g} us", file=out)
+    if a.layers:
+        print(file=out)
+        print(cost.layer_table(p), file=out)
     command = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(a).items()}
     rec = {"provenance": results.provenance(), "command": command,
            "hardware": {"tile": repr(spec), "system": repr(system), "node": tech.node},
@@ -232,7 +255,8 @@ def _cost(a, out=None):
                {"model": {"path": a.net, "sha256": results.sha256_file(a.net)}} if os.path.isfile(a.net) else {}),
            "normalization": {"mode": a.normalize, "note": note},
            "cost": {"pim": cost.to_dict(p)} | ({"digital": cost.to_dict(d)} if d else {})}
-    members = [f for f in (a.json, a.h5, a.plot) if f]
+    table_files = [a.tables + t + x for t in ("_cost", "_layers") for x in (".csv", ".h5")] if a.tables else []
+    members = [f for f in (a.json, a.h5, a.plot) if f] + table_files
     if members:
         result_set = results.ResultSet(members)
         rec["result_files"] = result_set.names
@@ -243,6 +267,12 @@ def _cost(a, out=None):
                 results.write_h5(rs.tmp(a.h5), rec)
             if a.plot:
                 cost.plot(p, d, rs.tmp(a.plot))
+            if a.tables:
+                from . import tables
+                reports = [p] + ([d] if d is not None else [])
+                for suffix, df in (("_cost", tables.cost_table(reports)), ("_layers", tables.layers_table(reports))):
+                    tables.write_table(df, None, provenance=rec["provenance"],
+                                       paths=(rs.tmp(a.tables + suffix + ".csv"), rs.tmp(a.tables + suffix + ".h5")))
         for f in result_set.finals:
             print(f"written: {_short(f)}", file=out)
     return rec
@@ -306,7 +336,7 @@ def parser():
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     c.add_argument("--net", help=f"zoo network ({', '.join(_core.zoo_names())}) or model file "
                                  "(default: the design file's 'network')")
-    c.add_argument("--design", metavar="YAML", help="design file: network, replication and hardware / system / "
+    c.add_argument("--design", metavar="YAML", help="design file: network and hardware / system / "
                                                   "tech / digital sections "
                                                   "(docs/design_schema.md); keys it leaves out, and the options "
                                                   "below when not given, take the default design "
@@ -328,6 +358,10 @@ def parser():
     c.add_argument("--tech", metavar="YAML", help="technology table (default data/tech.yaml)")
     c.add_argument("--batch", type=int)
     c.add_argument("--no-pipeline", action="store_true", help="layers one after another (throughput = 1/latency)")
+    c.add_argument("--replication", metavar="auto|N,N,...",
+                   help="weight duplication: 'auto' (balance the pipeline within --area-budget) or copies per "
+                        "conv/linear layer in order")
+    c.add_argument("--area-budget", type=float, metavar="MM2", help="chip area 'auto' replication may fill, mm2")
     c.add_argument("--pe", type=_array, help="digital baseline MAC array ROWSxCOLS")
     c.add_argument("--no-digital", action="store_true", help="skip the digital baseline")
     c.add_argument("--normalize", default="own", choices=["own", "iso-area", "iso-throughput"],
@@ -336,6 +370,9 @@ def parser():
     c.add_argument("--json", metavar="FILE", help="write the result as JSON")
     c.add_argument("--h5", metavar="FILE", help="write the result as HDF5")
     c.add_argument("--plot", metavar="PNG", help="energy/area breakdown and utilization plot")
+    c.add_argument("--layers", action="store_true",
+                   help="print the per-layer energy, area and latency tables (per component, with units)")
+    c.add_argument("--tables", metavar="STEM", help="write STEM_cost and STEM_layers (.csv and .h5, mho.tables)")
 
     z = sub.add_parser("zoo", help="the zoo networks with MACs and weights",
                        description="List the zoo networks (layer shapes only) with MACs and weights per inference.")

@@ -180,10 +180,11 @@ def default_design():
     return dict(_default)
 
 
-# network and replication: what `mho cost --design` costs when the file names them (a zoo
-# network or model file, relative to the file; {layer index: copies}); None otherwise.
-Design = collections.namedtuple("Design", "tile system tech digital network replication", defaults=(None, None))
-DESIGN_COST_KEYS = ("network", "replication")
+# network: what `mho cost --design` costs when the file names it (a zoo network or a model
+# file, relative to the file); None otherwise. Copies per layer are the system's
+# (PimSystemSpec.replication / layer_replication).
+Design = collections.namedtuple("Design", "tile system tech digital network", defaults=(None,))
+DESIGN_COST_KEYS = ("network",)
 Design.__doc__ = """A whole design (docs/design_schema.md): tile (TileSpec), system (PimSystemSpec),
 tech (TechTable of the node), digital (DigitalSpec, or None: no digital baseline)."""
 
@@ -207,7 +208,7 @@ def design(source, base=None):
         raise TypeError(f"design(base): expected a Design, got {type(base).__name__} {base!r}")
     try:
         _known(raw, DESIGN_SECTIONS + DESIGN_COST_KEYS, "")
-        network, replication = _cost_keys(raw, folder)
+        network = _network_key(raw, folder)
         if base is None:
             dflt = default_design()
             tech_file = None
@@ -223,23 +224,18 @@ def design(source, base=None):
         _check_adc(tech, d["system"], d["hardware"])
     except ConfigError as e:
         raise ConfigError(where + str(e)) from None
-    return Design(d["hardware"], d["system"], tech, d["digital"], network, replication)
+    return Design(d["hardware"], d["system"], tech, d["digital"], network)
 
 
-def _cost_keys(raw, folder):
-    """A design file's network (a zoo name, or a model file relative to the file) and
-    replication ({layer index: copies})."""
+def _network_key(raw, folder):
+    """A design file's network: a zoo name, or a model file relative to the file."""
     network = raw.get("network")
     if network is not None:
         if not isinstance(network, str) or not network:
             _fail("network", f"expected a zoo name or a model file, got {network!r}")
         if network not in _core.zoo_names() and not os.path.isabs(network):
             network = os.path.normpath(os.path.join(folder, network))
-    replication = raw.get("replication")
-    if replication is not None:
-        from . import study
-        replication = _checked("replication", study.check_replication, replication)
-    return network, replication
+    return network
 
 
 def design_to_dict(d):
@@ -259,8 +255,6 @@ def design_to_dict(d):
            "digital": d.digital.to_dict() if d.digital is not None else False}
     if d.network is not None:
         out["network"] = d.network
-    if d.replication is not None:
-        out["replication"] = dict(d.replication)
     return out
 
 

@@ -67,11 +67,22 @@ def _tech(tech, node):
 
 
 def pim(network, spec, node="22nm", system=None, replication=None, tech=None):
-    """CostReport of `network` mapped on arrays of `spec`, action counts from layer shapes."""
+    """CostReport of `network` mapped on arrays of `spec`, action counts from layer shapes.
+    Copies per layer: `replication` ({layer index: copies}), or the system's
+    (PimSystemSpec.replication 'auto' within area_budget_mm2, or layer_replication: one per
+    conv/linear layer); not both. Each layer's report says its copies (LayerCost.replication)."""
     from .study import check_replication
     net = _network(network)
-    mapping = _core.map_network(net, spec, check_replication(replication))
-    return _core.evaluate_pim(net, mapping, _tech(tech, node), system or _core.PimSystemSpec())
+    system = system or _core.PimSystemSpec()
+    tech = _tech(tech, node)
+    replication = check_replication(replication)
+    if not replication:
+        replication = _core.system_replication(net, spec, tech, system)
+    elif system.replication != "given" or system.layer_replication:
+        raise ValueError("replication: given both as an argument and in the system (PimSystemSpec.replication / "
+                         "layer_replication); give one")
+    mapping = _core.map_network(net, spec, replication)
+    return _core.evaluate_pim(net, mapping, tech, system)
 
 
 def measured(pim_network, node="22nm", system=None, tech=None, network=None):
@@ -82,6 +93,10 @@ def measured(pim_network, node="22nm", system=None, tech=None, network=None):
     `network` is the same model as a Network or model file (mho.export.export_torch), whose
     conv/linear layers must all run on the converted model's tiles, with one TileSpec."""
     system = system or _core.PimSystemSpec()
+    if system.replication != "given" or system.layer_replication:
+        raise ValueError(f"system.replication = {system.replication!r}, layer_replication = "
+                         f"{list(system.layer_replication)}: a measured cost is that of the chip that ran, with "
+                         f"its own copies (PimNetwork's replication); choose copies for shape costs (mho.cost.pim)")
     if isinstance(pim_network, _core.PimNetwork):
         if network is not None:
             raise ValueError("network: only for a converted torch model; a PimNetwork has its own")
@@ -125,7 +140,7 @@ def digital(network, node="22nm", spec=None, tech=None):
 
 def _layer_dict(r, l):
     d = {"layer": l.layer, "name": l.name, "kind": l.kind, "macs": l.macs,
-         "arrays": l.arrays, "utilization": l.utilization,
+         "arrays": l.arrays, "utilization": l.utilization, "replication": l.replication,
          "energy_J": l.energy_J, "latency_s": l.latency_s}
     if r.system == "pim":
         d |= {"energy_by_component_J": dict(l.energy_by_component_J),
@@ -206,26 +221,49 @@ def table(pim_report, digital_report=None):
     return "\n".join(lines)
 
 
-def layer_table(pim_report):
-    """A terminal table of the PIM report's layers on tiles: energy per component (nJ), the
-    layer's area (mm2), its latency's ingredients (us) and the activity its cell and DAC
-    energy used."""
-    layers = [l for l in pim_report.layers if l.energy_by_component_J and l.arrays > 0]
+# Per-layer breakdown blocks: (title, LayerCost attribute, scale, unit).
+LAYER_BLOCKS = (("energy / inference", "energy_by_component_J", 1e9, "nJ"),
+                ("area", "area_by_component_m2", 1e6, "mm2"),
+                ("latency / inference", "latency_by_component_s", 1e6, "us"))
+
+
+def layer_table(pim_report, width=9):
+    """The PIM report's layers as three terminal tables, each figure with its unit: energy
+    per component (nJ), area per component (mm2; the layer's arrays and their periphery,
+    the chip-wide parts are in the report's totals) and latency per component (us), each
+    with the layer's copies (weight duplication) and total; the latency table marks the
+    slowest layer (the pipeline cycle) and gives the activity the cell and DAC energy used.
+    Layers not on tiles appear in the latency table only (their buffer and digital time)."""
+    layers = [l for l in pim_report.layers if l.latency_by_component_s]
     if not layers:
         return ""
-    comps = [k for k, _ in layers[0].energy_by_component_J]
-    lats = [k for k, _ in layers[0].latency_by_component_s]
-    head = (f"{'layer':14s} " + " ".join(f"{k[:9]:>9s}" for k in comps) + f" {'area':>9s} " +
-            " ".join(f"{k[:9]:>9s}" for k in lats) + f" {'activity':>8s}")
-    units = (f"{'':14s} " + " ".join(f"{'nJ':>9s}" for _ in comps) + f" {'mm2':>9s} " +
-             " ".join(f"{'us':>9s}" for _ in lats) + f" {'':>8s}")
-    lines = [head, units, "-" * len(head)]
-    for l in layers:
-        area = sum(v for _, v in l.area_by_component_m2) * 1e6
-        lines.append(f"{l.name[:14]:14s} " + " ".join(f"{v * 1e9:9.3g}" for _, v in l.energy_by_component_J) +
-                     f" {area:9.3g} " + " ".join(f"{v * 1e6:9.3g}" for _, v in l.latency_by_component_s) +
-                     f" {l.activity:8.3g}")
-    return "\n".join(lines)
+    tiled = [l for l in layers if l.arrays > 0]
+    slowest = max(layers, key=lambda l: l.latency_s)
+    name_w = max(14, min(24, max(len(l.name) for l in layers)))
+    out = []
+    for title, attr, scale, unit in LAYER_BLOCKS:
+        rows = layers if attr == "latency_by_component_s" else tiled
+        if not rows:
+            continue
+        comps = list(dict.fromkeys(k for l in rows for k, _ in getattr(l, attr)))
+        extra = " activity" if attr == "latency_by_component_s" else ""
+        head = (f"{'layer':{name_w}s} {'copies':>6s} " + " ".join(f"{k[:width]:>{width}s}" for k in comps) +
+                f" {'total':>{width}s}{extra}")
+        units = f"{'':{name_w}s} {'':>6s} " + " ".join(f"{unit:>{width}s}" for _ in comps) + f" {unit:>{width}s}"
+        out += [f"{title} per layer ({unit})", head, units, "-" * len(head)]
+        for l in rows:
+            parts = dict(getattr(l, attr))
+            total = l.latency_s if attr == "latency_by_component_s" else sum(parts.values())
+            line = (f"{l.name[:name_w]:{name_w}s} {(str(l.replication) if l.arrays else '-'):>6s} " +
+                    " ".join(f"{parts.get(k, 0.0) * scale:{width}.4g}" for k in comps) +
+                    f" {total * scale:{width}.4g}")
+            if attr == "latency_by_component_s":
+                line += f" {l.activity:8.3g}" if l.arrays else f" {'-':>8s}"
+                if l is slowest:
+                    line += "  <- pipeline cycle"
+            out.append(line)
+        out.append("")
+    return "\n".join(out).rstrip("\n")
 
 
 def digital_summary(r):

@@ -198,22 +198,33 @@ def cost_table(reports, designs=None):
 
 def layers_table(reports, designs=None):
     """One row per report x layer: report (the report's index), the designs' columns (as in
-    cost_table), system, network, layer, name, kind, macs_per_inference, arrays,
-    utilization, energy_per_inference_J, latency_s."""
+    cost_table), system, network, layer, name, kind, macs_per_inference, arrays, replication
+    (copies of the layer's arrays; 0 off tiles), utilization, energy_per_inference_J,
+    latency_s, then the PIM breakdowns: energy_<part>_J, area_<part>_mm2 (the layer's arrays
+    and their periphery) and latency_<part>_s per component (0 where a layer or system has no
+    such part)."""
     import pandas as pd
     reps = _reports(reports)
     lead = _designs(designs, len(reps))
-    rows = []
+    rows, parts = [], {}
     for i, (r, d) in enumerate(zip(reps, lead)):
         for l in r.layers:
+            breakdown = {**{f"energy_{k}_J": float(v) for k, v in l.energy_by_component_J},
+                         **{f"area_{k}_mm2": float(v * 1e6) for k, v in l.area_by_component_m2},
+                         **{f"latency_{k}_s": float(v) for k, v in l.latency_by_component_s}}
+            parts.update(dict.fromkeys(breakdown))
             rows.append({"report": i, **d, "system": r.system, "network": r.network,
                          "layer": int(l.layer), "name": l.name, "kind": l.kind,
                          "macs_per_inference": int(l.macs), "arrays": int(l.arrays),
+                         "replication": int(l.replication),
                          "utilization": float(l.utilization), "energy_per_inference_J": float(l.energy_J),
-                         "latency_s": float(l.latency_s)})
+                         "latency_s": float(l.latency_s), **breakdown})
+    order = sorted(parts, key=lambda c: ("energy_", "area_", "latency_").index(c[:c.index("_") + 1]))
     cols = ["report", *_union(lead), "system", "network", "layer", "name", "kind", "macs_per_inference",
-            "arrays", "utilization", "energy_per_inference_J", "latency_s"]
-    return pd.DataFrame(rows, columns=cols)
+            "arrays", "replication", "utilization", "energy_per_inference_J", "latency_s", *order]
+    df = pd.DataFrame(rows, columns=cols)
+    df[order] = df[order].fillna(0.0)
+    return df
 
 
 # --- files --------------------------------------------------------------------------------

@@ -13,11 +13,14 @@
 #include "evaluator/pim_cost.h"
 #include "nets/pim_network.h"
 #include "nets/zoo.h"
+#include "tests/evaluator/cost_fixtures.h"
 
 namespace mho {
 namespace {
 
-const std::string kTech = std::string(MHO_SOURCE_DIR) + "/data/tech.yaml";
+using test::kTech;
+using test::part;
+using test::small_spec;
 
 // Horowitz-style scaling from 45 nm / 0.9 V to 22 nm / 0.8 V, by hand.
 const double kLogic22 = (22.0 / 45.0) * (0.8 / 0.9) * (0.8 / 0.9);
@@ -32,31 +35,6 @@ Network one_linear(int in, int out) {
   l.out_ch = out;
   l.weight = randv(std::size_t(in) * out, 7);
   return Network("fc", {in, 1, 1}, {l});
-}
-
-// 128 x 64 array, 4-bit weights in two 2-bit slices on differential pairs (analog
-// subtraction), 4-bit unsigned bit-serial inputs (4 planes), 6-bit SAR ADCs shared by 4 columns.
-TileSpec small_spec() {
-  TileSpec s;
-  s.rows = 128;
-  s.cols = 64;
-  s.weight_bits = 4;
-  s.bits_per_cell = 2;
-  s.dac.input_bits = 4;
-  s.dac.mode = "bitserial";
-  s.dac.bits_per_plane = 1;
-  s.dac.signed_mode = "unsigned";
-  s.adc.bits = 6;
-  s.adc.columns_per_adc = 4;
-  s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
-  return s;
-}
-
-double part(const std::vector<std::pair<std::string, double>>& v, const std::string& k) {
-  for (const auto& kv : v)
-    if (kv.first == k) return kv.second;
-  ADD_FAILURE() << "no part " << k;
-  return 0;
 }
 
 TEST(TechTable, LoadsAndScalesByTheDocumentedRule) {
@@ -220,7 +198,7 @@ TEST(PimCost, SingleTileByHand) {
   // inference's 1 / throughput (its latency: one layer).
   const double leak_W = buffer_bits * 7.04e-12 + 64 * 7.92e-6;
   EXPECT_NEAR(r.leakage_W, leak_W, 1e-12 * leak_W);
-  EXPECT_NEAR(part(r.energy_J, "leakage"), leak_W * 4 * (10e-9 + 4 * 7e-9), 1e-12 * leak_W * 1e-7);
+  EXPECT_NEAR(part(r.energy_J, "leakage"), leak_W * (4 * (10e-9 + 4 * 7e-9) + 3e-9), 1e-12 * leak_W * 1e-7);
   EXPECT_NEAR(part(r.area_m2, "arrays"), a_arrays, 1e-20);
   EXPECT_NEAR(part(r.area_m2, "adcs"), a_adcs, 1e-20);
   EXPECT_NEAR(part(r.area_m2, "dacs"), a_dacs, 1e-20);
@@ -229,15 +207,19 @@ TEST(PimCost, SingleTileByHand) {
   // Total area is the sum of the parts computed above.
   EXPECT_NEAR(r.area_total_m2(), area, 1e-20);
   // Latency: 4 passes, each a 10 ns read + 4 conversions of 7 ns: the 20 converted columns
-  // sit on 5 of the array's 8 ADCs, 4 columns each (not 20 spread over all 8).
-  EXPECT_NEAR(r.latency_s, 4 * (10e-9 + 4 * 7e-9), 1e-18);
+  // sit on 5 of the array's 8 ADCs, 4 columns each (not 20 spread over all 8); then the
+  // 800 bits read and 80 written at 2048 bits per clock (1 + 1 clocks) and the 880 bits on
+  // the 2048-bit bus (1 clock), at 1 GHz (evaluator/pipeline.h).
+  EXPECT_NEAR(r.latency_s, 4 * (10e-9 + 4 * 7e-9) + 3e-9, 1e-18);
   // The layer's own breakdown sums to its energy and latency, and holds the array's area.
   ASSERT_EQ(r.layers.size(), 1u);
   double e_sum = 0;
   for (const auto& kv : r.layers[0].energy_by_component_J) e_sum += kv.second;
   EXPECT_NEAR(e_sum, r.layers[0].energy_J, 1e-12 * e_sum);
   EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "sensing"), 4 * 10e-9, 1e-18);
-  EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "conversions"), 4 * 4 * 7e-9, 1e-18);
+  EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "adc"), 4 * 4 * 7e-9, 1e-18);
+  EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "buffer"), 2e-9, 1e-18);
+  EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "interconnect"), 1e-9, 1e-18);
   EXPECT_NEAR(part(r.layers[0].area_by_component_m2, "adcs"), a_adcs, 1e-20);
   EXPECT_DOUBLE_EQ(r.layers[0].activity, 0.5);
   EXPECT_NEAR(r.throughput_per_s, 1.0 / r.latency_s, 1e-6);
@@ -251,7 +233,7 @@ TEST(PimCost, SingleTileByHand) {
   const Mapping m1(matrix_layers(net), s1);
   const CostReport r1 = evaluate_pim(net, m1, shape_actions(net, m1, 8), t, PimSystemSpec());
   EXPECT_NEAR(part(r1.area_m2, "adcs"), 32 * 3195e-12, 1e-20);
-  EXPECT_NEAR(r1.latency_s, 4 * (10e-9 + 7e-9), 1e-18);
+  EXPECT_NEAR(r1.latency_s, 4 * (10e-9 + 7e-9) + 3e-9, 1e-18);
 }
 
 TEST(PimCost, AFewColumnsConvertOnTheirOwnAdcsOnly) {
@@ -265,7 +247,7 @@ TEST(PimCost, AFewColumnsConvertOnTheirOwnAdcsOnly) {
     const auto acts = shape_actions(net, m, 8);
     EXPECT_EQ(acts[0].conversions_per_adc, per_adc) << outputs;
     const CostReport r = evaluate_pim(net, m, acts, t, PimSystemSpec());
-    EXPECT_NEAR(r.latency_s, 4 * (10e-9 + per_adc * 7e-9), 1e-18) << outputs;
+    EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "adc"), 4 * per_adc * 7e-9, 1e-18) << outputs;
   }
   // One column per ADC: one conversion each, whatever the columns.
   TileSpec s1 = small_spec();
@@ -418,14 +400,17 @@ TEST(PimCost, ReplicationDividesLayerTimeAndMultipliesArrays) {
   const CostReport r1 = evaluate_pim(net, m1, shape_actions(net, m1, 8), t, PimSystemSpec());
   const CostReport r3 = evaluate_pim(net, m3, shape_actions(net, m3, 8), t, PimSystemSpec());
   EXPECT_EQ(m3.arrays(), 3 * m1.arrays());
-  EXPECT_NEAR(r3.latency_s, r1.latency_s / 3, 1e-18);
+  // The arrays' time is divided; the 3 ns of buffer and bus transfers are not (shared).
+  EXPECT_NEAR(r3.latency_s, 4 * (10e-9 + 4 * 7e-9) / 3 + 3e-9, 1e-18);
+  EXPECT_NEAR(r1.latency_s, 4 * (10e-9 + 4 * 7e-9) + 3e-9, 1e-18);
   EXPECT_NEAR(part(r3.area_m2, "arrays"), 3 * part(r1.area_m2, "arrays"), 1e-20);
   // The same work: every energy part but the interconnect (whose distance grows with the
-  // chip) and the leakage (the same static power for a third of the time) is unchanged.
+  // chip) and the leakage (the same static power for the shorter cycle) is unchanged.
   for (const auto& [name, e] : r1.energy_J)
     if (name != "interconnect" && name != "leakage") EXPECT_NEAR(part(r3.energy_J, name), e, 1e-12 * e) << name;
   EXPECT_GT(part(r3.energy_J, "interconnect"), part(r1.energy_J, "interconnect"));
-  EXPECT_NEAR(part(r3.energy_J, "leakage"), part(r1.energy_J, "leakage") / 3, 1e-12 * part(r1.energy_J, "leakage"));
+  EXPECT_NEAR(part(r3.energy_J, "leakage"), part(r1.energy_J, "leakage") * r3.latency_s / r1.latency_s,
+              1e-12 * part(r1.energy_J, "leakage"));
   // Layers not pipelined: throughput is 1 / latency; pipelined it is 1 / slowest layer.
   PimSystemSpec serial;
   serial.pipeline_layers = false;

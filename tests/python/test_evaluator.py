@@ -123,12 +123,13 @@ def test_pim_layers_carry_their_component_breakdown():
     assert tiled
     for l in tiled:
         assert sum(l["energy_by_component_J"].values()) == pytest.approx(l["energy_J"], rel=1e-12)
-        assert set(l["latency_by_component_s"]) == {"sensing", "conversions", "digital"}
+        assert set(l["latency_by_component_s"]) == {"sensing", "adc", "digital", "buffer", "interconnect"}
+        assert l["replication"] == 1
         assert l["activity"] == 0.5
     # The layers' ADC areas add up to the chip's.
     assert sum(l["area_by_component_m2"]["adcs"] for l in tiled) == pytest.approx(d["area_m2"]["adcs"], rel=1e-12)
     text = mho.cost.layer_table(rep)
-    assert "conversio" in text and tiled[0]["name"] in text
+    assert "adc" in text and "interconn" in text and tiled[0]["name"] in text
     with pytest.raises(ValueError, match="input_activity"):
         mho.cost.pim("lenet5", small_spec(), system=_core.PimSystemSpec(input_activity=2.0))
 

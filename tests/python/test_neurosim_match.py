@@ -141,11 +141,10 @@ def test_area_bucket_within_2x(pim, bucket):
     assert within(ratio, 2.0), (bucket, ratio)
 
 
-def test_design_file_network_and_replication_errors_name_the_key(tmp_path):
+def test_design_file_network_errors_name_the_key_and_copies_reach_the_mapping(tmp_path):
     from mho import config
     d = tmp_path / "d.yaml"
-    for text, key in (("network: 3\n", "network"), ("network: lenet5\nreplication: {0: 0}\n", "replication"),
-                      ("network: lenet5\nreplication: [1]\n", "replication")):
+    for text, key in (("network: 3\n", "network"), ("network: lenet5\nreplication: {0: 2}\n", "replication")):
         d.write_text(text)
         with pytest.raises(config.ConfigError, match=f"'{key}'"):
             cli._cost(cli.parser().parse_args(["cost", "--design", str(d), "--no-digital"]), out=io.StringIO())
@@ -153,7 +152,7 @@ def test_design_file_network_and_replication_errors_name_the_key(tmp_path):
     with pytest.raises(ValueError, match="no network"):
         cli._cost(cli.parser().parse_args(["cost", "--design", str(d)]), out=io.StringIO())
     # --net wins over the design's network; the replication applies to the mapping.
-    d.write_text("network: vgg8_neurosim\nreplication: {0: 2}\ndigital: false\n")
+    d.write_text("network: vgg8_neurosim\nsystem: {layer_replication: [2, 1, 1, 1, 1, 1, 1, 1]}\ndigital: false\n")
     one = cli._cost(cli.parser().parse_args(["cost", "--design", str(d)]), out=io.StringIO())
     assert one["cost"]["pim"]["network"] == "vgg8_neurosim"
     d2 = tmp_path / "d2.yaml"
@@ -161,5 +160,5 @@ def test_design_file_network_and_replication_errors_name_the_key(tmp_path):
     plain = cli._cost(cli.parser().parse_args(["cost", "--design", str(d2)]), out=io.StringIO())
     assert one["cost"]["pim"]["layers"][0]["arrays"] == 2 * plain["cost"]["pim"]["layers"][0]["arrays"]
     assert one["cost"]["pim"]["layers"][2]["arrays"] == plain["cost"]["pim"]["layers"][2]["arrays"]
-    other = cli._cost(cli.parser().parse_args(["cost", "--design", str(d), "--net", "lenet5"]), out=io.StringIO())
+    other = cli._cost(cli.parser().parse_args(["cost", "--design", str(d2), "--net", "lenet5"]), out=io.StringIO())
     assert other["cost"]["pim"]["network"] == "lenet5"

@@ -1,0 +1,76 @@
+// Latency of each layer on the PIM chip, by component, and the weight duplication that
+// balances the layer pipeline within an area budget.
+//
+// A layer's latency per inference, stages in sequence (NeuroSim V1.4 likewise adds a
+// layer's buffer and bus latency to its read latency, Chip.cpp ChipCalculatePerformance;
+// docs/neurosim_v14_vgg8.md), with c copies of its arrays:
+//   sensing       sequential passes / c x t_read (the cell's read pulse)
+//   adc           sequential passes / c x conversions per shared ADC x conversion time
+//   digital       partial-sum, bias and activation ops / digital_lanes clocks (the chip's
+//                 lanes serve every copy)
+//   buffer        ceil(read bits / (line bits x lines per clock)) + the same for the written
+//                 bits, in clocks: one line per clock on each of the buffer's ports (a register
+//                 file, as NeuroSim's synchronous buffers: Buffer.cpp CalculateLatency), shared
+//                 by the copies
+//   interconnect  ceil((read + written bits) / bus width) clocks on the chip's bus (NeuroSim's
+//                 bits / bus width, XYBus.cpp), shared by the copies
+//   latency = max(sensing + adc, digital) + buffer + interconnect.
+// Synchronous (PimSystemSpec::synchronous, NeuroSim's default mode, Param.cpp `synchronous`):
+// one clock for the whole chip, no faster than one conversion (NeuroSim sets it from the
+// slowest sensing path), and every read pulse and conversion takes whole clocks.
+// Copies divide the passes, not a pass: in steady state c copies work on c input vectors (of
+// one image or, for a layer with fewer vectors than copies, of successive images in the
+// pipeline), so the layer's time per inference is passes / c (not rounded up).
+//
+// Duplication (PimSystemSpec::replication = "auto"): minimize the pipeline cycle (the slowest
+// layer's latency) subject to chip area <= area_budget_mm2. Each layer's latency is
+// non-increasing in its copies and only the slowest layer's copies can shorten the cycle, so
+// giving the slowest layer one more copy while the area allows, until it no longer gets faster
+// or the next copy does not fit, reaches the least cycle the budget allows; then every layer
+// keeps the fewest copies that meet that cycle (no copy is kept that buys nothing). Area per
+// copy is what the evaluator reports for one copy of the layer's arrays and their
+// periphery; the chip-wide parts (buffers, digital lanes) do not change with copies.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "evaluator/actions.h"
+#include "evaluator/tech_table.h"
+
+namespace mho {
+
+struct PimSystemSpec;
+
+struct LatencyModel {
+  double t_read_s = 0, t_conversion_s = 0, t_clock_s = 0;
+  double digital_lanes = 1, buffer_line_bits = 1, buffer_lines_per_clock = 1, bus_width_bits = 1;
+};
+
+struct LayerLatency {
+  double sensing_s = 0, adc_s = 0, digital_s = 0, buffer_s = 0, interconnect_s = 0;
+  double total_s() const;
+};
+
+LatencyModel latency_model(const TileSpec& spec, const TechTable& tech, const PimSystemSpec& sys);
+
+// One layer with `copies` copies of its arrays (copies >= 1; off-tile layers ignore it).
+LayerLatency layer_latency(const LayerActions& a, const LatencyModel& m, double copies);
+
+// Copies per network layer (1 for layers not on tiles) that PimSystemSpec asks for:
+// replication "given": layer_replication (one per conv/linear layer, in order) or 1 each;
+// "auto": the balanced duplication within area_budget_mm2 (evaluator/pipeline.h).
+std::map<int, int> system_replication(const Network& net, const TileSpec& spec, const TechTable& tech,
+                                      const PimSystemSpec& sys);
+
+// The balancing rule alone: area_per_copy[i] of layer i, `fixed_area` the chip-wide rest,
+// floor_s the slowest layer that cannot be duplicated (none is bought below it),
+// max_copies[i] the copies beyond which layer i gets no faster; latency_of(i, c) is layer i's
+// latency with c copies. Returns copies per layer (>= 1). Throws if one copy each exceeds the
+// budget.
+std::vector<int> balance_copies(const std::vector<double>& area_per_copy, double fixed_area, double budget,
+                                double floor_s, const std::vector<int>& max_copies,
+                                const std::function<double(std::size_t, int)>& latency_of);
+
+}  // namespace mho

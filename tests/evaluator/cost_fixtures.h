@@ -1,0 +1,42 @@
+// Fixtures shared by the evaluator tests: the tech table of the source tree, a small tile
+// whose costs are computed by hand, and a breakdown's part by name.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crossbar/tile_spec.h"
+
+namespace mho::test {
+
+inline const std::string kTech = std::string(MHO_SOURCE_DIR) + "/data/tech.yaml";
+
+// 128 x 64 array, 4-bit weights in two 2-bit slices on differential pairs (analog
+// subtraction), 4-bit unsigned bit-serial inputs (4 planes), 6-bit SAR ADCs shared by 4 columns.
+inline TileSpec small_spec() {
+  TileSpec s;
+  s.rows = 128;
+  s.cols = 64;
+  s.weight_bits = 4;
+  s.bits_per_cell = 2;
+  s.dac.input_bits = 4;
+  s.dac.mode = "bitserial";
+  s.dac.bits_per_plane = 1;
+  s.dac.signed_mode = "unsigned";
+  s.adc.bits = 6;
+  s.adc.columns_per_adc = 4;
+  s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
+  return s;
+}
+
+inline double part(const std::vector<std::pair<std::string, double>>& v, const std::string& k) {
+  for (const auto& kv : v)
+    if (kv.first == k) return kv.second;
+  ADD_FAILURE() << "no part " << k;
+  return 0;
+}
+
+}  // namespace mho::test
