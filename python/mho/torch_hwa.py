@@ -187,7 +187,9 @@ def _state(b, g0, nu, t_s):
 
 
 def _planes(spec, x, x_max):
-    """DAC planes of inputs x: [(levels (rows x inputs), multiplier)], as adc_dac/dac.cpp."""
+    """DAC planes of inputs x, as adc_dac/dac.cpp: yields (levels (rows x inputs), multiplier)
+    for each plane, or None for a pass that drives no row (a two-pass DAC's negative pass of
+    non-negative inputs)."""
     dac = spec.dac
     bits = dac.input_bits
     ideal = bits == 0
@@ -195,25 +197,31 @@ def _planes(spec, x, x_max):
     n_planes = 1 if ideal else -(-bits // per_plane)
     plane_max = 1 if ideal else 2 ** per_plane - 1
     max_code = 1 if ideal else 2 ** bits - 1
-    a = x.abs() / x_max
-    code = a if ideal else torch.clamp(torch.round(a * max_code), max=float(max_code))
-    bipolar = dac.signed_mode == "bipolar"
-    passes = 2 if dac.signed_mode == "two_pass" else 1
-    out = []
-    for p in range(passes):
-        sign = 1.0 if p == 0 else -1.0
-        on = torch.ones_like(x, dtype=torch.bool) if bipolar else (x > 0 if p == 0 else x < 0)
-        one = torch.ones_like(x)
-        drive = torch.where(on, torch.where(x < 0, -one, one) if bipolar else one, torch.zeros_like(x))
+
+    def codes(v):  # signed magnitude codes (continuous levels for the ideal DAC)
+        a = v / x_max
+        return a if ideal else torch.sign(a) * torch.clamp(torch.round(a.abs() * max_code), max=float(max_code))
+
+    if dac.signed_mode == "two_pass":
+        passes = [(1.0, x.clamp(min=0.0)), (-1.0, (-x).clamp(min=0.0) if bool((x < 0).any()) else None)]
+    else:  # bipolar: the sign drives the voltage; unsigned: non-negative inputs only
+        passes = [(1.0, x)]
+    for sign, v in passes:
+        code = None if v is None else codes(v)
         for k in range(n_planes):
+            if code is None:
+                yield None
+                continue
             if ideal:
                 mag, mult = code, sign * x_max
+            elif n_planes == 1:  # one multilevel plane: the code itself
+                mag, mult = code / plane_max, sign * plane_max * (x_max / max_code)
             else:
-                mag = torch.bitwise_and(torch.bitwise_right_shift(code.long(), k * per_plane),
-                                        plane_max).to(x.dtype) / plane_max
+                c = code.abs().long()
+                mag = torch.bitwise_and(torch.bitwise_right_shift(c, k * per_plane), plane_max).to(x.dtype)
+                mag = torch.sign(code) * mag / plane_max
                 mult = sign * 2.0 ** (k * per_plane) * plane_max * (x_max / max_code)
-            out.append((drive * mag, mult))
-    return out
+            yield mag, mult
 
 
 def _groups(b):
@@ -256,8 +264,14 @@ def _read(b, x, g, var, x_max, adc_ranges):
     shift-and-add, as Tile::read with the conductances g (slices, 2, rows, n) and per-read
     variance var (same shape) or None."""
     v = b.spec.cell.v_read_V
+    # An undriven pass reads exactly zero current, which an ADC without noise or INL converts
+    # to zero (e.g. the negative pass of non-negative inputs): skipping it changes nothing.
+    skip_zero = b.spec.adc.noise_lsb == 0.0 and b.spec.adc.inl_lsb == 0.0
     acc = None
-    for k, (lv, mult) in enumerate(_planes(b.spec, x, x_max)):
+    for k, plane in enumerate(_planes(b.spec, x, x_max)):
+        if plane is None and skip_zero:
+            continue
+        lv, mult = plane if plane is not None else (torch.zeros_like(x), 0.0)
         lv2 = lv * lv if var is not None else None
 
         def current(m, s):
@@ -282,7 +296,7 @@ def _read(b, x, g, var, x_max, adc_ranges):
                 cur = current(g[s, 1][:, :1], None if var is None else var[s, 1][:, :1])
             term = mult * coeff * _adc(b.spec, cur, r, signed)
             acc = term if acc is None else acc + term
-    return acc
+    return acc if acc is not None else torch.zeros(x.shape[0], g.shape[3], dtype=x.dtype)
 
 
 def _reference_sums(b, g, var, x_max, adc_ranges, dtype):
@@ -334,7 +348,8 @@ def _hardware_product(b, x, w):
 
 def _check_ready(name, block):
     tile, spec = block.tile, block.spec
-    needs = spec.dac.range == "calibrated" or (spec.adc.range == "calibrated" and spec.adc.bits > 0)
+    needs = ((spec.dac.range == "calibrated" and spec.dac.input_bits > 0)
+             or (spec.adc.range == "calibrated" and spec.adc.bits > 0))
     if needs and not tile.calibrated:
         raise RuntimeError(f"layer '{name}': training needs the calibrated DAC/ADC ranges; on the "
                            f"converted model: program(chip), then calibrate(inputs), then train()")
