@@ -265,3 +265,60 @@ def test_training_needs_calibrated_ranges_and_current_accumulation():
     analog.train()
     with pytest.raises(ValueError, match="accumulation"):
         analog(torch.rand(2, 4))
+
+
+def blobs(n, seed):
+    """6 overlapping Gaussian classes in 16 dimensions (fixed centres)."""
+    centres = torch.randn(6, 16, generator=torch.Generator().manual_seed(99))
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 6, (n,), generator=g)
+    return centres[y] + 1.1 * torch.randn(n, 16, generator=g), y
+
+
+def test_hwa_finetuning_improves_analog_accuracy():
+    torch.manual_seed(0)
+    xtr, ytr = blobs(4000, 1)
+    xte, yte = blobs(1000, 2)
+    m = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 6))
+
+    def fit(model, steps, lr):
+        opt = torch.optim.Adam(model.parameters(), lr)
+        for _ in range(steps):
+            i = torch.randint(0, len(xtr), (128,))
+            loss = F.cross_entropy(model(xtr[i]), ytr[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    fit(m, 300, 1e-2)
+    # A noisy RRAM: programming error sigma 20 % of g_max (the preset's is 3 %), 6-bit weights
+    # and converters.
+    d = mho.cell_preset("rram_neurosim_22nm").to_dict()
+    d.update(prog_sigma=[0.2 * d["g_max_S"]])
+    spec = mho.TileSpec(rows=64, cols=64, cell=mho.CellSpec.from_dict(d), weight_bits=6,
+                        dac=mho.DacSpec(input_bits=6), adc=mho.AdcSpec(bits=6), seed=3)
+    analog = mho.torch.convert(m, spec)
+
+    def chips():
+        analog.eval()
+        out = []
+        for chip in range(4):
+            analog.program(chip)
+            analog.calibrate(xtr[:500])
+            with torch.no_grad():
+                out.append(float((analog(xte).argmax(1) == yte).float().mean()))
+        return np.array(out)
+
+    with torch.no_grad():
+        float_acc = float((m(xte).argmax(1) == yte).float().mean())
+    before = chips()
+    analog.program(100)  # the training chip: ranges only, never one of the evaluated chips
+    analog.calibrate(xtr[:500])
+    analog.train()
+    torch.manual_seed(0)
+    fit(analog, 150, 3e-3)
+    after = chips()
+    # Measured: float 98.5 %, before 93.6 % (chips 92.2-94.7), after 96.9 % (96.3-97.9).
+    assert float_acc - before.mean() > 0.03
+    assert after.min() > before.max()
+    assert after.mean() - before.mean() > 0.5 * (float_acc - before.mean())
