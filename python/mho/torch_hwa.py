@@ -75,6 +75,10 @@ class _Tables:
         return table[i] * (1.0 - f) + table[i + 1] * f
 
 
+# (repr(CellSpec), t_s) -> _Tables, shared by every block of every layer.
+_TABLES = {}
+
+
 class _Block:
     """What the training forward needs of one tile (block): its geometry, encoding constants,
     calibrated ranges and the fixed programmable weight range."""
@@ -102,14 +106,14 @@ class _Block:
         # The programmable range: what the scale maps to full scale when training starts.
         a = w.detach().abs()
         self.w_range = a.amax(dim=0) if self.per_column else a.max()
-        self._tables = {}
 
     def tables_at(self, t_s):
-        if t_s not in self._tables:
-            if len(self._tables) > 4:  # set_time() moved on: forget the old campaigns
-                self._tables.clear()
-            self._tables[t_s] = _Tables(self.spec.cell, t_s)
-        return self._tables[t_s]
+        key = (repr(self.spec.cell), t_s)
+        if key not in _TABLES:
+            if len(_TABLES) > 16:  # set_time() moved on: forget the old campaigns
+                _TABLES.clear()
+            _TABLES[key] = _Tables(self.spec.cell, t_s)
+        return _TABLES[key]
 
     def tables_now(self):
         return self.tables_at(self.tile.time)

@@ -322,3 +322,45 @@ def test_hwa_finetuning_improves_analog_accuracy():
     assert float_acc - before.mean() > 0.03
     assert after.min() > before.max()
     assert after.mean() - before.mean() > 0.5 * (float_acc - before.mean())
+
+
+def test_drift_has_the_cell_models_exponent_statistics():
+    # Drift alone, no compensation: each cell's g (t/t0)^-nu with nu ~ N(mu(g), sd(g)) from the
+    # C++ drift_moments at the C++ tile's targets; a weight is its slices' G+ - G- recombined.
+    torch.manual_seed(7)
+    cell = custom_pcm()
+    spec = mho.TileSpec(rows=16, cols=64, cell=cell, weight_bits=8, dac=mho.DacSpec(input_bits=0),
+                        adc=mho.AdcSpec(bits=0), programming_error=False, read_noise=False, stuck_at=False)
+    t_s = 86400.0
+    lin = nn.Linear(W.shape[0], W.shape[1], bias=False).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.from_numpy(W.T))
+    analog = mho.torch.convert(lin, spec)
+    analog.program(0)
+    eye = torch.eye(W.shape[0], dtype=torch.float64)
+    analog.calibrate(eye)
+    analog.set_time(t_s)
+    analog.train()
+    with torch.no_grad():
+        ys = torch.stack([analog(eye) for _ in range(100)]).numpy()
+    tile = analog.tile_layers()[""].tiles[0]
+    g, n_out, slices = tile.target_conductances, tile.num_outputs, tile.num_slices
+    model = mho.CellModel(cell)
+    lt = math.log(t_s / cell.drift_t0_s)
+    moments = np.vectorize(lambda v: model.drift_moments(v), otypes=[float, float])(g)
+    # E and Var of g exp(-nu lt) for Gaussian nu (a log-normal factor).
+    m1 = g * np.exp(-moments[0] * lt + 0.5 * (moments[1] * lt) ** 2)
+    m2 = g ** 2 * np.exp(-2 * moments[0] * lt + 2 * (moments[1] * lt) ** 2)
+    bpc = 4
+    unit = (np.abs(W).max() / 255) / ((cell.g_max_S - cell.g_min_S) / (2 ** bpc - 1))
+    mean = np.zeros((g.shape[0], n_out))
+    var = np.zeros_like(mean)
+    for k in range(slices):
+        c = 2.0 ** (k * bpc) * unit
+        pos, neg = slice(2 * k * n_out, (2 * k + 1) * n_out), slice((2 * k + 1) * n_out, (2 * k + 2) * n_out)
+        mean += c * (m1[:, pos] - m1[:, neg])
+        var += c * c * (m2[:, pos] - m1[:, pos] ** 2 + m2[:, neg] - m1[:, neg] ** 2)
+    z = (ys - mean) / np.sqrt(var)
+    assert abs(z.mean()) < 5.0 / math.sqrt(z.size)
+    # The factor is nearly Gaussian here (sd * ln(t/t0) <= 0.4): a loose bound on the variance.
+    assert abs(z.var() - 1.0) < 0.1
