@@ -105,7 +105,9 @@ class _Block:
         self.per_column = spec.weight_scale == "per_column"
         # The programmable range: what the scale maps to full scale when training starts.
         a = w.detach().abs()
-        self.w_range = a.amax(dim=0) if self.per_column else a.max()
+        r = a.amax(dim=0) if self.per_column else a.max()
+        # An all-zero tensor or column has no range yet: it is left unclipped, free to train.
+        self.w_range = torch.where(r > 0, r, torch.full_like(r, float("inf")))
 
     def tables_at(self, t_s):
         key = (repr(self.spec.cell), t_s)

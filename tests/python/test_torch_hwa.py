@@ -364,3 +364,16 @@ def test_drift_has_the_cell_models_exponent_statistics():
     assert abs(z.mean()) < 5.0 / math.sqrt(z.size)
     # The factor is nearly Gaussian here (sd * ln(t/t0) <= 0.4): a loose bound on the variance.
     assert abs(z.var() - 1.0) < 0.1
+
+
+def test_zero_weights_are_not_clipped_to_zero():
+    lin = nn.Linear(6, 3)
+    with torch.no_grad():
+        lin.weight.zero_()
+    x = torch.rand(10, 6)
+    analog = mho.torch.convert(lin, mho.TileSpec(rows=16, cols=32, cell="pcm_joshi2020"))
+    analog.program(0)
+    analog.calibrate(x)
+    analog.train()
+    analog(x).sum().backward()
+    assert bool((analog.model.weight.grad != 0).all())
