@@ -34,6 +34,14 @@ row (its output positions for a convolution, its leading positions for a Linear 
 any batch split and any thread count, and inputs of varying size never share noise. Calling
 the model twice on the same batch is two reads (fresh noise, as on hardware);
 `reset_samples()` starts the streams again, replaying a read.
+
+Hardware-aware training (torch_hwa.py). In train() mode every tile layer's product runs in
+torch instead: a new chip's programming error, drift and read noise per batch (statistics
+from the layer's TileSpec and cell model), DAC/ADC quantization with the calibrated ranges and
+weights clipped to the programmable range, with straight-through gradients to the layer's
+float weights (the original module's nn.Parameters). Training needs program(chip) and
+calibrate(inputs) first (for the ranges and the set time); program(chip) afterwards maps the
+trained weights. eval() mode runs on the tiles as above.
 """
 import copy
 import fnmatch
@@ -43,7 +51,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import _core, _util, layer_rules
+from . import _core, _util, layer_rules, torch_hwa
 
 CONVERTIBLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention)
 DIGITAL = layer_rules.DIGITAL
@@ -206,8 +214,17 @@ class _TileModule(nn.Module):
             m.rows_seen = 0
 
     def _advance(self, n):
-        if not self.calibrating:
+        if not self.calibrating and not self.training:
             self.samples += n
+
+    def _product(self, matrix, rows, group_weight):
+        """rows (batch x groups * rows) times `matrix`'s weights: on its tiles in eval() mode;
+        in train() mode the hardware-aware product of torch_hwa, differentiable in the rows and
+        in the weights group_weight(g) (rows x cols tensors). The one place every tile layer
+        type multiplies."""
+        if self.training and not self.calibrating:
+            return torch_hwa.train_product(matrix, rows, group_weight)
+        return torch.from_numpy(matrix.matmul(_numpy_rows(rows), self.calibrating))
 
 
 def _numpy_rows(t):
@@ -252,11 +269,14 @@ class TileLayer(_TileModule):
         return (f"{self.kind} '{self.name}', matrix {self.matrix[0]}x{self.matrix[1]}"
                 f"{f' x {self.groups} groups' if self.groups > 1 else ''}, {len(self.tiles)} tiles")
 
-    def _group_matrix(self, g):
-        """Group g's weight matrix, (in/groups * kernel) x (out/groups), float64 numpy."""
-        w = self.weight.detach().to("cpu", torch.float64)
+    def _group_weight(self, g):
+        """Group g's weight matrix, (in/groups * kernel) x (out/groups), a view of the weight."""
         og = self.matrix[1]
-        return w[g * og:(g + 1) * og].reshape(og, -1).t().numpy()
+        return self.weight[g * og:(g + 1) * og].reshape(og, -1).t()
+
+    def _group_matrix(self, g):
+        """Group g's weight matrix as float64 numpy."""
+        return self._group_weight(g).detach().to("cpu", torch.float64).numpy()
 
     def matrices(self):
         return [(self.name, self._tiles, self._group_matrix)]
@@ -297,11 +317,10 @@ class TileLayer(_TileModule):
         self._start(x)
         n = x.shape[0] if x.dim() > 1 else 1
         rows, out_shape = self._im2col(x)
-        y = self._tiles.matmul(_numpy_rows(rows), self.calibrating)
+        out = self._product(self._tiles, rows, self._group_weight)
         self._advance(n)
-        out = torch.from_numpy(y)
         if self.bias is not None:
-            out = out + self.bias.detach().to(out.dtype)
+            out = out + (self.bias if self.training else self.bias.detach()).to(out.dtype)
         out = out.to(x.device)
         if self.conv is None:
             return out.reshape((x.shape[0],) + out_shape if x.dim() > 1 else out_shape)
@@ -360,10 +379,10 @@ class TileAttention(_TileModule):
 
     def _project(self, i, x):
         """x: (batch, tokens, in) -> (batch, tokens, embed) on projection i's tiles."""
-        y = torch.from_numpy(self._tiles[i].matmul(_numpy_rows(x.reshape(-1, x.shape[-1])), self.calibrating))
+        y = self._product(self._tiles[i], x.reshape(-1, x.shape[-1]), lambda g: self._weight(i).t())
         b = self._bias(i)
         if b is not None:
-            y = y + b.detach().to(y.dtype)
+            y = y + (b if self.training else b.detach()).to(y.dtype)
         return y.reshape(x.shape[0], x.shape[1], -1).to(x.device)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
@@ -525,6 +544,9 @@ def convert(model, hardware):
     ("*", ...) is given. An nn.MultiheadAttention is one layer (TileAttention: its four
     projections on tiles, attention products in torch); the Linear inside it is not matched
     on its own.
+
+    The converted model starts in eval() mode (inference on the tiles, whatever mode `model`
+    is in); train() switches it to hardware-aware training (torch_hwa.py).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
@@ -566,7 +588,8 @@ def convert(model, hardware):
                 parent._modules[key] = replace[id(child)]
     if id(new) in replace:  # the model is itself one layer
         new = replace[id(new)]
-    return AnalogModel(new, layers, digital)
+    # Inference is what a converted model is for; train() means hardware-aware training.
+    return AnalogModel(new, layers, digital).eval()
 
 
 __all__ = ["convert", "AnalogModel", "TileLayer", "TileAttention", "CONVERTIBLE"]
