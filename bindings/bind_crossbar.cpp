@@ -168,6 +168,8 @@ void bind_crossbar(py::module_& m) {
       .def_property_readonly("programmed_conductances", &Tile::programmed_conductances, "S")
       .def_property_readonly("target_conductances", &Tile::target_conductances, "S")
       .def_property_readonly("drift_exponents", &Tile::drift_exponents)
+      .def_property_readonly("state_bytes", &Tile::state_bytes,
+                             "bytes the tile holds (its buffers and object; see crossbar/tile.h)")
       .def_property_readonly("dac_range", &Tile::dac_range)
       .def_property_readonly("wire_factor_seconds", &Tile::wire_factor_seconds)
       .def_property_readonly("drift_scale", &Tile::drift_scale, "drift-compensation factor per output")

@@ -48,6 +48,16 @@ std::uint32_t sub_index(int plane, int col, int component = 0) {
   return (std::uint32_t(plane) << (kColBits + 1)) | (std::uint32_t(component) << kColBits) |
          std::uint32_t(col);
 }
+// The largest |code| (tile_spec.h): weight_bits magnitude bits on differential pairs, one
+// fewer with offset encoding; analog weights are scaled to [-1, 1].
+double code_max(const TileSpec& s) {
+  if (s.weight_bits == 0) return 1.0;
+  return s.encoding == "differential" ? std::ldexp(1.0, s.weight_bits) - 1.0 : std::ldexp(1.0, s.weight_bits - 1) - 1.0;
+}
+// Stored levels are the code shifted up by the pad bits (tile_spec.h), worth 2^-pad LSB each.
+double pad_factor(const TileSpec& s) { return s.weight_bits == 0 ? 1.0 : std::ldexp(1.0, s.slice_pad_bits()); }
+// Level 0's conductance; charge accumulation: an empty capacitor holds no charge.
+double level_zero_S(const TileSpec& s) { return s.accumulation == "charge" ? 0.0 : s.cell.g_min_S; }
 }  // namespace
 
 Tile::Tile(TileSpec spec, std::uint64_t tile_id)
@@ -64,7 +74,6 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
   if (!w.allFinite()) reject("weights", "a matrix with NaN or infinity", "must be finite");
   const bool analog = spec_.weight_bits == 0;
   const bool diff = spec_.encoding == "differential";
-  const int wb = spec_.weight_bits;
   const int bpc = spec_.slice_bits();
   n_in_ = int(w.rows());
   n_out_ = int(w.cols());
@@ -80,66 +89,24 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
 
   // Quantize: codes c with |c| <= cmax (analog: c = w / max|w| in [-1, 1]).
   level_max_ = analog ? 1 : (1 << bpc) - 1;
-  const double cmax = analog ? 1.0 : diff ? std::ldexp(1.0, wb) - 1.0 : std::ldexp(1.0, wb - 1) - 1.0;
-  Eigen::VectorXd w_lsb(n_out_);
+  const double cmax = code_max(spec_);
+  w_lsb_.resize(n_out_);
   if (spec_.weight_scale == "per_column") {
-    for (int j = 0; j < n_out_; ++j) w_lsb[j] = w.col(j).cwiseAbs().maxCoeff() / cmax;
+    for (int j = 0; j < n_out_; ++j) w_lsb_[j] = w.col(j).cwiseAbs().maxCoeff() / cmax;
   } else {
-    w_lsb.setConstant(w.cwiseAbs().maxCoeff() / cmax);
+    w_lsb_.setConstant(w.cwiseAbs().maxCoeff() / cmax);
   }
   for (int j = 0; j < n_out_; ++j)
-    if (w_lsb[j] == 0.0) w_lsb[j] = 1.0;  // an all-zero column: any scale represents it
-  // Stored levels are the code shifted up by the pad bits (tile_spec.h), worth 2^-pad LSB each.
-  const double pad = analog ? 1.0 : std::ldexp(1.0, spec_.slice_pad_bits());
-  w_unit_ = (analog && !diff) ? Eigen::VectorXd(2.0 * w_lsb) : Eigen::VectorXd(w_lsb / pad);
+    if (w_lsb_[j] == 0.0) w_lsb_[j] = 1.0;  // an all-zero column: any scale represents it
+  // Stored levels are worth 2^-pad LSB each.
+  w_unit_ = (analog && !diff) ? Eigen::VectorXd(2.0 * w_lsb_) : Eigen::VectorXd(w_lsb_ / pad_factor(spec_));
 
-  // Charge accumulation: an empty capacitor holds no charge, so level 0 is worth 0.
-  const double g_min = charge() ? 0.0 : spec_.cell.g_min_S;
+  const double g_min = level_zero_S(spec_);
   delta_g_ = charge() ? charge_level_volts(spec_.cap, spec_.rows, level_max_) / spec_.cell.v_read_V
                       : (spec_.cell.g_max_S - g_min) / level_max_;
-  const double zero_level = analog ? 0.5 : std::ldexp(1.0, wb - 1);  // offset encoding
-  auto slice_level = [&](double m, int s) {
-    if (analog) return m;
-    return double(((std::int64_t(m) * std::int64_t(pad)) >> (s * bpc)) & level_max_);
-  };
-  g_target_.resize(n_in_, n_phys_);
-  for (int i = 0; i < n_in_; ++i) {
-    for (int j = 0; j < n_out_; ++j) {
-      double c = w(i, j) / w_lsb[j];
-      if (!analog) c = std::clamp(std::nearbyint(c), -cmax, cmax);
-      for (int s = 0; s < n_slices_; ++s) {
-        if (diff) {
-          g_target_(i, (2 * s) * n_out_ + j) = g_min + slice_level(std::max(c, 0.0), s) * delta_g_;
-          g_target_(i, (2 * s + 1) * n_out_ + j) = g_min + slice_level(std::max(-c, 0.0), s) * delta_g_;
-        } else {
-          const double u = analog ? (c + 1.0) / 2.0 : c + zero_level;
-          g_target_(i, s * n_out_ + j) = g_min + slice_level(u, s) * delta_g_;
-        }
-      }
-    }
-    if (!diff)
-      for (int s = 0; s < n_slices_; ++s)
-        g_target_(i, n_slices_ * n_out_ + s) = g_min + slice_level(zero_level, s) * delta_g_;
-  }
-
+  w_ = w;
   chip_ = chip;
-  const std::uint64_t seed = spec_.seed;
-  if (charge()) {
-    Eigen::MatrixXd levels = g_target_ / delta_g_;
-    if (!analog) levels = levels.array().round().matrix();
-    ChargeArray a = charge_array(spec_.cap, levels, spec_.rows, level_max_, spec_.programming_error,
-                                 StreamKey(seed, chip, tile_id_, Purpose::kCapMismatch));
-    g0_ = a.m / spec_.cell.v_read_V;
-    c_line_F_ = a.c_line_F;
-    nu_ = Eigen::MatrixXd::Zero(n_in_, n_phys_);
-  } else {
-    g0_ = g_target_;
-    cell_.program(g0_, StreamKey(seed, chip, tile_id_, Purpose::kProgramming),
-                  StreamKey(seed, chip, tile_id_, Purpose::kStuckAt), spec_.programming_error,
-                  spec_.stuck_at);
-    nu_ = spec_.drift ? cell_.draw_nu(g0_, StreamKey(seed, chip, tile_id_, Purpose::kDrift))
-                      : Eigen::MatrixXd::Zero(n_in_, n_phys_);
-  }
+  if (charge()) programmed_cells(&c_line_F_);
 
   // GEMM columns and conversion groups.
   gemm_cols_.clear();
@@ -178,6 +145,86 @@ void Tile::program(const Eigen::Ref<const Eigen::MatrixXd>& w, std::uint64_t chi
     for (std::size_t g = 0; g < groups_.size(); ++g) adc_range_[k][g] = fixed_adc_range(groups_[g]);
   baseline_valid_ = false;
   set_time(0.0);
+}
+
+Eigen::MatrixXd Tile::target() const {
+  const bool analog = spec_.weight_bits == 0;
+  const bool diff = spec_.encoding == "differential";
+  const int wb = spec_.weight_bits;
+  const int bpc = spec_.slice_bits();
+  const double cmax = code_max(spec_), pad = pad_factor(spec_), g_min = level_zero_S(spec_);
+  const double zero_level = analog ? 0.5 : std::ldexp(1.0, wb - 1);  // offset encoding
+  auto slice_level = [&](double m, int s) {
+    if (analog) return m;
+    return double(((std::int64_t(m) * std::int64_t(pad)) >> (s * bpc)) & level_max_);
+  };
+  Eigen::MatrixXd g_target(n_in_, n_phys_);
+  for (int i = 0; i < n_in_; ++i) {
+    for (int j = 0; j < n_out_; ++j) {
+      double c = w_(i, j) / w_lsb_[j];
+      if (!analog) c = std::clamp(std::nearbyint(c), -cmax, cmax);
+      for (int s = 0; s < n_slices_; ++s) {
+        if (diff) {
+          g_target(i, (2 * s) * n_out_ + j) = g_min + slice_level(std::max(c, 0.0), s) * delta_g_;
+          g_target(i, (2 * s + 1) * n_out_ + j) = g_min + slice_level(std::max(-c, 0.0), s) * delta_g_;
+        } else {
+          const double u = analog ? (c + 1.0) / 2.0 : c + zero_level;
+          g_target(i, s * n_out_ + j) = g_min + slice_level(u, s) * delta_g_;
+        }
+      }
+    }
+    if (!diff)
+      for (int s = 0; s < n_slices_; ++s)
+        g_target(i, n_slices_ * n_out_ + s) = g_min + slice_level(zero_level, s) * delta_g_;
+  }
+  return g_target;
+}
+
+Tile::Cells Tile::programmed_cells(Eigen::VectorXd* c_line_F) const {
+  const std::uint64_t seed = spec_.seed;
+  Cells c;
+  c.g0 = target();
+  if (charge()) {
+    Eigen::MatrixXd levels = c.g0 / delta_g_;
+    if (spec_.weight_bits != 0) levels = levels.array().round().matrix();
+    ChargeArray a = charge_array(spec_.cap, levels, spec_.rows, level_max_, spec_.programming_error,
+                                 StreamKey(seed, chip_, tile_id_, Purpose::kCapMismatch));
+    c.g0 = a.m / spec_.cell.v_read_V;
+    if (c_line_F) *c_line_F = a.c_line_F;
+    c.nu = Eigen::MatrixXd::Zero(n_in_, n_phys_);
+  } else {
+    cell_.program(c.g0, StreamKey(seed, chip_, tile_id_, Purpose::kProgramming),
+                  StreamKey(seed, chip_, tile_id_, Purpose::kStuckAt), spec_.programming_error,
+                  spec_.stuck_at);
+    c.nu = spec_.drift ? cell_.draw_nu(c.g0, StreamKey(seed, chip_, tile_id_, Purpose::kDrift))
+                       : Eigen::MatrixXd::Zero(n_in_, n_phys_);
+  }
+  return c;
+}
+
+Eigen::MatrixXd Tile::target_conductances() const { return programmed_ ? target() : Eigen::MatrixXd(); }
+Eigen::MatrixXd Tile::programmed_conductances() const {
+  return programmed_ ? programmed_cells().g0 : Eigen::MatrixXd();
+}
+Eigen::MatrixXd Tile::drift_exponents() const { return programmed_ ? programmed_cells().nu : Eigen::MatrixXd(); }
+Eigen::MatrixXd Tile::conductances() const {
+  if (!programmed_) return Eigen::MatrixXd();
+  Eigen::MatrixXd g_t, sig2;
+  aged_cells(t_s_, programmed_cells(), &g_t, &sig2);
+  return g_t;
+}
+
+std::size_t Tile::state_bytes() const {
+  auto mat = [](const auto& m) { return std::size_t(m.size()) * sizeof(m.data()[0]); };
+  auto vec = [](const auto& v) { return v.capacity() * sizeof(v.data()[0]); };
+  std::size_t b = sizeof(Tile);
+  b += mat(w_unit_) + mat(w_) + mat(w_lsb_) + mat(g_row_sum_) + mat(c_line_F_) + mat(alpha_) + mat(baseline_sums_);
+  b += mat(m_f_) + mat(s_f_) + mat(m_d_) + mat(s_d_);
+  b += vec(charge_sigma_f_) + vec(charge_offset_f_) + vec(charge_sigma_d_) + vec(charge_offset_d_);
+  b += vec(gemm_cols_) + vec(groups_) + vec(adc_range_);
+  for (const auto& c : gemm_cols_) b += vec(c);
+  for (const auto& r : adc_range_) b += vec(r);
+  return b;
 }
 
 bool Tile::sums_driven_rows() const {
@@ -226,43 +273,66 @@ void Tile::set_time(double t_s) {
 }
 
 void Tile::age(double t_s) {
-  g_t_ = g0_;
-  if (charge()) {
-    // Capacitors neither drift nor dissipate in the cells; their noise is the lines' kT/C.
-    sig2_t_ = Eigen::MatrixXd::Zero(n_in_, n_phys_);
-    g_row_sum_ = Eigen::VectorXd::Zero(n_in_);
-    rebuild_gemm_operands();
-    return;
-  }
+  Eigen::MatrixXd g_t, sig2;
+  aged_cells(t_s, programmed_cells(), &g_t, &sig2);
+  // Capacitors do not dissipate in the cells.
+  g_row_sum_ = charge() ? Eigen::VectorXd::Zero(n_in_) : Eigen::VectorXd(g_t.rowwise().sum());
+  rebuild_gemm_operands(g_t, sig2);
+}
+
+void Tile::aged_cells(double t_s, const Cells& c, Eigen::MatrixXd* g_t_out, Eigen::MatrixXd* sig2_out) const {
+  Eigen::MatrixXd& g_t = *g_t_out;
+  Eigen::MatrixXd& sig2 = *sig2_out;
+  g_t = c.g0;
+  sig2 = Eigen::MatrixXd::Zero(n_in_, n_phys_);
+  // Capacitors neither drift nor dissipate in the cells; their noise is the lines' kT/C.
+  if (charge()) return;
   if (spec_.drift)
-    for (Eigen::Index i = 0; i < g_t_.size(); ++i)
-      g_t_.data()[i] *= cell_.drift_factor(nu_.data()[i], t_s);
-  sig2_t_ = Eigen::MatrixXd::Zero(n_in_, n_phys_);
+    for (Eigen::Index i = 0; i < g_t.size(); ++i)
+      g_t.data()[i] *= cell_.drift_factor(c.nu.data()[i], t_s);
   if (spec_.read_noise) {
     if (spec_.cell.read_noise_draw == "frozen") {
       // One draw per cell for the campaign at t_s; a conductance cannot go negative.
       const StreamKey key(spec_.seed, chip_, tile_id_, Purpose::kFrozenReadNoise);
       const std::uint32_t campaign = std::uint32_t(time_key(t_s));
 #pragma omp parallel for schedule(static)
-      for (Eigen::Index i = 0; i < g_t_.size(); ++i) {
-        const double s = cell_.read_sigma(g_t_.data()[i], g0_.data()[i], t_s);
+      for (Eigen::Index i = 0; i < g_t.size(); ++i) {
+        const double s = cell_.read_sigma(g_t.data()[i], c.g0.data()[i], t_s);
         if (s == 0.0) continue;
         ElementEngine eng(key, std::uint64_t(i), campaign);
-        g_t_.data()[i] = std::max(g_t_.data()[i] + s * normal_draw(eng), 0.0);
+        g_t.data()[i] = std::max(g_t.data()[i] + s * normal_draw(eng), 0.0);
       }
     } else {
 #pragma omp parallel for schedule(static)
-      for (Eigen::Index i = 0; i < g_t_.size(); ++i) {
-        const double s = cell_.read_sigma(g_t_.data()[i], g0_.data()[i], t_s);
-        sig2_t_.data()[i] = s * s;
+      for (Eigen::Index i = 0; i < g_t.size(); ++i) {
+        const double s = cell_.read_sigma(g_t.data()[i], c.g0.data()[i], t_s);
+        sig2.data()[i] = s * s;
       }
     }
   }
-  g_row_sum_ = g_t_.rowwise().sum();
-  rebuild_gemm_operands();
 }
 
-Eigen::VectorXd Tile::reference_read_sums() const {
+template <>
+void Tile::hold_operands<double>() {
+  if (held_ == Held::kDouble) return;
+  const double wire_s = wire_factor_seconds_;  // it reports program()/set_time(), not this rebuild
+  age(t_s_);
+  wire_factor_seconds_ = wire_s;
+}
+
+template <>
+void Tile::hold_operands<float>() {
+  if (held_ == Held::kFloat) return;
+  if (held_ != Held::kDouble) hold_operands<double>();
+  m_f_ = m_d_.cast<float>();
+  s_f_ = s_d_.cast<float>();
+  RowMat<double>().swap(m_d_);
+  RowMat<double>().swap(s_d_);
+  held_ = Held::kFloat;
+}
+
+Eigen::VectorXd Tile::reference_read_sums() {
+  hold_operands<double>();
   RowMat<double> x(kDriftReferenceReads, n_in_);
   for (int k = 0; k < kDriftReferenceReads; ++k)
     for (int i = 0; i < n_in_; ++i)
@@ -299,8 +369,10 @@ void Tile::update_drift_compensation() {
   }
 }
 
-void Tile::rebuild_gemm_operands() {
+void Tile::rebuild_gemm_operands(const Eigen::MatrixXd& g_t, const Eigen::MatrixXd& sig2) {
   const int n = int(gemm_cols_.size());
+  RowMat<float>().swap(m_f_);
+  RowMat<float>().swap(s_f_);
   m_d_ = RowMat<double>::Zero(n_in_, n);
   s_d_ = RowMat<double>::Zero(n_in_, n);
   // The analog product maps row voltages to column currents: I = V G without wires, and
@@ -308,19 +380,20 @@ void Tile::rebuild_gemm_operands() {
   Eigen::MatrixXd g_eff;
   wire_factor_seconds_ = 0.0;
   if (spec_.wires.active()) {
-    ResistiveArray net(g_t_, spec_.wires);
+    ResistiveArray net(g_t, spec_.wires);
     g_eff = net.transfer().transpose();
     wire_factor_seconds_ = net.factor_seconds();
   }
-  const Eigen::MatrixXd& g = spec_.wires.active() ? g_eff : g_t_;
+  const Eigen::MatrixXd& g = spec_.wires.active() ? g_eff : g_t;
   for (int c = 0; c < n; ++c)
     for (const Component& comp : gemm_cols_[c]) {
       m_d_.col(c) += comp.sign * g.col(comp.phys_col);
-      s_d_.col(c) += sig2_t_.col(comp.phys_col);
+      s_d_.col(c) += sig2.col(comp.phys_col);
     }
-  m_f_ = m_d_.cast<float>();
-  s_f_ = s_d_.cast<float>();
   has_read_noise_ = s_d_.size() > 0 && s_d_.maxCoeff() > 0.0;
+  // Only reads with read noise use the variance matrix.
+  if (!has_read_noise_) RowMat<double>().swap(s_d_);
+  held_ = Held::kDouble;
   // Charge accumulation: a GEMM column's lines are sampled independently (their kT/C
   // variances add) and subtracted (their offsets cancel where signs oppose).
   charge_noise_ = charge() && spec_.read_noise;
@@ -350,14 +423,33 @@ const std::vector<float>& Tile::charge_offset<float>() const { return charge_off
 template <>
 const std::vector<double>& Tile::charge_offset<double>() const { return charge_offset_d_; }
 
+namespace {
+// hold_operands<T>() runs at every entry point that reads: a miss is a defect of this file.
+void check_held(bool held, const char* what) {
+  if (!held) throw std::logic_error(std::string("Tile: the ") + what + " operands are not held");
+}
+}  // namespace
+
 template <>
-const RowMat<float>& Tile::gemm_matrix<float>() const { return m_f_; }
+const RowMat<float>& Tile::gemm_matrix<float>() const {
+  check_held(held_ == Held::kFloat, "float");
+  return m_f_;
+}
 template <>
-const RowMat<double>& Tile::gemm_matrix<double>() const { return m_d_; }
+const RowMat<double>& Tile::gemm_matrix<double>() const {
+  check_held(held_ == Held::kDouble, "double");
+  return m_d_;
+}
 template <>
-const RowMat<float>& Tile::gemm_variance<float>() const { return s_f_; }
+const RowMat<float>& Tile::gemm_variance<float>() const {
+  check_held(held_ == Held::kFloat, "float");
+  return s_f_;
+}
 template <>
-const RowMat<double>& Tile::gemm_variance<double>() const { return s_d_; }
+const RowMat<double>& Tile::gemm_variance<double>() const {
+  check_held(held_ == Held::kDouble, "double");
+  return s_d_;
+}
 
 void Tile::check_ready(const char* what) const {
   if (!programmed_)
@@ -460,7 +552,9 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
   const int ncols = int(gemm_cols_.size());
   if (use_noise && spec_.read_noise_method == "per_cell") {
     const StreamKey key(spec_.seed, chip_, tile_id_, Purpose::kReadNoise);
-    // Reference path: one draw per cell per read.
+    // Reference path: one draw per cell per read, on the cells drawn again.
+    Eigen::MatrixXd g_t, sig2_t;
+    aged_cells(t_s_, programmed_cells(), &g_t, &sig2_t);
     cur.resize(lv.rows(), ncols);
 #pragma omp parallel for schedule(static)
     for (Eigen::Index r = 0; r < lv.rows(); ++r) {
@@ -473,8 +567,8 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
           ElementEngine eng(key, sample, sub_index(k, c, int(q)) | (1u << 31));
           double part = 0.0;
           for (int i = 0; i < n_in_; ++i) {
-            const double gi = g_t_(i, comp.phys_col) +
-                              std::sqrt(sig2_t_(i, comp.phys_col)) * normal_draw(eng);
+            const double gi = g_t(i, comp.phys_col) +
+                              std::sqrt(sig2_t(i, comp.phys_col)) * normal_draw(eng);
             part += double(lv(r, i)) * gi;
           }
           acc += comp.sign * part;
@@ -521,6 +615,7 @@ template <typename T>
 void Tile::calibrate(const Eigen::Ref<const RowMat<T>>& x) {
   check_input<T>(x, "calibrate");
   if (x.rows() == 0) reject("Tile.calibrate input", "0 rows", "needs at least one sample");
+  hold_operands<T>();
   if (spec_.dac.range == "calibrated") x_max_ = dac_.calibrated_range<T>(x);
   if (spec_.adc.range == "calibrated" && spec_.adc.bits > 0) {
     // |current| samples per (plane, group), gathered block by block (memory bounded like
@@ -714,6 +809,7 @@ RowMat<T> Tile::forward(const Eigen::Ref<const RowMat<T>>& x, std::int64_t sampl
   const Eigen::Index B = x.rows();
   const int P = dac_.num_planes();
   const int G = int(groups_.size());
+  hold_operands<T>();
   PassTotals done;
   RowMat<T> out = read<T>(x, first, true, &done);
 

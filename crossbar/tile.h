@@ -34,6 +34,7 @@
 // counter and action counters); it parallelises internally.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -77,11 +78,20 @@ class Tile {
   int num_slices() const { return n_slices_; }
   int physical_columns() const { return n_phys_; }
   // Programmed conductances at the current time (rows used x physical columns used), S.
-  const Eigen::MatrixXd& conductances() const { return g_t_; }
-  const Eigen::MatrixXd& programmed_conductances() const { return g0_; }
-  const Eigen::MatrixXd& drift_exponents() const { return nu_; }
+  // The tile keeps no per-cell copy of these (see state_bytes()): each call recomputes them
+  // from the weights and the seeded draws, the same bits program() and set_time() used.
+  Eigen::MatrixXd conductances() const;
+  Eigen::MatrixXd programmed_conductances() const;
+  Eigen::MatrixXd drift_exponents() const;
   // Target (error-free) conductances, S.
-  const Eigen::MatrixXd& target_conductances() const { return g_target_; }
+  Eigen::MatrixXd target_conductances() const;
+  // Bytes this tile holds: the object and every buffer it owns (the spec's strings aside, a
+  // few KiB whatever the array's size). Per cell: state_bytes() / (num_inputs() x
+  // physical_columns()), counting every device (both of a differential pair, every slice,
+  // the reference columns). What is kept: the weights (double, one per weight, to redraw
+  // the cells), and the product's value matrix and, with read noise, its variance matrix,
+  // one copy each in the precision of the last read (double after program() and set_time()).
+  std::size_t state_bytes() const;
   double dac_range() const { return x_max_; }
   // Seconds spent solving the wire network at the last program()/set_time() (0 without wires).
   double wire_factor_seconds() const { return wire_factor_seconds_; }
@@ -116,7 +126,7 @@ class Tile {
   // Re-estimates alpha_ from reference reads (see above); the baseline is re-read when stale.
   void update_drift_compensation();
   // Per output: sum over the reference inputs of |output| at the current state, uncompensated.
-  Eigen::VectorXd reference_read_sums() const;
+  Eigen::VectorXd reference_read_sums();
   // What the passes of a read did, in integers (exact whatever the grouping of passes): the
   // cells' energy and the row drives with a nonzero code (TileCounters::driven_rows).
   struct PassTotals {
@@ -135,7 +145,22 @@ class Tile {
                  PassTotals* totals) const;
   template <typename T>
   void check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) const;
-  void rebuild_gemm_operands();
+  // The cells as programmed (conductances and drift exponents), drawn again from the weights
+  // and the (seed, chip, tile) streams: a pure function of them, so every call gives the
+  // same bits. `c_line_F` (charge accumulation) receives the lines' capacitances.
+  struct Cells {
+    Eigen::MatrixXd g0, nu;
+  };
+  Eigen::MatrixXd target() const;
+  Cells programmed_cells(Eigen::VectorXd* c_line_F = nullptr) const;
+  // The cells t_s after programming: conductances (frozen read noise included) and per-read
+  // noise variances.
+  void aged_cells(double t_s, const Cells& c, Eigen::MatrixXd* g_t, Eigen::MatrixXd* sig2) const;
+  void rebuild_gemm_operands(const Eigen::MatrixXd& g_t, const Eigen::MatrixXd& sig2);
+  // Makes the product's operands available in precision T, keeping one precision only: float
+  // ones are the double ones rounded, double ones are rebuilt from the cells (age(t_s_)).
+  template <typename T>
+  void hold_operands();
   double fixed_adc_range(const Group& g) const;
   bool charge() const { return spec_.accumulation == "charge"; }
   // The I-V nonlinearity applies (current accumulation with a nonlinear cell).
@@ -181,10 +206,15 @@ class Tile {
   int n_in_ = 0, n_out_ = 0, n_slices_ = 1, n_phys_ = 0, level_max_ = 1;
   double delta_g_ = 0.0;
   Eigen::VectorXd w_unit_;  // weight per unit of level difference, per output
-  Eigen::MatrixXd g_target_, g0_, nu_, g_t_, sig2_t_;
-  Eigen::VectorXd g_row_sum_;  // sum over physical columns of g_t_, per row
+  Eigen::MatrixXd w_;       // the programmed weights, from which the cells are redrawn
+  Eigen::VectorXd w_lsb_;   // weight per code step, per output
+  Eigen::VectorXd g_row_sum_;  // sum over physical columns of the conductances now, per row
   std::vector<std::vector<Component>> gemm_cols_;
   std::vector<Group> groups_;
+  // The product's value and variance matrices (rows used x GEMM columns), in one precision
+  // at a time (hold_operands()); the variance is empty without read noise.
+  enum class Held : std::uint8_t { kNone, kFloat, kDouble };
+  Held held_ = Held::kNone;
   RowMat<float> m_f_, s_f_;
   RowMat<double> m_d_, s_d_;
   bool has_read_noise_ = false;
