@@ -21,12 +21,15 @@ C++ mapper (mapping/mapping.h) and each block is one `mho.Tile`; row blocks' par
 the bias are added digitally after the ADCs, as nets/pim_network.cpp does.
 nn.MultiheadAttention runs its query/key/value and output projections on tiles; its
 activation-by-activation products (Q K^T, softmax . V) stay in torch, i.e. digital.
+nn.LSTM, nn.GRU and nn.RNN run their input and hidden products on tiles, their gates in torch
+(python/mho/torch_recurrent.py).
 
 Reproducibility. Tile (layer l, block k) has tile id l * 2**32 + k (an attention layer's
-projection p: l * 2**32 + p * 2**24 + k), where l counts the model's Linear, Conv and
-MultiheadAttention layers in `named_modules()` order whether or not they are converted, so
-a layer's programming draw and noise depend on (TileSpec.seed, chip, l, k) only -- never on
-which other layers are analog. Read and ADC noise are keyed by the *sample*: the index, along
+projection p: l * 2**32 + p * 2**24 + k; a recurrent layer's matrices likewise), where l
+counts the model's Linear, Conv, MultiheadAttention and LSTM/GRU/RNN layers in
+`named_modules()` order whether or not they are converted, so a layer's programming draw
+and noise depend on (TileSpec.seed, chip, l, k) only -- never on which other layers are
+analog. Read and ADC noise are keyed by the *sample*: the index, along
 the first dimension of a layer's input, of each input since program() (or reset_samples()).
 Each sample owns the next stretch of each tile's noise stream, one position per tile input
 row (its output positions for a convolution, its leading positions for a Linear on
@@ -45,7 +48,7 @@ from torch.nn import functional as F
 
 from . import _core, _util
 
-CONVERTIBLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention)
+CONVERTIBLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention, nn.LSTM, nn.GRU, nn.RNN)
 DIGITAL = "digital"
 
 # Tile ids: layer index in the high 32 bits, block (placement) index in the low ones; a
@@ -77,7 +80,8 @@ def _check_rules(hardware):
                                 f"nn.Module type")
             if not any(issubclass(pattern, c) or issubclass(c, pattern) for c in CONVERTIBLE):
                 raise ValueError(f"hardware[{i}] pattern {pattern.__name__}: not a layer that runs on tiles "
-                                 f"(nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention); other modules "
+                                 f"(nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention, nn.LSTM, nn.GRU, "
+                                 f"nn.RNN); other modules "
                                  f"always run in torch")
         elif not isinstance(pattern, str):
             raise TypeError(f"hardware[{i}] pattern: expected a layer-name glob (str) or an nn.Module type, "
@@ -541,6 +545,15 @@ def _calibration_batch(inputs):
     return torch.cat(batches)
 
 
+def _layer_class(m):
+    if isinstance(m, nn.MultiheadAttention):
+        return TileAttention
+    if isinstance(m, nn.RNNBase):
+        from .torch_recurrent import tile_class  # it builds on this module's classes
+        return tile_class(m)
+    return TileLayer
+
+
 def convert(model, hardware):
     """A new nn.Module running `model` (untouched: a deep copy is converted) with its
     nn.Linear / nn.Conv1d / nn.Conv2d layers on mho tiles.
@@ -582,9 +595,9 @@ def convert(model, hardware):
             digital.append(name)
             continue
         _check_module(name, m)
-        if not isinstance(m, nn.MultiheadAttention) and m.weight.is_complex():
+        if any(p.is_complex() for p in m.parameters()):
             raise ValueError(f"layer '{name}' ({type(m).__name__}): complex weights are not supported")
-        layer = (TileAttention if isinstance(m, nn.MultiheadAttention) else TileLayer)(m, target, name, index)
+        layer = _layer_class(m)(m, target, name, index)
         layers[name] = layer
         replace[id(m)] = layer
     for parent in new.modules():
