@@ -1,0 +1,65 @@
+"""mho.study.evaluate on an nn.Module with recurrent layers (python/mho/study_torch.py)."""
+import numpy as np
+import pytest
+
+import mho
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+from test_torch_analog import ideal, noisy  # noqa: E402
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(4, 6, batch_first=True)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        o, h = self.gru(x)
+        return self.fc(h[-1])
+
+
+def data(n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 5, 4)).astype(np.float32), rng.integers(0, 3, size=n)
+
+
+def model():
+    torch.manual_seed(8)
+    return Classifier().eval()
+
+
+def test_ideal_equals_float_and_a_chip_equals_its_own_loop():
+    m = model()
+    (x, y), (cx, _) = data(60, 1), data(30, 2)
+    with torch.no_grad():
+        float_acc = float(np.mean(m(torch.from_numpy(x)).argmax(1).numpy() == y))
+    r = mho.study.evaluate(m, spec=ideal(), chips=2, dataset=(x, y), calib=cx, batch=25, progress=False)
+    assert r.float_accuracy == float_acc and r.pim_accuracies == [float_acc] * 2
+    assert r.model == "Classifier" and r.test_samples == 60 and "gru.hh_l0" in r.mapping
+    # the arrays of the study's mapping are the tiles the converted layers hold
+    assert r.arrays == sum(len(layer.tiles) for layer in mho.torch.convert(m, ideal()).tile_layers().values()) > 3
+    spec = noisy()
+    r = mho.study.evaluate(m, spec=spec, chips=2, dataset=(x, y), calib=cx, batch=25, progress=False)
+    analog = mho.torch.convert(m, spec).program(1).calibrate(torch.from_numpy(cx))
+    with torch.no_grad():
+        pred = analog(torch.from_numpy(x)).argmax(1).numpy()
+    assert r.pim_accuracies[1] == float(np.mean(pred == y))
+    assert r.counters_per_inference["adc_conversions"] > 0
+    assert r.design_key == mho.study.evaluate(m, spec=spec, chips=1, dataset=(x, y), calib=cx,
+                                              progress=False).design_key
+    assert m.training is False and type(m.gru) is nn.GRU  # the user's module is untouched
+
+
+def test_errors():
+    m = model()
+    x, y = data(10, 3)
+    with pytest.raises(ValueError, match="replication"):
+        mho.study.evaluate(m, spec=ideal(), dataset=(x, y), calib=x, replication={0: 2}, progress=False)
+    with pytest.raises(ValueError, match="calib"):
+        mho.study.evaluate(m, spec=ideal(), dataset=(x, y), progress=False)
+    unsigned = noisy().replace(dac=mho.DacSpec(input_bits=8, signed_mode="unsigned"))
+    with pytest.raises(ValueError, match=r"layer 'gru.ih_l0' \(GRU\).*unsigned"):
+        mho.study.evaluate(m, spec=unsigned, dataset=(x, y), calib=x, progress=False)
