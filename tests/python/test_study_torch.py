@@ -63,3 +63,18 @@ def test_errors():
     unsigned = noisy().replace(dac=mho.DacSpec(input_bits=8, signed_mode="unsigned"))
     with pytest.raises(ValueError, match=r"layer 'gru.ih_l0' \(GRU\).*unsigned"):
         mho.study.evaluate(m, spec=unsigned, dataset=(x, y), calib=x, progress=False)
+
+
+def test_zoo_lstm_file_round_trip(tmp_path):
+    from mho import zoo_lstm
+    torch.manual_seed(9)
+    m = zoo_lstm.RowLSTM(hidden=8)
+    path = tmp_path / "m.pt"
+    zoo_lstm.save(m, path, float_test_accuracy=0.5)
+    back = zoo_lstm.load(path)
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(back(x), m(x))
+    assert back.meta == {"float_test_accuracy": 0.5} and not back.training
+    with pytest.raises(FileNotFoundError, match="train_models.py --only lstm_mnist"):
+        zoo_lstm.load(tmp_path / "missing.pt")
