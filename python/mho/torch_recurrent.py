@@ -78,8 +78,8 @@ class TileRecurrent(_TileModule):
         dirs = 2 if self.bidirectional else 1
         parts = 3 if self.proj_size else 2
         if self.num_layers * dirs * parts > 1 << (_BLOCK_BITS - _PART_BITS):
-            raise ValueError(f"layer '{name}' ({self.kind}): num_layers = {self.num_layers} is more than tiles "
-                             f"number ({(1 << (_BLOCK_BITS - _PART_BITS)) // (dirs * parts)} at most)")
+            raise ValueError(f"layer '{name}' ({self.kind}): num_layers = {self.num_layers}; tile ids number at "
+                             f"most {(1 << (_BLOCK_BITS - _PART_BITS)) // (dirs * parts)} layers of this kind")
         g = self.gates * self.hidden_size
         self._mats = {}
         for k in range(self.num_layers):

@@ -112,6 +112,8 @@ def test_errors():
         lstm(torch.zeros(4, 3, 5, dtype=torch.int32))
     with pytest.raises(RuntimeError, match="program"):
         mho.torch.convert(recurrent("GRU"), ideal())(torch.zeros(4, 3, 5))
+    with pytest.raises(ValueError, match=r"num_layers = 100; tile ids number at most 64"):
+        mho.torch.convert(nn.LSTM(2, 2, num_layers=100, bidirectional=True), ideal())
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
