@@ -78,3 +78,15 @@ def test_zoo_lstm_file_round_trip(tmp_path):
     assert back.meta == {"float_test_accuracy": 0.5} and not back.training
     with pytest.raises(FileNotFoundError, match="train_models.py --only lstm_mnist"):
         zoo_lstm.load(tmp_path / "missing.pt")
+
+
+def test_shipped_lstm_on_ideal_tiles_predicts_as_torch():
+    from mho import zoo_lstm
+    m = zoo_lstm.load()
+    assert m.meta["float_test_accuracy"] >= 0.97 and m.meta["dataset"] == "mnist"
+    x, y = (torch.from_numpy(a) for a in mho.datasets.load("mnist", "test", limit=200))
+    analog = mho.torch.convert(m, mho.TileSpec.ideal(256, 256)).program(0)
+    with torch.no_grad():
+        pred = m(x).argmax(1)
+        assert torch.equal(analog(x).argmax(1), pred)
+    assert float((pred == y).float().mean()) > 0.95
