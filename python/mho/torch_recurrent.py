@@ -37,8 +37,6 @@ from torch.nn import functional as F
 
 from .torch_analog import _BLOCK_BITS, _numpy_rows, _TileMatrix, _TileModule
 
-RECURRENT = (nn.LSTM, nn.GRU, nn.RNN)
-
 # Tile ids within the layer: part (layer, direction, matrix) in bits 24..31, block below, as
 # TileAttention numbers its projections.
 _PART_BITS = 24
@@ -256,4 +254,4 @@ def tile_class(module):
     return TileLSTM if isinstance(module, nn.LSTM) else TileGRU if isinstance(module, nn.GRU) else TileRNN
 
 
-__all__ = ["TileRecurrent", "TileLSTM", "TileGRU", "TileRNN", "RECURRENT", "tile_class"]
+__all__ = ["TileRecurrent", "TileLSTM", "TileGRU", "TileRNN", "tile_class"]
