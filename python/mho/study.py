@@ -20,7 +20,7 @@ from typing import List
 
 import numpy as np
 
-from . import _core, _util, layer_rules, specs, study_inputs
+from . import _core, _util, layer_rules, specs, study_inputs, study_torch
 from .tile_study import mean_ci95
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -101,8 +101,8 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     spec: a TileSpec for every conv/linear layer (default: default_spec()), or per-layer rules
     [(pattern, TileSpec | "digital"), ...] as mho.torch.convert takes them (mho.layer_rules).
     model: an mho model file or a torch nn.Module (exported to mho's network engine; see
-    mho.study_inputs). dataset: a shipped dataset name (default: the one the model file
-    names), (x, y) arrays, a torch Dataset or a DataLoader; data of your own needs `calib`
+    mho.study_inputs; one with LSTM/GRU/RNN layers runs through mho.torch: mho.study_torch).
+    dataset: a shipped dataset name (default: the one the model file names), (x, y) arrays, a torch Dataset or a DataLoader; data of your own needs `calib`
     (calibration inputs: an array, Dataset or DataLoader), never the test set. limit: N
     evenly spaced test samples; calib_samples: the calibration samples used (evenly spaced).
     progress: a bar on terminals, log lines every 10 s elsewhere (Jupyter, nohup, batch jobs).
@@ -116,6 +116,13 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     replication = check_replication(replication)
     if spec is not None and not isinstance(spec, _core.TileSpec):
         layer_rules.check(spec)
+    if study_torch.runs_in_torch(model):
+        if spec is not None and not isinstance(spec, _core.TileSpec):
+            raise TypeError(f"spec: a model with recurrent layers runs through mho.torch.convert here; give one "
+                            f"TileSpec (or convert it yourself with per-layer rules), got {type(spec).__name__}")
+        return study_torch.evaluate(model, spec if spec is not None else default_spec(), chips, dataset, batch,
+                                    calib_samples, limit, time_s, progress, float_accuracy, keep_pim, calib,
+                                    replication)
     t0 = time.time()
     inp = study_inputs.load(model, dataset, calib, limit, calib_samples)
     net, name, dataset = inp["net"], inp["name"], inp["dataset"]

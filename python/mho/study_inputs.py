@@ -5,7 +5,8 @@ layers an HDF5 model may hold) to a temporary file, loaded, and keyed by that fi
 
 Data: a shipped dataset name ('mnist', 'fashion_mnist'; calibration images from its training
 split), a pair of arrays `(x, y)` (numpy or torch; x is N x C x H x W, or N x features for a
-network that starts with a Linear layer; y the N integer labels), a torch `Dataset` of
+network that starts with a Linear layer, or N x steps x features for a recurrent one; y the
+N integer labels), a torch `Dataset` of
 `(x, y)` samples, or a `DataLoader` of `(x, y)` batches. Data given as arrays, a Dataset or a
 DataLoader has no training split here, so its calibration inputs must be given too (`calib`:
 arrays, a Dataset or a DataLoader; only the inputs are used): DAC/ADC ranges are never
@@ -74,8 +75,8 @@ def _as_array(v, what):
 
 def _inputs(x, what):
     x = _as_array(x, what)
-    if x.ndim not in (2, 4) or len(x) == 0 or x.dtype.kind not in "fiu":
-        raise ValueError(f"{what}: expected N x C x H x W or N x features numbers with N >= 1, got "
+    if x.ndim not in (2, 3, 4) or len(x) == 0 or x.dtype.kind not in "fiu":
+        raise ValueError(f"{what}: expected N x C x H x W, N x steps x features or N x features numbers with N >= 1, got "
                          f"shape {x.shape}, dtype {x.dtype}")
     x = np.ascontiguousarray(x, dtype=np.float32)
     if not np.isfinite(x).all():

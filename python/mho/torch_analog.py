@@ -21,12 +21,15 @@ C++ mapper (mapping/mapping.h) and each block is one `mho.Tile`; row blocks' par
 the bias are added digitally after the ADCs, as nets/pim_network.cpp does.
 nn.MultiheadAttention runs its query/key/value and output projections on tiles; its
 activation-by-activation products (Q K^T, softmax . V) stay in torch, i.e. digital.
+nn.LSTM, nn.GRU and nn.RNN run their input and hidden products on tiles, their gates in torch
+(python/mho/torch_recurrent.py).
 
 Reproducibility. Tile (layer l, block k) has tile id l * 2**32 + k (an attention layer's
-projection p: l * 2**32 + p * 2**24 + k), where l counts the model's Linear, Conv and
-MultiheadAttention layers in `named_modules()` order whether or not they are converted, so
-a layer's programming draw and noise depend on (TileSpec.seed, chip, l, k) only -- never on
-which other layers are analog. Read and ADC noise are keyed by the *sample*: the index, along
+projection p: l * 2**32 + p * 2**24 + k; a recurrent layer's matrices likewise), where l
+counts the model's Linear, Conv, MultiheadAttention and LSTM/GRU/RNN layers in
+`named_modules()` order whether or not they are converted, so a layer's programming draw
+and noise depend on (TileSpec.seed, chip, l, k) only -- never on which other layers are
+analog. Read and ADC noise are keyed by the *sample*: the index, along
 the first dimension of a layer's input, of each input since program() (or reset_samples()).
 Each sample owns the next stretch of each tile's noise stream, one position per tile input
 row (its output positions for a convolution, its leading positions for a Linear on
@@ -53,7 +56,7 @@ from torch.nn import functional as F
 
 from . import _core, _util, layer_rules, torch_hwa
 
-CONVERTIBLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention)
+CONVERTIBLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention, nn.LSTM, nn.GRU, nn.RNN)
 DIGITAL = layer_rules.DIGITAL
 
 # Tile ids: layer index in the high 32 bits, block (placement) index in the low ones; a
@@ -69,7 +72,7 @@ def _check_rules(hardware):
     """`hardware` as a list of (pattern, TileSpec | "digital") with validated entries."""
     def convertible(cls):
         return issubclass(cls, nn.Module) and any(issubclass(cls, c) or issubclass(c, cls) for c in CONVERTIBLE)
-    return layer_rules.check(hardware, convertible, "nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention; "
+    return layer_rules.check(hardware, convertible, "nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention, nn.LSTM, nn.GRU, nn.RNN; "
                                                     "other modules always run in torch")
 
 
@@ -533,6 +536,15 @@ def _calibration_batch(inputs):
     return torch.cat(batches)
 
 
+def _layer_class(m):
+    if isinstance(m, nn.MultiheadAttention):
+        return TileAttention
+    if isinstance(m, nn.RNNBase):
+        from .torch_recurrent import tile_class  # it builds on this module's classes
+        return tile_class(m)
+    return TileLayer
+
+
 def convert(model, hardware):
     """A new nn.Module running `model` (untouched: a deep copy is converted) with its
     nn.Linear / nn.Conv1d / nn.Conv2d layers on mho tiles.
@@ -577,9 +589,9 @@ def convert(model, hardware):
             digital.append(name)
             continue
         _check_module(name, m)
-        if not isinstance(m, nn.MultiheadAttention) and m.weight.is_complex():
+        if any(p.is_complex() for p in m.parameters()):
             raise ValueError(f"layer '{name}' ({type(m).__name__}): complex weights are not supported")
-        layer = (TileAttention if isinstance(m, nn.MultiheadAttention) else TileLayer)(m, target, name, index)
+        layer = _layer_class(m)(m, target, name, index)
         layers[name] = layer
         replace[id(m)] = layer
     for parent in new.modules():
