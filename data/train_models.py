@@ -1,4 +1,4 @@
-"""Train the models shipped in data/models/ (seeded, Debian's torch 1.13 on CPU, 2 threads).
+"""Train the models shipped in data/models/ (seeded, Debian's torch 1.13 on CPU, 2 threads; vit_fmnist 1).
 
     .venv/bin/python data/train_models.py [--only NAME] (NAME: a key of MODELS below)
 
@@ -10,7 +10,7 @@ rescnn_fmnist: a small residual CNN with BatchNorm on Fashion-MNIST:
                conv 16 + BN + ReLU + maxpool, a residual block of 16, a strided conv to 32,
                a residual block of 32, global average pooling, FC 10.
 mobilenetv2_fmnist: a MobileNetV2-style network (ReLU6, depthwise 3x3, inverted residuals) on
-               Fashion-MNIST; vit_fmnist: a small vision transformer (7x7 patches, dim 64, 3
+               Fashion-MNIST; vit_fmnist: a small vision transformer (7x7 patches, dim 64, 2
                pre-LayerNorm blocks of 4-head attention and a GELU MLP) on Fashion-MNIST; both
                defined in mho.zoo_models, which says more.
 Each HDF5 model is written with mho.export (BatchNorm layers kept; mho folds them on load) with
@@ -24,10 +24,15 @@ import os
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# torch parallelises over its own 2 threads; OpenBLAS's pool (Debian's torch calls OpenBLAS)
+# on top of them yields-and-spins at every small product, which on a loaded machine made one
+# ViT epoch take over 15 minutes. One OpenBLAS thread, set before torch loads the library.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
@@ -85,8 +90,10 @@ MODELS = {
     "mobilenetv2_fmnist": dict(make=zoo_models.MobileNetV2, dataset="fashion_mnist", epochs=4, lr=3e-3,
                                batch=128),
     # A transformer lacks convolutions' prior and needs more passes; its epochs cost ~1/4 as much.
-    "vit_fmnist": dict(make=zoo_models.ViT, dataset="fashion_mnist", epochs=6, lr=2e-3, batch=128,
-                       state_dict=True),
+    # One thread: its many small operations each end at a barrier of torch's pool, where on a
+    # loaded machine one thread waits for the other to be scheduled again (an epoch took > 15 min).
+    "vit_fmnist": dict(make=zoo_models.ViT, dataset="fashion_mnist", epochs=6, lr=3e-3, batch=256,
+                       state_dict=True, threads=1),
 }
 
 
@@ -101,7 +108,7 @@ def train(name, seed=0):
     cfg = MODELS[name]
     torch.manual_seed(seed)
     np.random.seed(seed)
-    torch.set_num_threads(2)  # a fixed count: the reductions' order, hence the bits, depend on it
+    torch.set_num_threads(cfg.get("threads", 2))  # a fixed count: the reductions' order, hence the bits, depend on it
     torch.use_deterministic_algorithms(True)
     xtr, ytr = (torch.from_numpy(a) for a in mho.datasets.load(cfg["dataset"], "train"))
     xte, yte = (torch.from_numpy(a) for a in mho.datasets.load(cfg["dataset"], "test"))
@@ -127,7 +134,8 @@ def train(name, seed=0):
               f"({time.time() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU)", flush=True)
     acc, pred = accuracy(model, xte, yte)
     src = (f"data/train_models.py --only {name} (seed {seed}, {cfg['epochs']} epochs, Adam "
-           f"one-cycle lr {cfg['lr']}, batch {cfg['batch']}, torch {torch.__version__} CPU)")
+           f"one-cycle lr {cfg['lr']}, batch {cfg['batch']}, torch {torch.__version__} CPU, "
+           f"{torch.get_num_threads()} thread(s))")
     if cfg.get("state_dict"):
         path = os.path.join(HERE, "models", zoo_models.ZOO[name][1])
         zoo_models.save_state(model, path, name=name, dataset=cfg["dataset"], float_test_accuracy=acc,

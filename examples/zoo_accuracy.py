@@ -7,7 +7,7 @@ state_dict, through mho.torch.convert), over simulated chips with 95 % confidenc
 Hardware: the default design (mho.study.default_spec()) with signed inputs
 (DacSpec.signed_mode='two_pass'): MobileNetV2's linear bottlenecks and the transformer's
 LayerNorm outputs are signed, which the default's unsigned DAC refuses. Calibration on 512
-evenly spaced training images, never on the test set. In the transformer, attention's
+evenly spaced training images (--calib), never on the test set. In the transformer, attention's
 activation-by-activation products (Q K^T, softmax . V) run in torch, i.e. digitally; the
 script prints their multiply-accumulates per image (AnalogModel.digital_products()).
 """
@@ -31,6 +31,9 @@ def signed_default():
 def vit(spec, chips, limit, calib_samples):
     import torch
     from mho import zoo_models
+    # torch's digital operations (LayerNorm, softmax, GELU) on one thread, as the model was
+    # trained: fixed bits, and no barrier waits on a loaded machine.
+    torch.set_num_threads(1)
     model = zoo_models.load("vit_fmnist")
     x, y = mho.datasets.load("fashion_mnist", "test", limit=limit)
     cx, _ = mho.datasets.load("fashion_mnist", "train", limit=calib_samples)

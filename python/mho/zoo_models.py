@@ -88,7 +88,7 @@ class ViT(nn.Module):
     """Patch embedding (a patch x patch convolution of stride patch), learned position
     embedding, `depth` encoder blocks, LayerNorm, mean over tokens, Linear classifier."""
 
-    def __init__(self, image=28, patch=7, dim=64, depth=3, heads=4, mlp=128, classes=10):
+    def __init__(self, image=28, patch=7, dim=64, depth=2, heads=4, mlp=128, classes=10):
         super().__init__()
         tokens = (image // patch) ** 2
         self.embed = nn.Conv2d(1, dim, patch, stride=patch)

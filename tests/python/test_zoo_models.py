@@ -14,7 +14,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 # Correct predictions of each shipped model on the 500 evenly spaced Fashion-MNIST test images
 # of mho.datasets.load(..., limit=500), counted with torch when the model was trained
 # (data/train_models.py, seed 0).
-SHIPPED_TORCH = {}
+SHIPPED_TORCH = {"vit_fmnist": 438}
 
 
 def rel_err(a, b):
@@ -51,7 +51,7 @@ def test_vit_ideal_tiles_equal_torch_and_attention_products_are_digital():
     with torch.no_grad():
         y, ref = analog(x), m(x)
     assert rel_err(y, ref) < 1e-5
-    blocks = [f"blocks.{i}.attn" for i in range(3)]
+    blocks = [f"blocks.{i}.attn" for i in range(2)]
     assert set(analog.digital_products()) == set(blocks)
     # Per image and block: Q K^T and softmax . V over 16 tokens of 64 = 4 heads x 16 dims.
     assert all(d == {"products": "Q K^T, softmax . V", "macs": 3 * 2 * 16 * 16 * 64}
