@@ -15,8 +15,6 @@ import argparse
 import os
 import time
 
-import numpy as np
-
 import mho
 from mho.tile_study import mean_ci95
 
