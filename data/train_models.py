@@ -85,8 +85,9 @@ MODELS = {
     # A few epochs suffice on 60,000 images (a few minutes each on 2 cores); no augmentation.
     "lenet5_mnist": dict(make=lenet5, dataset="mnist", epochs=6, lr=2e-3, batch=128),
     "rescnn_fmnist": dict(make=ResCNN, dataset="fashion_mnist", epochs=4, lr=3e-3, batch=128),
-    # Epochs sized so that each trains in well under 15 min on an idle 2-core machine (the
-    # per-epoch CPU seconds printed below are what the README's estimate extrapolates).
+    # Epochs sized for < 15 min on 2 idle cores from the per-epoch CPU seconds printed below
+    # (a 128-image step took 0.59 s of CPU on one thread: 4 epochs ~ 18 CPU-min; not yet run
+    # to the end: on the loaded machine one epoch took more than 6 min of wall time).
     "mobilenetv2_fmnist": dict(make=zoo_models.MobileNetV2, dataset="fashion_mnist", epochs=4, lr=3e-3,
                                batch=128),
     # A transformer lacks convolutions' prior and needs more passes; its epochs cost ~1/4 as much.
