@@ -1,6 +1,6 @@
-"""Train the models shipped in data/models/ (seeded, Debian's torch 1.13 on CPU, 2 threads).
+"""Train the models shipped in data/models/ (seeded, Debian's torch 1.13 on CPU, 2 threads; vit_fmnist 1).
 
-    .venv/bin/python data/train_models.py [--only lenet5_mnist|rescnn_fmnist|lstm_mnist]
+    .venv/bin/python data/train_models.py [--only NAME] (NAME: a key of MODELS below)
 
 All train on the 60,000 official training images of their set and report the accuracy on
 the 10,000 official test images (mho.datasets; run data/fetch_datasets.py first).
@@ -16,21 +16,32 @@ its float test accuracy measured here, and checked: mho's float inference must g
 same predictions as PyTorch on the test set. The LSTM, which the HDF5 format cannot hold,
 is written as a torch state_dict (mho.zoo_lstm.save) and checked the same way through
 mho.torch.convert on ideal tiles.
+mobilenetv2_fmnist: a MobileNetV2-style network (ReLU6, depthwise 3x3, inverted residuals) on
+               Fashion-MNIST; vit_fmnist: a small vision transformer (7x7 patches, dim 64, 2
+               pre-LayerNorm blocks of 4-head attention and a GELU MLP) on Fashion-MNIST; both
+               defined in mho.zoo_models, which says more. vit_fmnist (attention does not export
+               to HDF5) is written as a state_dict with the same metadata (mho.zoo_models.save_state)
+               and checked by reloading it with mho.zoo_models.load.
 """
 import argparse
 import os
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# torch parallelises over its own 2 threads; OpenBLAS's pool (Debian's torch calls OpenBLAS)
+# on top of them yields-and-spins at every small product, which on a loaded machine made one
+# ViT epoch take over 15 minutes. One OpenBLAS thread, set before torch loads the library.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 import mho  # noqa: E402
-from mho import zoo_lstm  # noqa: E402
+from mho import zoo_lstm, zoo_models  # noqa: E402
 
 
 def lenet5():
@@ -83,6 +94,16 @@ MODELS = {
     # on 2 threads (0.85 vs 0.05 s, measured here on a loaded machine).
     "lstm_mnist": dict(make=zoo_lstm.RowLSTM, dataset="mnist", epochs=3, lr=4e-3, batch=128, clip=1.0,
                        torch_file=True, threads=1),
+    # Epochs sized for < 15 min on 2 idle cores from the per-epoch CPU seconds printed below
+    # (a 128-image step took 0.59 s of CPU on one thread: 4 epochs ~ 18 CPU-min; not yet run
+    # to the end: on the loaded machine one epoch took more than 6 min of wall time).
+    "mobilenetv2_fmnist": dict(make=zoo_models.MobileNetV2, dataset="fashion_mnist", epochs=4, lr=3e-3,
+                               batch=128),
+    # A transformer lacks convolutions' prior and needs more passes; its epochs cost ~1/4 as much.
+    # One thread: its many small operations each end at a barrier of torch's pool, where on a
+    # loaded machine one thread waits for the other to be scheduled again (an epoch took > 15 min).
+    "vit_fmnist": dict(make=zoo_models.ViT, dataset="fashion_mnist", epochs=6, lr=3e-3, batch=256,
+                       state_dict=True, threads=1),
 }
 
 
@@ -106,7 +127,7 @@ def train(name, seed=0):
     steps = cfg["epochs"] * ((len(xtr) + cfg["batch"] - 1) // cfg["batch"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], total_steps=steps)
     gen = torch.Generator().manual_seed(seed)
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     for epoch in range(cfg["epochs"]):
         model.train()
         order = torch.randperm(len(xtr), generator=gen)
@@ -120,13 +141,26 @@ def train(name, seed=0):
             opt.step()
             sched.step()
         acc, _ = accuracy(model, xte, yte)
+        # CPU seconds beside wall seconds: on a shared machine only the former extrapolate.
         print(f"{name} epoch {epoch + 1}/{cfg['epochs']}: test accuracy {acc:.4f} "
-              f"({time.time() - t0:.0f} s)", flush=True)
+              f"({time.time() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU)", flush=True)
     acc, pred = accuracy(model, xte, yte)
     trained_s = time.time() - t0
     src = (f"data/train_models.py --only {name} (seed {seed}, {cfg['epochs']} epochs, Adam "
            f"one-cycle lr {cfg['lr']}, batch {cfg['batch']}{', clip ' + str(cfg['clip']) if 'clip' in cfg else ''}, "
-           f"torch {torch.__version__} CPU)")
+           f"torch {torch.__version__} CPU, {torch.get_num_threads()} thread(s))")
+    if cfg.get("state_dict"):
+        path = os.path.join(HERE, "models", zoo_models.ZOO[name][1])
+        zoo_models.save_state(model, path, name=name, dataset=cfg["dataset"], float_test_accuracy=acc,
+                              source=src)
+        again = zoo_models.load(name, path)
+        same = bool((accuracy(again, xte, yte)[1] == pred).all())
+        print(f"{name}: trained in {trained_s:.0f} s; float test accuracy {acc:.4f} on "
+              f"{len(yte)} images; reloaded model gives the same predictions: {same}; written {path}",
+              flush=True)
+        if not same:
+            raise SystemExit(f"{name}: the reloaded state_dict predicts differently")
+        return
     if cfg.get("torch_file"):
         path = os.path.join(HERE, "models", f"{name}.pt")
         zoo_lstm.save(model, path, name=name, dataset=cfg["dataset"], float_test_accuracy=acc, source=src)

@@ -360,6 +360,22 @@ class TileAttention(_TileModule):
         ins = (e, self.kdim, self.vdim, e)
         self._tiles = [_TileMatrix(spec, f"{name}.{part}", 1, ins[i], e, (index << _BLOCK_BITS) + (i << 24))
                        for i, part in enumerate(self._PARTS)]
+        self.digital_macs = 0  # Q K^T and softmax . V multiply-accumulates since program()
+
+    def extra_repr(self):
+        return (f"MultiheadAttention '{self.name}', {self.num_heads} heads, embed {self.embed_dim}: q/k/v/out "
+                f"projections on {sum(len(m.tiles) for m in self._tiles)} tiles; {self.DIGITAL_PRODUCTS} "
+                f"digital (torch)")
+
+    DIGITAL_PRODUCTS = "Q K^T, softmax . V"
+
+    def program(self, chip):
+        super().program(chip)
+        self.digital_macs = 0
+
+    def reset_samples(self):
+        super().reset_samples()
+        self.digital_macs = 0
 
     def _weight(self, i):
         """Projection i's weight, out x in (torch's layout)."""
@@ -416,6 +432,8 @@ class TileAttention(_TileModule):
         if self.training and self.dropout > 0:
             attn = F.dropout(attn, p=self.dropout)
         o = (attn @ v).transpose(1, 2).reshape(n, lq, e)
+        if not self.calibrating:
+            self.digital_macs += n * h * lq * lk * d * 2  # both products: (lq x d)(d x lk), (lq x lk)(lk x d)
         out = self._project(3, o)
         self._advance(n)
         if not self.batch_first or not batched:
@@ -506,6 +524,13 @@ class AnalogModel(nn.Module):
         for layer in self._tile_layers.values():
             out.update(layer.counters())
         return out
+
+    def digital_products(self):
+        """What the tiles do not compute: {attention layer name: {'products': 'Q K^T, softmax .
+        V', 'macs': their multiply-accumulates since program()}} (they run in torch, i.e. on
+        digital logic; counters() holds the tile actions only)."""
+        return {name: {"products": layer.DIGITAL_PRODUCTS, "macs": layer.digital_macs}
+                for name, layer in self._tile_layers.items() if isinstance(layer, TileAttention)}
 
     def inferences(self):
         """Samples the first tile layer has seen since program() (what mho.cost divides by)."""
