@@ -190,15 +190,19 @@ void bind_evaluator(py::module_& m) {
      "Per-inference action counts of each layer, from shapes (see evaluator/actions.h).");
   reject_other_calls(m, "shape_actions", "shape_actions(network: Network, mapping: Mapping, activation_bits: int = 8)");
 
-  m.def("system_replication", [](py::handle n_obj, py::handle sp_obj, py::handle t_obj, py::handle s_obj) {
+  m.def("system_replication", [](py::handle n_obj, py::handle sp_obj, py::handle t_obj, py::handle s_obj,
+                                 const std::map<int, TileSpec>& layer_specs, const std::set<int>& digital) {
     return system_replication(to_object<Network>(n_obj, "system_replication(network)"),
                               to_object<TileSpec>(sp_obj, "system_replication(spec)"),
                               to_object<TechTable>(t_obj, "system_replication(tech)"),
-                              to_object<PimSystemSpec>(s_obj, "system_replication(system)"));
+                              to_object<PimSystemSpec>(s_obj, "system_replication(system)"),
+                              LayerHardware{layer_specs, digital});
   }, py::arg("network"), py::arg("spec"), py::arg("tech"), py::arg("system"),
+     py::arg("layer_specs") = std::map<int, TileSpec>(), py::arg("digital") = std::set<int>(),
      "{layer index: copies} the system's replication asks for (see evaluator/pipeline.h).");
   reject_other_calls(m, "system_replication",
-                     "system_replication(network: Network, spec: TileSpec, tech: TechTable, system: PimSystemSpec)");
+                     "system_replication(network: Network, spec: TileSpec, tech: TechTable, system: PimSystemSpec, "
+                     "layer_specs: dict[int, TileSpec] = {}, digital: set[int] = set())");
   m.def("evaluate_pim", [](py::handle n_obj, py::handle mp_obj, py::handle t_obj, py::handle s_obj) {
     const Network& n = to_object<Network>(n_obj, "evaluate_pim(network)");
     const Mapping& mp = to_object<Mapping>(mp_obj, "evaluate_pim(mapping)");

@@ -124,14 +124,14 @@ std::vector<LayerActions> network_actions(const Network& net, int activation_bit
 }
 
 std::vector<LayerActions> shape_actions(const Network& net, const Mapping& mapping, int activation_bits) {
-  const TileSpec& spec = mapping.spec();
-  const Dac dac(spec.dac);
-  const int P = dac.num_planes(), G = spec.conversion_groups();
-  const int sa_bits = shift_add_width(spec);
   std::vector<LayerActions> out = network_actions(net, activation_bits);
   // Input vectors per inference of each layer: output positions of a conv, 1 for a linear.
   std::vector<double> vectors(out.size(), 1.0);
   for (const LayerMapping& m : mapping.layers()) {
+    const TileSpec& spec = mapping.spec(m.layer);
+    const Dac dac(spec.dac);
+    const int P = dac.num_planes();
+    const int sa_bits = shift_add_width(spec);
     const Layer& l = net.layers()[std::size_t(m.layer)];
     const Shape& o = net.output_shape(m.layer);
     const double v = l.kind == LayerKind::kConv2d ? double(o.h) * o.w : 1.0;
@@ -148,6 +148,8 @@ std::vector<LayerActions> shape_actions(const Network& net, const Mapping& mappi
     a.partial_sum_bits = sa_bits + ceil_log2(m.row_blocks);
   }
   for (const Placement& p : mapping.placements()) {
+    const TileSpec& spec = mapping.spec(p.layer);
+    const int P = Dac(spec.dac).num_planes(), G = spec.conversion_groups();
     LayerActions& a = out[std::size_t(p.layer)];
     const double v = vectors[std::size_t(p.layer)], conv = spec.converted_columns(p.cols);
     a.cell_reads += v * P * double(p.rows) * spec.physical_columns(p.cols);
@@ -156,6 +158,18 @@ std::vector<LayerActions> shape_actions(const Network& net, const Mapping& mappi
     a.adc_conversions += v * P * conv;
     a.shift_adds += v * double(p.cols) * (double(P) * G - 1);
     a.conversions_per_adc = std::max(a.conversions_per_adc, int(std::min<double>(conv, spec.adc.columns_per_adc)));
+  }
+  // Digital conv/linear layers (mapping/mapping.h LayerHardware): each MAC a multiply at
+  // activation precision and an add at accumulator precision on the digital lanes; the
+  // weights held on chip and each read once per inference (weight stationary at the lanes).
+  for (int d : mapping.digital_layers()) {
+    const Layer& l = net.layers()[std::size_t(d)];
+    LayerActions& a = out[std::size_t(d)];
+    const double weights = double(l.matrix_rows()) * l.matrix_cols() * l.groups;
+    a.act_mults += double(a.macs);
+    a.acc_adds += double(a.macs);
+    a.digital_weight_bits = weights * activation_bits;
+    a.buffer_read_bits += a.digital_weight_bits;
   }
   return out;
 }

@@ -15,7 +15,10 @@
 // activation precision; flatten and concat are views and cost nothing. Buffer traffic: a
 // conv/linear layer reads its im2col input vectors (each element once; the input is broadcast
 // to its column blocks) and writes its outputs; other layers read their inputs and write
-// their outputs.
+// their outputs. A conv/linear layer the mapping keeps digital (per-layer hardware) does its
+// MACs on the digital lanes (a multiply at activation precision, an add at accumulator
+// precision) and reads its weights, held on chip, once per inference. With per-layer
+// hardware every layer's tile actions follow its own TileSpec.
 #pragma once
 
 #include <map>
@@ -61,6 +64,8 @@ struct LayerActions {
   double act_adds = 0;        // adds and compares at activation precision
   double act_mults = 0;
   double buffer_read_bits = 0, buffer_write_bits = 0;
+  // A digital conv/linear layer's weights, held on chip for the digital datapath (bits).
+  double digital_weight_bits = 0;
   // Latency ingredients: analog passes in sequence per inference on one copy of the layer
   // (input vectors x planes x packed groups sharing an array) and, per pass, the most
   // conversions one ADC performs in sequence: a placement converts its columns on the ADCs

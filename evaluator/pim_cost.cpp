@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
+#include <memory>
 #include <sstream>
 
 #include "adc_dac/dac.h"
@@ -105,42 +106,96 @@ long long max_activation_bits(const Network& net, const std::vector<LayerActions
 
 }  // namespace
 
+namespace {
+
+// What the arrays of one TileSpec cost: per-action figures and per-array areas. A mapping
+// with per-layer hardware has one per TileSpec; every other chip has one.
+struct ArrayModel {
+  ArrayModel(const TileSpec& s, const TechTable& tech, const PimSystemSpec& sys, int sa_bits, const std::string& where)
+      : spec(s), peri(s, tech, sys), timing(latency_model(s, tech, sys)) {
+    if (s.adc.bits == 0)
+      reject(where + ".adc.bits", "0", "a physical resolution (>= 1): an ideal ADC has no cost to look up");
+    const int dac_bits = driver_bits(s.dac);
+    if (dac_bits == 0)
+      reject(where + ".dac.input_bits", "0", "a physical resolution (>= 1): an ideal DAC has no cost to look up");
+    adc = tech.adc_cost(table_adc_type(sys), s.adc.bits);
+    dac = tech.dac_cost(dac_bits);
+    sa_unit = tech.adder(std::clamp(sa_bits, 1, sys.accumulator_bits));
+    const CellSpec& cell = s.cell;
+    e_cell = cell.v_read_V * cell.v_read_V * 0.5 * (cell.g_min_S + cell.g_max_S) * cell.t_read_s;
+    cell_area = cell.area_F2 * cell.feature_size_m * cell.feature_size_m;
+    // Cell pitch along a word line (width) and a bit line (height): area_F2 F^2 at cell_aspect.
+    const double pitch_w = std::sqrt(cell_area * sys.cell_aspect), pitch_h = std::sqrt(cell_area / sys.cell_aspect);
+    e_wordline = tech.array_wire_F_per_m * s.cols * pitch_w * tech.vdd_V * tech.vdd_V;
+    e_bitline = tech.array_wire_F_per_m * s.rows * pitch_h * cell.v_read_V * cell.v_read_V;
+    adcs = s.adcs_per_array();
+    driver_area = peri.row_drivers_area(dac.area_m2);
+    sa_area = peri.shift_add_area(sa_unit.area_m2);
+  }
+  // Area of `arrays` arrays, by component.
+  std::vector<std::pair<std::string, double>> area(double arrays) const {
+    return {{"arrays", arrays * spec.rows * spec.cols * cell_area},
+            {"adcs", arrays * adcs * adc.area_m2},
+            {"dacs", arrays * driver_area},
+            {"shift_add", arrays * (sa_area + peri.adder_tree_area())},
+            {"column_mux", arrays * peri.column_mux_area()},
+            {"level_shifters", arrays * peri.level_shifters_area()},
+            {"layout_white_space", arrays * peri.white_space_per_array(adcs * adc.area_m2, sa_area, driver_area)}};
+  }
+
+  const TileSpec& spec;
+  const Periphery peri;
+  const LatencyModel timing;
+  ComponentCost adc, dac, sa_unit;
+  double e_cell = 0, cell_area = 0, e_wordline = 0, e_bitline = 0, adcs = 0, driver_area = 0, sa_area = 0;
+  double arrays = 0;  // of the layers on this spec
+};
+
+double area_of(const std::vector<std::pair<std::string, double>>& parts, const char* name) {
+  for (const auto& kv : parts)
+    if (kv.first == name) return kv.second;
+  return 0.0;
+}
+
+}  // namespace
+
 CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::vector<LayerActions>& actions,
                         const TechTable& tech, const PimSystemSpec& sys) {
   sys.validate();
-  if (!mapping.uniform() || !mapping.digital_layers().empty())
-    reject("mapping", "per-layer hardware", "one TileSpec for every layer (per-layer costs are not modelled yet)");
-  const TileSpec& spec = mapping.spec();
-  if (spec.adc.bits == 0)
-    reject("TileSpec.adc.bits", "0", "a physical resolution (>= 1): an ideal ADC has no cost to look up");
-  const int dac_bits = driver_bits(spec.dac);
-  if (dac_bits == 0)
-    reject("TileSpec.dac.input_bits", "0", "a physical resolution (>= 1): an ideal DAC has no cost to look up");
   if (actions.size() != net.layers().size())
     reject("actions", std::to_string(actions.size()) + " layers", "one entry per network layer");
   if (!sys.layer_activity.empty() && sys.layer_activity.size() != net.layers().size())
     reject("PimSystemSpec.layer_activity", std::to_string(sys.layer_activity.size()) + " entries",
            "empty or one per network layer (" + std::to_string(net.layers().size()) + ")");
-  // The multilevel sense amplifier's energy is a formula (evaluator/periphery.h); its area and
-  // conversion time are the table's sense_amp entry.
-  const ComponentCost& adc = tech.adc_cost(table_adc_type(sys), spec.adc.bits);
-  const Periphery peri(spec, tech, sys);
-  const ComponentCost dac = tech.dac_cost(dac_bits);
+  // One array model per TileSpec (the mapping's, and each layer's own); shift-and-add units
+  // sized for the widest result of their spec's layers. Layers off the arrays use the first.
+  std::vector<const TileSpec*> specs = {&mapping.spec()};
+  std::vector<int> model_of(net.layers().size(), 0);
+  for (const LayerMapping& lm : mapping.layers()) {
+    const TileSpec* s = &mapping.spec(lm.layer);
+    auto it = std::find(specs.begin(), specs.end(), s);
+    model_of[std::size_t(lm.layer)] = int(it - specs.begin());
+    if (it == specs.end()) specs.push_back(s);
+  }
+  std::vector<int> sa_bits(specs.size(), 1);
+  for (const LayerActions& a : actions)
+    if (a.on_tiles) sa_bits[std::size_t(model_of[std::size_t(a.layer)])] =
+        std::max(sa_bits[std::size_t(model_of[std::size_t(a.layer)])], a.shift_add_bits);
+  std::vector<std::unique_ptr<ArrayModel>> models;
+  for (std::size_t k = 0; k < specs.size(); ++k) {
+    std::string where = "TileSpec";
+    for (const LayerMapping& lm : mapping.layers())
+      if (k > 0 && model_of[std::size_t(lm.layer)] == int(k)) {
+        where = "layer " + std::to_string(lm.layer) + " TileSpec";
+        break;
+      }
+    models.push_back(std::make_unique<ArrayModel>(*specs[k], tech, sys, sa_bits[k], where));
+  }
+  for (const LayerMapping& lm : mapping.layers()) models[std::size_t(model_of[std::size_t(lm.layer)])]->arrays += lm.arrays;
   // Adders at their real widths, capped by the accumulator's.
   auto adder = [&](int bits) { return tech.adder(std::clamp(bits, 1, sys.accumulator_bits)); };
-  int sa_bits = 1;
-  for (const LayerActions& a : actions) sa_bits = std::max(sa_bits, a.shift_add_bits);
-  const ComponentCost sa_unit = adder(sa_bits);
   const ComponentCost& act_add = tech.add_cost(sys.activation_bits);
   const ComponentCost& act_mult = tech.mult_cost(sys.activation_bits);
-  const CellSpec& cell = spec.cell;
-  const double e_cell = cell.v_read_V * cell.v_read_V * 0.5 * (cell.g_min_S + cell.g_max_S) * cell.t_read_s;
-  const double cell_area = cell.area_F2 * cell.feature_size_m * cell.feature_size_m;
-  const LatencyModel timing = latency_model(spec, tech, sys);
-  // Cell pitch along a word line (width) and a bit line (height): area_F2 F^2 at cell_aspect.
-  const double pitch_w = std::sqrt(cell_area * sys.cell_aspect), pitch_h = std::sqrt(cell_area / sys.cell_aspect);
-  const double e_wordline = tech.array_wire_F_per_m * spec.cols * pitch_w * tech.vdd_V * tech.vdd_V;
-  const double e_bitline = tech.array_wire_F_per_m * spec.rows * pitch_h * cell.v_read_V * cell.v_read_V;
 
   CostReport r;
   r.system = "pim";
@@ -148,24 +203,30 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   r.batch = sys.batch;
   r.utilization = mapping.utilization();
 
-  // Area first: the interconnect distance depends on the chip's size.
-  const double A = mapping.arrays(), adcs = spec.adcs_per_array();
-  const double buffer_bits = double(max_activation_bits(net, actions, sys));
-  const double driver_area = peri.row_drivers_area(dac.area_m2), sa_area = peri.shift_add_area(sa_unit.area_m2);
+  // Area first: the interconnect distance depends on the chip's size. The digital layers'
+  // weights are held in the buffers' technology beside the activations.
+  const Periphery& peri0 = models[0]->peri;
+  double buffer_bits = double(max_activation_bits(net, actions, sys));
+  for (const LayerActions& a : actions) buffer_bits += a.digital_weight_bits;
+  std::vector<std::pair<std::string, double>> arrays_area = models[0]->area(models[0]->arrays);
+  for (std::size_t k = 1; k < models.size(); ++k) {
+    const auto more = models[k]->area(models[k]->arrays);
+    for (std::size_t c = 0; c < arrays_area.size(); ++c) arrays_area[c].second += more[c].second;
+  }
   r.area_m2 = {
-      {"arrays", A * spec.rows * spec.cols * cell_area},
-      {"adcs", A * adcs * adc.area_m2},
-      {"dacs", A * driver_area},
-      {"shift_add", A * (sa_area + peri.adder_tree_area())},
+      {"arrays", area_of(arrays_area, "arrays")},
+      {"adcs", area_of(arrays_area, "adcs")},
+      {"dacs", area_of(arrays_area, "dacs")},
+      {"shift_add", area_of(arrays_area, "shift_add")},
       {"digital", sys.digital_lanes * (act_add.area_m2 + act_mult.area_m2 + tech.add_cost(sys.accumulator_bits).area_m2)},
-      {"buffers", peri.buffers_area(buffer_bits, tech.sram_bit_area_m2)},
-      {"column_mux", A * peri.column_mux_area()},
-      {"level_shifters", A * peri.level_shifters_area()},
-      {"layout_white_space", A * peri.white_space_per_array(adcs * adc.area_m2, sa_area, driver_area)},
+      {"buffers", peri0.buffers_area(buffer_bits, tech.sram_bit_area_m2)},
+      {"column_mux", area_of(arrays_area, "column_mux")},
+      {"level_shifters", area_of(arrays_area, "level_shifters")},
+      {"layout_white_space", area_of(arrays_area, "layout_white_space")},
   };
   // The interconnect's wires span the chip; its side before them sets their length.
   const double side_m = std::sqrt(r.area_total_m2());
-  r.area_m2.push_back({"interconnect", peri.interconnect_area(side_m)});
+  r.area_m2.push_back({"interconnect", peri0.interconnect_area(side_m)});
   const double distance_m = 0.5 * std::sqrt(r.area_total_m2());
 
   r.energy_J = {{"arrays", 0.0},  {"adcs", 0.0},    {"dacs", 0.0},         {"shift_add", 0.0},
@@ -173,6 +234,8 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
                 {"column_mux", 0.0}, {"offchip", 0.0}};
   double latency = 0, slowest = 0;
   for (const LayerActions& a : actions) {
+    const ArrayModel& am = *models[std::size_t(model_of[std::size_t(a.layer)])];
+    const Periphery& peri = am.peri;
     LayerCost lc;
     lc.layer = a.layer;
     lc.name = a.name;
@@ -186,32 +249,25 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     const double e_sram_bit = tech.sram_J_per_bit(layer_buffer_bytes);
     // Per component, in the order of r.energy_J (off-chip traffic is the network's, below).
     const int ps_bits = a.on_tiles ? a.partial_sum_bits : sys.accumulator_bits;
-    const double cells = peri.cells_in_adc() ? 0.0 : a.cell_energy_measured ? a.cell_energy_J : a.cell_reads * act * e_cell;
+    const double cells = peri.cells_in_adc() ? 0.0 : a.cell_energy_measured ? a.cell_energy_J : a.cell_reads * act * am.e_cell;
     const double parts[] = {cells,
-                            peri.adc_J(a, act, adc.energy_J),
-                            peri.row_drivers_J(a, act, dac.energy_J),
+                            peri.adc_J(a, act, am.adc.energy_J),
+                            peri.row_drivers_J(a, act, am.dac.energy_J),
                             peri.shift_add_J(a, adder(a.shift_add_bits).energy_J),
                             a.acc_adds * peri.partial_sum_add_J(std::clamp(ps_bits, 1, sys.accumulator_bits), adder(ps_bits).energy_J) +
                                 a.act_adds * act_add.energy_J + a.act_mults * act_mult.energy_J,
                             peri.buffers_J(a, e_sram_bit),
                             peri.interconnect_J(a, distance_m, tech.wire_J_per_bit_m),
-                            a.dac_conversions * act * peri.wordline_passes(a) * e_wordline + a.bitline_charges * e_bitline,
+                            a.dac_conversions * act * peri.wordline_passes(a) * am.e_wordline + a.bitline_charges * am.e_bitline,
                             peri.column_mux_J(a)};
     for (std::size_t k = 0; k < std::size(parts); ++k) {
       r.energy_J[k].second += parts[k];
       lc.energy_J += parts[k];
       lc.energy_by_component_J.push_back({r.energy_J[k].first, parts[k]});
     }
-    const double La = a.arrays;
-    lc.area_by_component_m2 = {{"arrays", La * spec.rows * spec.cols * cell_area},
-                               {"adcs", La * adcs * adc.area_m2},
-                               {"dacs", La * driver_area},
-                               {"shift_add", La * (sa_area + peri.adder_tree_area())},
-                               {"column_mux", La * peri.column_mux_area()},
-                               {"level_shifters", La * peri.level_shifters_area()},
-                               {"layout_white_space", La * peri.white_space_per_array(adcs * adc.area_m2, sa_area, driver_area)}};
+    lc.area_by_component_m2 = am.area(a.arrays);
 
-    const LayerLatency t = layer_latency(a, timing, a.replication);
+    const LayerLatency t = layer_latency(a, am.timing, a.replication);
     lc.replication = a.on_tiles ? a.replication : 0;
     lc.latency_by_component_s = {{"sensing", t.sensing_s}, {"adc", t.adc_s}, {"digital", t.digital_s},
                                  {"buffer", t.buffer_s}, {"interconnect", t.interconnect_s}};
@@ -229,7 +285,8 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   // unit of the table's leakage entry), drawn for as long as an inference holds the chip in
   // steady state: 1 / throughput.
   r.leakage_W = (sys.buffer_type == "sram" ? buffer_bits * tech.sram_leakage_W_per_bit : 0.0) +
-                sys.digital_lanes * tech.logic_leakage_W_per_mac + peri.leakage_W(A, buffer_bits);
+                sys.digital_lanes * tech.logic_leakage_W_per_mac + peri0.leakage_W(models[0]->arrays, buffer_bits);
+  for (std::size_t k = 1; k < models.size(); ++k) r.leakage_W += models[k]->peri.leakage_W(models[k]->arrays, 0.0);
   r.energy_J.push_back({"leakage", r.leakage_W / r.throughput_per_s});
   return r;
 }

@@ -89,7 +89,7 @@ std::vector<int> balance_copies(const std::vector<double>& area_per_copy, double
 }
 
 std::map<int, int> system_replication(const Network& net, const TileSpec& spec, const TechTable& tech,
-                                      const PimSystemSpec& sys) {
+                                      const PimSystemSpec& sys, const LayerHardware& hardware) {
   sys.validate();
   std::map<int, int> out;
   if (sys.replication == "given" && sys.layer_replication.empty()) return out;
@@ -98,7 +98,11 @@ std::map<int, int> system_replication(const Network& net, const TileSpec& spec, 
     if (sys.layer_replication.size() != matrices.size())
       reject("PimSystemSpec.layer_replication", to_text(sys.layer_replication.size()) + " entries",
              "one per conv/linear layer of the network (" + to_text(matrices.size()) + "), in order");
-    for (std::size_t i = 0; i < matrices.size(); ++i) out[matrices[i].layer] = sys.layer_replication[i];
+    for (std::size_t i = 0; i < matrices.size(); ++i) {
+      // A digital layer has no arrays to copy: its entry must be 1 (Mapping refuses more).
+      if (hardware.digital.count(matrices[i].layer) && sys.layer_replication[i] == 1) continue;
+      out[matrices[i].layer] = sys.layer_replication[i];
+    }
     return out;
   }
   if (!sys.layer_replication.empty())
@@ -108,7 +112,7 @@ std::map<int, int> system_replication(const Network& net, const TileSpec& spec, 
     reject("PimSystemSpec.area_budget_mm2", to_text(sys.area_budget_mm2),
            "a budget > 0 mm2 is needed with replication 'auto'");
   // One copy each: the evaluator's area per copy and each layer's latency ingredients.
-  const Mapping one(matrices, spec);
+  const Mapping one(matrices, spec, {}, hardware);
   PimSystemSpec given = sys;
   given.replication = "given";
   const std::vector<LayerActions> acts = shape_actions(net, one, sys.activation_bits);
@@ -117,10 +121,15 @@ std::map<int, int> system_replication(const Network& net, const TileSpec& spec, 
   std::vector<double> area_per_copy;
   std::vector<int> max_copies;
   std::vector<const LayerActions*> layer;
+  std::vector<LatencyModel> timing;  // each mapped layer's own TileSpec's
   double fixed = r.area_total_m2(), floor_s = 0;
   for (const LayerActions& a : acts)
     if (!a.on_tiles) floor_s = std::max(floor_s, layer_latency(a, m, 1).total_s());
-  for (const MatrixLayer& ml : matrices) {
+  std::vector<MatrixLayer> mapped;
+  for (const MatrixLayer& ml : matrices)
+    if (!one.digital(ml.layer)) mapped.push_back(ml);
+  for (const MatrixLayer& ml : mapped) {
+    timing.push_back(latency_model(one.spec(ml.layer), tech, sys));
     const LayerCost& lc = r.layers[std::size_t(ml.layer)];
     double a = 0;
     for (const auto& kv : lc.area_by_component_m2) a += kv.second;
@@ -133,8 +142,8 @@ std::map<int, int> system_replication(const Network& net, const TileSpec& spec, 
   }
   const std::vector<int> copies =
       balance_copies(area_per_copy, fixed, sys.area_budget_mm2 * 1e-6, floor_s, max_copies,
-                     [&](std::size_t i, int c) { return layer_latency(*layer[i], m, c).total_s(); });
-  for (std::size_t i = 0; i < matrices.size(); ++i) out[matrices[i].layer] = copies[i];
+                     [&](std::size_t i, int c) { return layer_latency(*layer[i], timing[i], c).total_s(); });
+  for (std::size_t i = 0; i < mapped.size(); ++i) out[mapped[i].layer] = copies[i];
   return out;
 }
 

@@ -32,6 +32,8 @@
 // periphery; the chip-wide parts (buffers, digital lanes) do not change with copies.
 #pragma once
 
+#include "mapping/mapping.h"
+
 #include <functional>
 #include <map>
 #include <vector>
@@ -60,9 +62,10 @@ LayerLatency layer_latency(const LayerActions& a, const LatencyModel& m, double 
 
 // Copies per network layer (1 for layers not on tiles) that PimSystemSpec asks for:
 // replication "given": layer_replication (one per conv/linear layer, in order) or 1 each;
-// "auto": the balanced duplication within area_budget_mm2 (evaluator/pipeline.h).
+// "auto": the balanced duplication within area_budget_mm2 (evaluator/pipeline.h). With
+// per-layer hardware, digital layers get no copies (their layer_replication entry must be 1).
 std::map<int, int> system_replication(const Network& net, const TileSpec& spec, const TechTable& tech,
-                                      const PimSystemSpec& sys);
+                                      const PimSystemSpec& sys, const LayerHardware& hardware = {});
 
 // The balancing rule alone: area_per_copy[i] of layer i, `fixed_area` the chip-wide rest,
 // floor_s the slowest layer that cannot be duplicated (none is bought below it),

@@ -26,9 +26,9 @@ Mapping::Mapping(const std::vector<MatrixLayer>& mats, const TileSpec& spec,
   for (const auto& kv : replication) {
     if (!known(kv.first)) reject("replication layer", std::to_string(kv.first), "must be the index of a conv2d or linear layer");
     if (kv.second < 1) reject("replication[" + std::to_string(kv.first) + "]", std::to_string(kv.second), "must be >= 1");
-    if (digital_.count(kv.first))
+    if (digital_.count(kv.first) && kv.second != 1)
       reject("replication[" + std::to_string(kv.first) + "]", std::to_string(kv.second),
-             "a layer on arrays (layer " + std::to_string(kv.first) + " is digital)");
+             "1: layer " + std::to_string(kv.first) + " is digital and has no arrays to copy");
   }
   for (const auto& kv : hardware.specs) {
     const std::string where = "hardware layer " + std::to_string(kv.first);

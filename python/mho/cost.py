@@ -13,7 +13,7 @@ unless the name says otherwise (mm2, TOPS).
 """
 import os
 
-from . import _core, _util, datasets, nets
+from . import _core, _util, datasets, layer_rules, nets
 
 NODES_FILE = "tech.yaml"
 
@@ -68,6 +68,8 @@ def _tech(tech, node):
 
 def pim(network, spec, node="22nm", system=None, replication=None, tech=None):
     """CostReport of `network` mapped on arrays of `spec`, action counts from layer shapes.
+    spec: a TileSpec, or per-layer rules [(pattern, TileSpec | "digital"), ...]
+    (mho.layer_rules): each layer costed on its own arrays, digital layers as digital MACs.
     Copies per layer: `replication` ({layer index: copies}), or the system's
     (PimSystemSpec.replication 'auto' within area_budget_mm2, or layer_replication: one per
     conv/linear layer); not both. Each layer's report says its copies (LayerCost.replication)."""
@@ -76,12 +78,14 @@ def pim(network, spec, node="22nm", system=None, replication=None, tech=None):
     system = system or _core.PimSystemSpec()
     tech = _tech(tech, node)
     replication = check_replication(replication)
+    hw = layer_rules.resolve(net, spec, "spec")
+    spec = hw.spec
     if not replication:
-        replication = _core.system_replication(net, spec, tech, system)
+        replication = _core.system_replication(net, spec, tech, system, **hw.kwargs())
     elif system.replication != "given" or system.layer_replication:
         raise ValueError("replication: given both as an argument and in the system (PimSystemSpec.replication / "
                          "layer_replication); give one")
-    mapping = _core.map_network(net, spec, replication)
+    mapping = _core.map_network(net, spec, replication, **hw.kwargs())
     return _core.evaluate_pim(net, mapping, tech, system)
 
 

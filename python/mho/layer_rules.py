@@ -38,35 +38,36 @@ def _type_kinds(pattern):
     return kinds
 
 
-def check(hardware, type_ok=None, types="nn.Linear, nn.Conv1d, nn.Conv2d"):
+def check(hardware, type_ok=None, types="nn.Linear, nn.Conv1d, nn.Conv2d", name="hardware"):
     """`hardware` as a list of (pattern, TileSpec | "digital") with validated entries.
     type_ok(cls): whether a module type may be a pattern (default: it names a layer kind of
-    mho's networks); `types` lists those types for the error message."""
+    mho's networks); `types` lists those types for the error message; `name` is the
+    argument's name in errors."""
     type_ok = type_ok or (lambda cls: bool(_type_kinds(cls)))
     if isinstance(hardware, _core.TileSpec):
         return [("*", hardware)]
     if not isinstance(hardware, (list, tuple)):
-        raise TypeError(f"hardware: expected a TileSpec or a list of (pattern, TileSpec | 'digital') rules, "
+        raise TypeError(f"{name}: expected a TileSpec or a list of (pattern, TileSpec | 'digital') rules, "
                         f"got {type(hardware).__name__} {hardware!r}")
     if not hardware:
-        raise ValueError("hardware = []: give at least one (pattern, TileSpec | 'digital') rule")
+        raise ValueError(f"{name} = []: give at least one (pattern, TileSpec | 'digital') rule")
     rules = []
     for i, rule in enumerate(hardware):
         if not isinstance(rule, (list, tuple)) or len(rule) != 2:
-            raise TypeError(f"hardware[{i}] = {rule!r}: expected a (pattern, TileSpec | 'digital') pair")
+            raise TypeError(f"{name}[{i}] = {rule!r}: expected a (pattern, TileSpec | 'digital') pair")
         pattern, target = rule
         if isinstance(pattern, type):
             if not type_ok(pattern):
-                raise ValueError(f"hardware[{i}] pattern {pattern.__name__}: not a layer type that runs on tiles "
+                raise ValueError(f"{name}[{i}] pattern {pattern.__name__}: not a layer type that runs on tiles "
                                  f"({types})")
         elif not isinstance(pattern, str):
-            raise TypeError(f"hardware[{i}] pattern: expected a layer-name glob (str) or an nn.Module type, "
+            raise TypeError(f"{name}[{i}] pattern: expected a layer-name glob (str) or an nn.Module type, "
                             f"got {type(pattern).__name__} {pattern!r}")
         if isinstance(target, str):
             if target != DIGITAL:
-                raise ValueError(f"hardware[{i}] target = {target!r}: expected a TileSpec or 'digital'")
+                raise ValueError(f"{name}[{i}] target = {target!r}: expected a TileSpec or 'digital'")
         elif not isinstance(target, _core.TileSpec):
-            raise TypeError(f"hardware[{i}] target: expected a TileSpec or 'digital', "
+            raise TypeError(f"{name}[{i}] target: expected a TileSpec or 'digital', "
                             f"got {type(target).__name__} {target!r}")
         rules.append((pattern, target))
     return rules
@@ -114,13 +115,14 @@ class Hardware:
         return Hardware(fn(self.spec), {i: fn(s) for i, s in self.layer_specs.items()}, self.digital)
 
 
-def resolve(net, hardware):
-    """Hardware of `net` (a Network) under `hardware` (a TileSpec or rules)."""
+def resolve(net, hardware, name="hardware"):
+    """Hardware of `net` (a Network) under `hardware` (a TileSpec or rules); `name`: the
+    argument's name in errors."""
     if isinstance(hardware, Hardware):
         return hardware
     if isinstance(hardware, _core.TileSpec):
         return Hardware(hardware)
-    rules = check(hardware)
+    rules = check(hardware, name=name)
     assigned, unmatched = {}, []
     for i in range(net.num_layers):
         layer = net.layer(i)
@@ -133,12 +135,12 @@ def resolve(net, hardware):
         else:
             unmatched.append(f"{layer['name']} (layer {i}, {layer['type']})")
     if unmatched:
-        raise ValueError(f"hardware: no rule matches layer{'s' if len(unmatched) > 1 else ''} "
+        raise ValueError(f"{name}: no rule matches layer{'s' if len(unmatched) > 1 else ''} "
                          f"{', '.join(unmatched)}; add a rule for them or a final catch-all ('*', TileSpec | "
                          f"'digital')")
     on_tiles = [t for t in assigned.values() if t != DIGITAL]
     if not on_tiles:
-        raise ValueError("hardware: every conv/linear layer is digital; give at least one layer a TileSpec "
+        raise ValueError(f"{name}: every conv/linear layer is digital; give at least one layer a TileSpec "
                          "(the float model is the all-digital design)")
     catch_all = [t for p, t in rules if p == "*" and t != DIGITAL]
     spec = catch_all[0] if catch_all else on_tiles[0]

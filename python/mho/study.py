@@ -115,7 +115,7 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     time_s = check_time(time_s)
     replication = check_replication(replication)
     if spec is not None and not isinstance(spec, _core.TileSpec):
-        layer_rules.check(spec)
+        layer_rules.check(spec, name="spec")
     if study_torch.runs_in_torch(model):
         if spec is not None and not isinstance(spec, _core.TileSpec):
             raise TypeError(f"spec: a model with recurrent layers runs through mho.torch.convert here; give one "
@@ -132,7 +132,7 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     if float_accuracy is None:
         pred = np.concatenate([net.forward(x[s:s + batch]).argmax(1) for s in starts])
         float_accuracy = float(np.mean(pred == y))
-    hw = layer_rules.resolve(net, spec)
+    hw = layer_rules.resolve(net, spec, "spec")
     pim = _core.PimNetwork(net, hw.spec, replication or {}, **hw.kwargs())
     bar = _util.progress(chips * len(starts), name, progress, unit="batch")
     accs = [chip_accuracy(pim, chip, x, y, calib, batch, time_s, bar) for chip in range(chips)]

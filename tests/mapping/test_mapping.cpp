@@ -123,6 +123,7 @@ TEST(Mapping, PerLayerHardwareErrors) {
   LayerHardware digital;
   digital.digital.insert(0);
   EXPECT_THROW(Mapping(mats, spec(256, 256, 8, 8), {{0, 2}}, digital), std::invalid_argument);  // no arrays to copy
+  EXPECT_EQ(Mapping(mats, spec(256, 256, 8, 8), {{0, 1}}, digital).arrays(), 0);
   LayerHardware narrow;
   narrow.specs.emplace(0, spec(256, 1, 8, 8));
   EXPECT_THROW(Mapping(mats, spec(256, 256, 8, 8), {}, narrow), std::invalid_argument);

@@ -41,7 +41,7 @@ def test_a_single_tilespec_and_a_catch_all_are_the_uniform_design(lenet):
 
 
 def test_bad_rules_name_what_is_wrong(lenet):
-    with pytest.raises(ValueError, match=r"no rule matches layers linear:7 \(layer 7, linear\)"):
+    with pytest.raises(ValueError, match=r"hardware: no rule matches layers linear:7 \(layer 7, linear\)"):
         layer_rules.resolve(lenet, [("conv2d:*", small())])
     with pytest.raises(ValueError, match="every conv/linear layer is digital"):
         layer_rules.resolve(lenet, [("*", "digital")])
@@ -107,3 +107,63 @@ def test_a_sweep_edits_every_tilespec_of_the_rules():
     designs = mho.study.swept_designs(rules, "adc.bits", [5, 6])
     assert [d[0][0][1] for d in designs] == ["digital", "digital"]
     assert [d[0][1][1].adc.bits for d in designs] == [5, 6]
+
+
+# Components of a layer's cost that depend on that layer's arrays alone (buffers and the
+# interconnect depend on the whole chip's size).
+PER_LAYER = ("arrays", "adcs", "dacs", "shift_add", "wires")
+
+
+def _layer(report, i):
+    return next(l for l in mho.cost.to_dict(report)["layers"] if l["layer"] == i)
+
+
+def test_cost_of_per_layer_hardware_is_each_layer_costed_on_its_own_arrays():
+    spec = mho.study.default_spec()
+    other = spec.replace(rows=128, cols=128, adc=spec.adc.replace(bits=6))
+    assert mho.cost.to_dict(mho.cost.pim(LENET, [("*", spec)])) == mho.cost.to_dict(mho.cost.pim(LENET, spec))
+    mixed = mho.cost.pim(LENET, [("linear:*", other), ("*", spec)])
+    alone = {s: mho.cost.pim(LENET, s) for s in (spec, other)}
+    total_arrays = 0.0
+    for i, s in ((0, spec), (3, spec), (7, other), (9, other), (11, other)):
+        got, ref = _layer(mixed, i), _layer(alone[s], i)
+        assert got["arrays"] == ref["arrays"]
+        for c in PER_LAYER:
+            assert got["energy_by_component_J"][c] == pytest.approx(ref["energy_by_component_J"][c], rel=1e-12), (i, c)
+        assert got["area_by_component_m2"] == pytest.approx(ref["area_by_component_m2"], rel=1e-12)
+        total_arrays += got["area_by_component_m2"]["arrays"]
+    assert dict(mixed.area_m2)["arrays"] == pytest.approx(total_arrays, rel=1e-12)
+
+
+def test_a_digital_layer_is_costed_as_digital_macs_with_its_weights_on_chip(lenet):
+    spec = mho.study.default_spec()
+    tech = mho.cost.load_tech("22nm")
+    plain = mho.cost.pim(LENET, spec, tech=tech)
+    mixed = mho.cost.pim(LENET, [("conv2d:0", "digital"), ("*", spec)], tech=tech)
+    d, p = _layer(mixed, 0), _layer(plain, 0)
+    assert d["arrays"] == 0
+    for c in ("arrays", "adcs", "dacs", "shift_add", "wires"):
+        assert d["energy_by_component_J"][c] == 0.0
+    layer = lenet.layer(0)
+    macs, weights, outputs = layer["macs"], layer["weights"], 6 * 28 * 28
+    # A multiply at activation precision and an add at accumulator precision per MAC, one
+    # accumulator add per output for the bias.
+    want = macs * tech.mult(8)["energy_J"] + (macs + outputs) * tech.add(32)["energy_J"]
+    assert d["energy_by_component_J"]["digital"] == pytest.approx(want, rel=1e-12)
+    # The weights are read once per inference from the buffers and held in them.
+    assert dict(mixed.area_m2)["buffers"] - dict(plain.area_m2)["buffers"] == pytest.approx(
+        weights * 8 * tech.sram_bit_area_m2, rel=1e-9)
+    assert dict(mixed.area_m2)["arrays"] == pytest.approx(
+        dict(plain.area_m2)["arrays"] - p["area_by_component_m2"]["arrays"], rel=1e-12)
+    # Its MACs take digital lanes' time.
+    assert d["latency_by_component_s"]["digital"] > p["latency_by_component_s"]["digital"]
+
+
+def test_measured_cost_of_a_study_with_rules_counts_only_the_tile_layers():
+    spec = mho.study.default_spec()
+    r = mho.study.evaluate(LENET, [("conv2d:0", "digital"), ("*", spec)], chips=1, limit=50, progress=False,
+                           keep_pim=True)
+    m = mho.cost.measured(r.pim)
+    layers = {l["layer"]: l for l in mho.cost.to_dict(m)["layers"]}
+    assert layers[0]["arrays"] == 0 and layers[0]["energy_by_component_J"]["adcs"] == 0.0
+    assert layers[3]["energy_by_component_J"]["adcs"] > 0 and layers[3]["activity"] > 0
