@@ -147,9 +147,15 @@ std::vector<LayerActions> shape_actions(const Network& net, const Mapping& mappi
     a.shift_add_bits = sa_bits;
     a.partial_sum_bits = sa_bits + ceil_log2(m.row_blocks);
   }
+  // Planes and conversion groups per layer, from its TileSpec once (a Dac is not free to build).
+  std::vector<std::pair<int, int>> planes_groups(out.size(), {0, 0});
+  for (const LayerMapping& m : mapping.layers()) {
+    const TileSpec& spec = mapping.spec(m.layer);
+    planes_groups[std::size_t(m.layer)] = {Dac(spec.dac).num_planes(), spec.conversion_groups()};
+  }
   for (const Placement& p : mapping.placements()) {
     const TileSpec& spec = mapping.spec(p.layer);
-    const int P = Dac(spec.dac).num_planes(), G = spec.conversion_groups();
+    const auto [P, G] = planes_groups[std::size_t(p.layer)];
     LayerActions& a = out[std::size_t(p.layer)];
     const double v = vectors[std::size_t(p.layer)], conv = spec.converted_columns(p.cols);
     a.cell_reads += v * P * double(p.rows) * spec.physical_columns(p.cols);
