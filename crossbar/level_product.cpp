@@ -28,7 +28,7 @@ void accumulate(const int* idx, const T* lvl, int na, const T* m, Eigen::Index l
 
 template <typename T>
 void driven_rows_product(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>& m, const RowMat<T>* s,
-                         RowMat<T>& out, RowMat<T>* var, std::uint8_t* driven) {
+                         RowMat<T>& out, RowMat<T>* var, std::uint8_t* driven, std::uint64_t* nonzeros) {
   if (lv.cols() != m.rows() || (s && (s->rows() != m.rows() || s->cols() != m.cols())))
     reject("driven_rows_product operands", std::to_string(lv.cols()) + " inputs",
            "must match the array's rows (and the variance matrix its shape)");
@@ -38,7 +38,9 @@ void driven_rows_product(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>&
   if (s) var->resize(R, N);
   const T* sd = s ? s->data() : nullptr;
   const Eigen::Index ls = s ? s->outerStride() : 0;
+  std::uint64_t count = 0;  // an integer sum: the same for any split
   auto rows = [&](Eigen::Index r0, Eigen::Index r1) {
+    std::uint64_t mine = 0;
     std::vector<int> idx(std::size_t(K) + 1);
     std::vector<T> lvl(std::size_t(K) + 1);
     for (Eigen::Index r = r0; r < r1; ++r) {
@@ -50,6 +52,7 @@ void driven_rows_product(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>&
         na += l[i] != T(0);
       }
       if (driven) driven[r] = na > 0;
+      mine += std::uint64_t(na);
       T* o = out.row(r).data();
       T* v = s ? var->row(r).data() : nullptr;
       int c0 = 0;
@@ -62,6 +65,8 @@ void driven_rows_product(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>&
       if (c0 + 2 <= N) { accumulate<2>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v); c0 += 2; }
       for (; c0 < N; ++c0) accumulate<1>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v);
     }
+#pragma omp atomic
+    count += mine;
   };
   // Rows are independent: any split gives the same bits.
   if (R >= 64 && !omp_in_parallel()) {
@@ -73,11 +78,14 @@ void driven_rows_product(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>&
   } else {
     rows(0, R);
   }
+  if (nonzeros) *nonzeros = count;
 }
 
 template void driven_rows_product<float>(const Eigen::Ref<const RowMat<float>>&, const RowMat<float>&,
-                                         const RowMat<float>*, RowMat<float>&, RowMat<float>*, std::uint8_t*);
+                                         const RowMat<float>*, RowMat<float>&, RowMat<float>*, std::uint8_t*,
+                                         std::uint64_t*);
 template void driven_rows_product<double>(const Eigen::Ref<const RowMat<double>>&, const RowMat<double>&,
-                                          const RowMat<double>*, RowMat<double>&, RowMat<double>*, std::uint8_t*);
+                                          const RowMat<double>*, RowMat<double>&, RowMat<double>*, std::uint8_t*,
+                                          std::uint64_t*);
 
 }  // namespace mho

@@ -526,7 +526,10 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
     return 1.0 / x_max_;
   }
   dac_.encode<T>(x, x_max_, lv);
-  if (totals) totals->driven_rows = nonzeros<T>(lv);  // what the drivers see, before any transform
+  // What the drivers see (before any transform, which keeps zeros zero): the driven-rows
+  // product counts it in its own pass; every other path counts it here.
+  const bool counted_in_product = sums_driven_rows() && !(use_noise && spec_.read_noise_method == "per_cell");
+  if (totals && !counted_in_product) totals->driven_rows = nonzeros<T>(lv);
   if (nonlinear) {
     // I = G f(V): without wire resistance the cell voltage is the row voltage, so the
     // nonlinearity is a per-row transform of the drive, ahead of the product.
@@ -581,8 +584,10 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
   if (sums_driven_rows()) {
     // One-bit planes: sum the driven rows only (crossbar/level_product.h), both products at once.
     if (driven) driven->resize(std::size_t(lv.rows()));
+    std::uint64_t drives = 0;
     driven_rows_product<T>(lv, gemm_matrix<T>(), use_noise ? &gemm_variance<T>() : nullptr, cur,
-                           use_noise ? variance : nullptr, driven ? driven->data() : nullptr);
+                           use_noise ? variance : nullptr, driven ? driven->data() : nullptr, &drives);
+    if (totals) totals->driven_rows = drives;
     add_offsets();
     return 1.0;
   }

@@ -49,7 +49,9 @@ void check(int rows, int k, int n, double p_on, bool signed_levels, bool general
     omp_set_num_threads(threads);
     RowMat<T> out, var;
     std::vector<std::uint8_t> driven(static_cast<std::size_t>(rows));
-    driven_rows_product<T>(lv, m, &s, out, &var, driven.data());
+    std::uint64_t drives = 0;
+    driven_rows_product<T>(lv, m, &s, out, &var, driven.data(), &drives);
+    EXPECT_EQ(drives, std::uint64_t((lv.array() != T(0)).count())) << threads << " threads";
     EXPECT_EQ(0, std::memcmp(out.data(), ref_out.data(), sizeof(T) * out.size())) << threads << " threads";
     EXPECT_EQ(0, std::memcmp(var.data(), ref_var.data(), sizeof(T) * var.size())) << threads << " threads";
     for (int r = 0; r < rows; ++r) EXPECT_EQ(driven[std::size_t(r)] != 0, (lv.row(r).array() != T(0)).any());
