@@ -134,7 +134,9 @@ class TechValues : public ::testing::Test {
     EXPECT_NE(at, std::string::npos) << from;
     if (at == std::string::npos) return "";
     text.replace(at, from.size(), to);
-    const std::string path = ::testing::TempDir() + "tech_values.yaml";
+    // One file per test: ctest runs this binary's tests side by side in separate processes.
+    const std::string path = ::testing::TempDir() + "tech_values_" +
+                             ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
     std::ofstream(path) << text;
     return error_of([&] { TechTable::load(path, "22nm"); });
   }
