@@ -72,8 +72,6 @@ class Mapping {
   // The mapping's TileSpec: every mapped layer's unless `hardware` gave it its own.
   const TileSpec& spec() const { return spec_; }
   const TileSpec& spec(int layer) const;
-  // Whether every mapped layer uses spec() (no layer was given a TileSpec of its own).
-  bool uniform() const { return layer_specs_.empty(); }
   const std::set<int>& digital_layers() const { return digital_; }
   bool digital(int layer) const { return digital_.count(layer) > 0; }
   int arrays() const { return arrays_; }

@@ -33,6 +33,8 @@ PimNetwork::PimNetwork(Network net, const TileSpec& spec, const std::map<int, in
     tiles_.emplace_back(mapping_.spec(pl[k].layer), std::uint64_t(k));
     by_group_[{pl[k].layer, pl[k].group}].push_back(int(k));
   }
+  for (int d : mapping_.digital_layers())
+    for (int g = 0; g < net_.layers()[d].groups; ++g) digital_w_[{d, g}] = net_.weight_matrix(d, g);
   for (const auto& lm : mapping_.layers()) {
     const Shape& o = net_.output_shape(lm.layer);
     rows_per_sample_[lm.layer] = net_.layers()[lm.layer].kind == LayerKind::kConv2d ? (long long)o.h * o.w : 1;
@@ -79,7 +81,7 @@ RowMat<float> PimNetwork::run(const Eigen::Ref<const RowMat<float>>& x, bool cal
     if (mapping_.digital(layer)) {
       // The float network's own product (the same GEMM as Network::forward without tiles).
       RowMat<float> y;
-      gemm<float>(p, net_.weight_matrix(layer, group), y);
+      gemm<float>(p, digital_w_.at({layer, group}), y);
       return y;
     }
     RowMat<float> y = RowMat<float>::Zero(p.rows(), l.matrix_cols());

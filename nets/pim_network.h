@@ -52,6 +52,7 @@ class PimNetwork {
   Mapping mapping_;
   std::vector<Tile> tiles_;                     // one per placement
   std::map<std::pair<int, int>, std::vector<int>> by_group_;  // (layer, group) -> placements
+  std::map<std::pair<int, int>, RowMat<float>> digital_w_;     // (layer, group) -> a digital layer's weights
   std::map<int, long long> rows_per_sample_;   // layer -> im2col rows per input sample
   bool programmed_ = false;
   long long samples_ = 0;

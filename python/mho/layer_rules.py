@@ -110,10 +110,6 @@ class Hardware:
             out[str(i)] = DIGITAL
         return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
 
-    def replace_specs(self, fn):
-        """The same assignment with fn applied to every TileSpec (a sweep's edit)."""
-        return Hardware(fn(self.spec), {i: fn(s) for i, s in self.layer_specs.items()}, self.digital)
-
 
 def resolve(net, hardware, name="hardware"):
     """Hardware of `net` (a Network) under `hardware` (a TileSpec or rules); `name`: the

@@ -9,18 +9,13 @@
 #include "evaluator/periphery.h"
 #include "evaluator/pim_cost.h"
 #include "nets/pim_network.h"
+#include "tests/evaluator/cost_fixtures.h"
 
 namespace mho {
 namespace {
 
-const std::string kTech = std::string(MHO_SOURCE_DIR) + "/data/tech.yaml";
-
-double part(const std::vector<std::pair<std::string, double>>& v, const std::string& k) {
-  for (const auto& kv : v)
-    if (kv.first == k) return kv.second;
-  ADD_FAILURE() << "no part " << k;
-  return 0;
-}
+using test::kTech;
+using test::part;
 
 TileSpec spec128() {
   TileSpec s;

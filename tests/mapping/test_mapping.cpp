@@ -104,7 +104,6 @@ TEST(Mapping, PerLayerHardwareByHand) {
   EXPECT_EQ(m.arrays(), 6);
   EXPECT_EQ(m.spec(1).rows, 128);
   EXPECT_EQ(m.spec(0).rows, 256);
-  EXPECT_FALSE(m.uniform());
   EXPECT_TRUE(m.digital(2));
   for (const Placement& p : m.placements()) EXPECT_NE(p.layer, 2);
   EXPECT_EQ(m.layers()[1].allocated_cells, 4LL * 128 * 128);
