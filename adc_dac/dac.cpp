@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/percentile.h"
+#include "common/threads.h"
 
 namespace mho {
 
@@ -49,7 +50,7 @@ void Dac::encode(const Eigen::Ref<const Eigen::Matrix<T, -1, -1, Eigen::RowMajor
   const bool ideal = is_ideal();
   const T inv = ideal ? T(1.0 / x_max) : T(max_code_ / x_max);
   const T top = T(max_code_), inv_plane = T(1.0 / plane_max_);
-#pragma omp parallel
+#pragma omp parallel num_threads(threads())
   {
     // Magnitude codes of one row (continuous levels for the ideal DAC), then the planes.
     std::vector<T> code(static_cast<std::size_t>(n));

@@ -1,4 +1,5 @@
 #include "crossbar/charge_domain.h"
+#include "common/threads.h"
 
 #include <cmath>
 #include <cstdint>
@@ -38,7 +39,7 @@ ChargeArray charge_array(const CapSpec& cap, const Eigen::MatrixXd& levels, int 
   out.m.resize(n_in, n_col);
   out.c_line_F.resize(n_col);
   // Small arrays (a test's, a small layer's) are not worth a parallel region.
-#pragma omp parallel for schedule(static) if (std::int64_t(rows) * n_col >= 4096)
+#pragma omp parallel for schedule(static) if (std::int64_t(rows) * n_col >= 4096) num_threads(threads())
   for (int j = 0; j < n_col; ++j) {
     auto error = [&](int i, int k, double s) {
       if (s == 0.0) return 0.0;

@@ -7,6 +7,7 @@
 
 #include "common/validate.h"
 #include "crossbar/blas_runtime.h"
+#include "common/threads.h"
 
 namespace mho {
 
@@ -22,7 +23,7 @@ void blas(int m, int n, int k, const double* a, int la, const double* b, int lb,
 template <typename F>
 void for_blocks(std::int64_t count, F&& body) {
   if (count > 1 && !omp_in_parallel()) {
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads())
     for (std::int64_t q = 0; q < count; ++q) body(q);
   } else {
     for (std::int64_t q = 0; q < count; ++q) body(q);
@@ -93,9 +94,9 @@ template void gemm_aligned<double>(const Eigen::Ref<const RowMat<double>>&, cons
 
 void set_num_threads(int n) {
   require_in("num_threads", n, 1, 1024);
-  omp_set_num_threads(n);
+  set_threads(n);
 }
 
-int get_num_threads() { return omp_get_max_threads(); }
+int get_num_threads() { return threads(); }
 
 }  // namespace mho

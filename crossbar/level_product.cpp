@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/validate.h"
+#include "common/threads.h"
 
 namespace mho {
 
@@ -70,7 +71,7 @@ void driven_rows_product(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>&
   };
   // Rows are independent: any split gives the same bits.
   if (R >= 64 && !omp_in_parallel()) {
-#pragma omp parallel
+#pragma omp parallel num_threads(threads())
     {
       const int nt = omp_get_num_threads(), t = omp_get_thread_num();
       rows(R * t / nt, R * (t + 1) / nt);

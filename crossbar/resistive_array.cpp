@@ -1,5 +1,7 @@
 #include "crossbar/resistive_array.h"
 
+#include "common/threads.h"
+
 #include <cblas.h>
 #include <f77blas.h>
 #include <omp.h>
@@ -169,7 +171,7 @@ Eigen::MatrixXd ResistiveArray::split_port_factor(const Eigen::MatrixXd& g, int 
     }
   };
   // Within an OpenMP parallel loop the cores are already taken: no helper then.
-  if (omp_get_max_threads() >= 2 && !omp_in_parallel()) {
+  if (threads() >= 2 && !omp_in_parallel()) {
     std::thread right(half, 1);
     keep_off_this_cpu(right);
     half(0);

@@ -16,6 +16,7 @@
 #include "crossbar/charge_domain.h"
 #include "crossbar/level_product.h"
 #include "crossbar/resistive_array.h"
+#include "common/threads.h"
 
 namespace mho {
 
@@ -295,7 +296,7 @@ void Tile::aged_cells(double t_s, const Cells& c, Eigen::MatrixXd* g_t_out, Eige
       // One draw per cell for the campaign at t_s; a conductance cannot go negative.
       const StreamKey key(spec_.seed, chip_, tile_id_, Purpose::kFrozenReadNoise);
       const std::uint32_t campaign = std::uint32_t(time_key(t_s));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
       for (Eigen::Index i = 0; i < g_t.size(); ++i) {
         const double s = cell_.read_sigma(g_t.data()[i], c.g0.data()[i], t_s);
         if (s == 0.0) continue;
@@ -303,7 +304,7 @@ void Tile::aged_cells(double t_s, const Cells& c, Eigen::MatrixXd* g_t_out, Eige
         g_t.data()[i] = std::max(g_t.data()[i] + s * normal_draw(eng), 0.0);
       }
     } else {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
       for (Eigen::Index i = 0; i < g_t.size(); ++i) {
         const double s = cell_.read_sigma(g_t.data()[i], c.g0.data()[i], t_s);
         sig2.data()[i] = s * s;
@@ -485,7 +486,7 @@ EnergyQ Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) 
   std::vector<double> part(std::size_t(lv.rows()));
   auto row = [&](Eigen::Index r) { part[std::size_t(r)] = double(lv.row(r).cwiseAbs2().dot(g)); };
   if (lv.size() >= (Eigen::Index(1) << 20)) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
     for (Eigen::Index r = 0; r < lv.rows(); ++r) row(r);
   } else {
     for (Eigen::Index r = 0; r < lv.rows(); ++r) row(r);
@@ -536,7 +537,7 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
     // The cells dissipate V f(V) G: summed in the same pass, per row.
     std::vector<double> part(std::size_t(lv.rows()));
     const double* g = g_row_sum_.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
     for (Eigen::Index r = 0; r < lv.rows(); ++r) {
       T* row = lv.row(r).data();
       double sum = 0.0;
@@ -559,7 +560,7 @@ double Tile::analog_currents(const Eigen::Ref<const RowMat<T>>& x, std::int64_t 
     Eigen::MatrixXd g_t, sig2_t;
     aged_cells(t_s_, programmed_cells(), &g_t, &sig2_t);
     cur.resize(lv.rows(), ncols);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
     for (Eigen::Index r = 0; r < lv.rows(); ++r) {
       const int k = int(r / B);
       const std::uint64_t sample = std::uint64_t(first_sample + r % B);
@@ -713,7 +714,7 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
         }
       // Noise draws for the whole block, one vectorised pass per plane (and group); inside the
       // block-parallel loop below, this block's thread does them alone.
-#pragma omp parallel if (!omp_in_parallel())
+#pragma omp parallel if (!omp_in_parallel()) num_threads(threads())
       {
         std::vector<T> acc(static_cast<std::size_t>(n_out_));
         std::vector<float> z(static_cast<std::size_t>(std::max(ncols, n_out_)));
@@ -781,7 +782,7 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
       // Small blocks with no BLAS call: each thread takes whole blocks (one parallel region per
       // forward, not three per block). A block's bits do not depend on who computes it, and the
       // energy is summed exactly.
-#pragma omp parallel
+#pragma omp parallel num_threads(threads())
       {
         RowMat<T> lv, cur, var;
         std::vector<std::uint8_t> driven;

@@ -1,4 +1,5 @@
 #include "devices/cell_model.h"
+#include "common/threads.h"
 
 #include <algorithm>
 #include <cmath>
@@ -111,7 +112,7 @@ void CellModel::program(Eigen::Ref<Eigen::MatrixXd> g, const StreamKey& prog_key
   const bool stuck =
       with_stuck && (spec_.stuck_at_min_prob > 0.0 || spec_.stuck_at_max_prob > 0.0);
   const Eigen::Index cols = g.cols();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
   for (Eigen::Index r = 0; r < g.rows(); ++r) {
     for (Eigen::Index c = 0; c < cols; ++c) {
       const std::uint64_t idx = index_base + std::uint64_t(r) * std::uint64_t(cols) + c;
@@ -139,7 +140,7 @@ Eigen::MatrixXd CellModel::draw_nu(const Eigen::MatrixXd& g, const StreamKey& ke
   Eigen::MatrixXd nu = Eigen::MatrixXd::Zero(g.rows(), g.cols());
   if (drift_kind_ == Drift::kNone) return nu;
   const Eigen::Index cols = g.cols();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
   for (Eigen::Index r = 0; r < g.rows(); ++r) {
     for (Eigen::Index c = 0; c < cols; ++c) {
       double mean, sd;

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "common/validate.h"
+#include "common/threads.h"
 
 namespace mho {
 
@@ -33,7 +34,7 @@ void im2col(const float* x, int B, const Shape& in, const Layer& l, int group, c
             RowMat<float>* p) {
   const int cg = l.in_ch / l.groups, c0 = group * cg;
   p->resize(Eigen::Index(B) * out.h * out.w, Eigen::Index(cg) * l.kh * l.kw);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
   for (Eigen::Index row = 0; row < p->rows(); ++row) {
     const int b = int(row / (out.h * out.w)), oh = int(row / out.w % out.h), ow = int(row % out.w);
     float* dst = p->row(row).data();
@@ -102,7 +103,7 @@ void map_elements(const RowMat<float>& in, RowMat<float>& out, F f) {
   const Eigen::Index n = in.size();
   const float* src = in.data();
   float* dst = out.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
   for (Eigen::Index k = 0; k < n; ++k) dst[k] = float(f(double(src[k])));
 }
 
@@ -312,7 +313,7 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
             const RowMat<float> w = weight_matrix(i, g);
             gemm<float>(p, w, y);
           }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
           for (int b = 0; b < B; ++b)
             for (int o = 0; o < mg; ++o) {
               const int ch = g * mg + o;
@@ -329,7 +330,7 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
         if (mm && concurrent_groups && l.groups > 1 && !nested) {
           // An exception must not leave an OpenMP region: the first is kept and rethrown.
           std::exception_ptr error;
-#pragma omp parallel
+#pragma omp parallel num_threads(threads())
           {
             RowMat<float> p, y;
 #pragma omp for schedule(dynamic, 1)
@@ -393,7 +394,7 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
       case LayerKind::kLayerNorm: {
         out.resize(B, os.size());
         const long n = norm_size(l), groups = os.size() / n;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
         for (int b = 0; b < B; ++b)
           for (long g = 0; g < groups; ++g) {
             const float* src = in.row(b).data() + g * n;
@@ -416,7 +417,7 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
         std::vector<int> src_h(std::size_t(os.h)), src_w(std::size_t(os.w));
         for (int o = 0; o < os.h; ++o) src_h[std::size_t(o)] = nearest_source(o, is.h, os.h, l.scale_h);
         for (int o = 0; o < os.w; ++o) src_w[std::size_t(o)] = nearest_source(o, is.w, os.w, l.scale_w);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
         for (int b = 0; b < B; ++b)
           for (int c = 0; c < os.c; ++c)
             for (int oh = 0; oh < os.h; ++oh)
@@ -427,7 +428,7 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
       }
       case LayerKind::kAdaptiveAvgPool: {
         out.resize(B, os.size());
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
         for (int b = 0; b < B; ++b)
           for (int c = 0; c < os.c; ++c)
             for (int oh = 0; oh < os.h; ++oh) {
@@ -446,7 +447,7 @@ RowMat<float> Network::forward(const Eigen::Ref<const RowMat<float>>& x, const M
       case LayerKind::kAvgPool: {
         out.resize(B, os.size());
         const bool is_max = l.kind == LayerKind::kMaxPool;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads())
         for (int b = 0; b < B; ++b)
           for (int c = 0; c < os.c; ++c)
             for (int oh = 0; oh < os.h; ++oh)

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 
+#include "crossbar/gemm.h"
 #include "crossbar/level_product.h"
 
 namespace mho {
@@ -46,7 +47,7 @@ void check(int rows, int k, int n, double p_on, bool signed_levels, bool general
   RowMat<T> ref_out, ref_var;
   reference(lv, m, s, ref_out, ref_var);
   for (int threads : {1, 2, 3}) {
-    omp_set_num_threads(threads);
+    set_num_threads(threads);
     RowMat<T> out, var;
     std::vector<std::uint8_t> driven(static_cast<std::size_t>(rows));
     std::uint64_t drives = 0;
@@ -59,7 +60,7 @@ void check(int rows, int k, int n, double p_on, bool signed_levels, bool general
     driven_rows_product<T>(lv, m, nullptr, out2, &unused);
     EXPECT_TRUE(out2 == out);
   }
-  omp_set_num_threads(2);
+  set_num_threads(2);
 }
 
 TEST(DrivenRowsProduct, EqualsAscendingLoopBitForBit) {
