@@ -10,13 +10,14 @@ void bind_mapping(py::module_& m) {
   py::class_<Mapping> mapping_cls(m, "Mapping", "Layers' weight matrices placed on arrays. See mapping/mapping.h.");
   mapping_cls
       .def(py::init([](const std::vector<std::tuple<int, std::string, int, int, int>>& layers, const TileSpec& spec,
-                       const std::map<int, int>& replication) {
+                       const std::map<int, int>& replication, const std::map<int, TileSpec>& layer_specs) {
              std::vector<MatrixLayer> mats;
              for (const auto& [layer, name, groups, rows, cols] : layers) mats.push_back({layer, name, groups, rows, cols});
-             return Mapping(mats, spec, replication);
+             return Mapping(mats, spec, replication, LayerHardware{layer_specs, {}});
            }),
            py::arg("layers"), py::arg("spec"), py::arg("replication") = std::map<int, int>(),
-           "layers: (layer index, name, groups, rows, cols) per weight layer.")
+           py::arg("layer_specs") = std::map<int, TileSpec>(),
+           "layers: (layer index, name, groups, rows, cols) per weight layer; layer_specs: a layer's own TileSpec.")
       .def_property_readonly("arrays", &Mapping::arrays)
       .def_property_readonly("utilization", &Mapping::utilization)
       .def_property_readonly("weight_cells", &Mapping::weight_cells)
@@ -49,7 +50,8 @@ void bind_mapping(py::module_& m) {
       }, "Conv/linear layers kept off the arrays (computed digitally).")
       .def("summary", &Mapping::summary)
       .def("__repr__", &Mapping::summary);
-  reject_other_inits(mapping_cls, "Mapping(layers: list of (layer, name, groups, rows, cols), spec: TileSpec, replication: dict[int, int] = {})");
+  reject_other_inits(mapping_cls, "Mapping(layers: list of (layer, name, groups, rows, cols), spec: TileSpec, replication: dict[int, int] = {}, "
+                                  "layer_specs: dict[int, TileSpec] = {})");
 }
 
 }  // namespace mho::bindings

@@ -94,8 +94,9 @@ def measured(pim_network, node="22nm", system=None, tech=None, network=None):
     actions and the cells' energy as the tiles counted them (mho.study.evaluate(keep_pim=True)).
 
     Or of a model converted by mho.torch.convert() (its counters() since program()); then
-    `network` is the same model as a Network or model file (mho.export.export_torch), whose
-    conv/linear layers must all run on the converted model's tiles, with one TileSpec."""
+    `network` is the same model as a Network or model file (mho.export.export_torch), each of
+    whose conv/linear layers is costed on its converted layer's TileSpec, or as digital MACs
+    where the conversion kept it digital."""
     system = system or _core.PimSystemSpec()
     if system.replication != "given" or system.layer_replication:
         raise ValueError(f"system.replication = {system.replication!r}, layer_replication = "
@@ -114,24 +115,34 @@ def measured(pim_network, node="22nm", system=None, tech=None, network=None):
 
 
 def _converted_cost(analog, net, tech, system):
-    layers = analog.tile_layers()
-    specs = {layer.spec for layer in layers.values()}
-    if len(specs) != 1:
-        raise ValueError(f"pim_network: its tile layers use {len(specs)} different TileSpecs; "
-                         f"measured costs take one TileSpec for all layers")
-    mapping = _core.map_network(net, specs.pop())
+    layers, kept = analog.tile_layers(), set(analog.digital_layers)
+    if not layers:
+        raise ValueError("pim_network: the converted model has no tile layers to cost")
     counts = analog.counters()
-    per_layer, unused = {}, set(counts)
-    for lm in mapping.layers():
-        # Exported layer names are "<kind>:<module path>" (mho.export).
-        torch_name = lm["name"].split(":", 1)[-1]
-        if torch_name not in counts:
-            raise ValueError(f"network layer {lm['layer']} '{lm['name']}' has no tile layer "
-                             f"'{torch_name}' in the converted model (digital there, or another model)")
-        per_layer[lm["layer"]] = counts[torch_name]
-        unused.discard(torch_name)
+    # The network's conv/linear layers, each on its converted layer's TileSpec or digital as
+    # the converted model keeps it. Exported layer names are "<kind>:<module path>" (mho.export).
+    own, digital, unused = {}, set(), set(counts)
+    for i in range(net.num_layers):
+        layer = net.layer(i)
+        if layer["type"] not in ("conv2d", "linear"):
+            continue
+        torch_name = layer["name"].split(":", 1)[-1]
+        if torch_name in layers:
+            own[i] = layers[torch_name].spec
+            unused.discard(torch_name)
+        elif torch_name in kept:
+            digital.add(i)
+        else:
+            raise ValueError(f"network layer {i} '{layer['name']}' has no layer '{torch_name}' in the converted "
+                             f"model (another model?)")
     if unused:
         raise ValueError(f"converted tile layers {sorted(unused)} are not in the network")
+    if not own:
+        raise ValueError("network: none of its conv/linear layers runs on the converted model's tiles")
+    main = list(own.values())[0]
+    hw = layer_rules.Hardware(main, {i: s for i, s in own.items() if s != main}, digital)
+    mapping = _core.map_network(net, main, {}, **hw.kwargs())
+    per_layer = {lm["layer"]: counts[net.layer(lm["layer"])["name"].split(":", 1)[-1]] for lm in mapping.layers()}
     return _core.evaluate_pim_counted(net, mapping, tech, system, per_layer, analog.inferences())
 
 

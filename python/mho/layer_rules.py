@@ -103,12 +103,24 @@ class Hardware:
             return None
         out = {}
         for i, s in self.layer_specs.items():
-            d = s.to_dict()
-            d.pop("seed", None)
-            out[str(i)] = d
+            out[str(i)] = spec_dict(s)
         for i in self.digital:
             out[str(i)] = DIGITAL
         return dict(sorted(out.items(), key=lambda kv: int(kv[0])))
+
+
+def main_spec(rules, on_tiles):
+    """The TileSpec a design is known by (its mapping's): the catch-all rule's, else the first
+    layer's on tiles (`on_tiles`: the TileSpecs of the layers on tiles, in order)."""
+    catch_all = [t for p, t in rules if p == "*" and t != DIGITAL]
+    return catch_all[0] if catch_all else on_tiles[0]
+
+
+def spec_dict(spec):
+    """A TileSpec as plain data for design keys: its dict without the seed."""
+    d = spec.to_dict()
+    d.pop("seed", None)
+    return d
 
 
 def resolve(net, hardware, name="hardware"):
@@ -138,8 +150,7 @@ def resolve(net, hardware, name="hardware"):
     if not on_tiles:
         raise ValueError(f"{name}: every conv/linear layer is digital; give at least one layer a TileSpec "
                          "(the float model is the all-digital design)")
-    catch_all = [t for p, t in rules if p == "*" and t != DIGITAL]
-    spec = catch_all[0] if catch_all else on_tiles[0]
+    spec = main_spec(rules, on_tiles)
     layer_specs = {i: t for i, t in assigned.items() if t != DIGITAL and t != spec}
     digital = {i for i, t in assigned.items() if t == DIGITAL}
     return Hardware(spec, layer_specs, digital)

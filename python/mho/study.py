@@ -114,15 +114,12 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     limit = _util.integer("limit", limit, lo=1, none_ok=True)
     time_s = check_time(time_s)
     replication = check_replication(replication)
-    if spec is not None and not isinstance(spec, _core.TileSpec):
-        layer_rules.check(spec, name="spec")
-    if study_torch.runs_in_torch(model):
-        if spec is not None and not isinstance(spec, _core.TileSpec):
-            raise TypeError(f"spec: a model with recurrent layers runs through mho.torch.convert here; give one "
-                            f"TileSpec (or convert it yourself with per-layer rules), got {type(spec).__name__}")
+    if study_torch.runs_in_torch(model):  # mho.torch.convert checks the rules there
         return study_torch.evaluate(model, spec if spec is not None else default_spec(), chips, dataset, batch,
                                     calib_samples, limit, time_s, progress, float_accuracy, keep_pim, calib,
                                     replication)
+    if spec is not None and not isinstance(spec, _core.TileSpec):
+        layer_rules.check(spec, name="spec")
     t0 = time.time()
     inp = study_inputs.load(model, dataset, calib, limit, calib_samples)
     net, name, dataset = inp["net"], inp["name"], inp["dataset"]

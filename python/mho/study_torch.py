@@ -4,7 +4,9 @@ handling (mho.study_inputs), calibration, chips and report as for a model file.
 
 The model is keyed by the SHA-256 of its class name, structure (repr) and state_dict, in the
 place of a model file's hash. The mapping and utilization are those of all the converted
-layers' weight matrices placed together, as the C++ mapper places a network's.
+layers' weight matrices placed together, as the C++ mapper places a network's, each on its
+own layer's TileSpec. Per-layer rules are mho.torch.convert's: a layer kept "digital" runs in
+torch and has no arrays.
 """
 import hashlib
 import os
@@ -12,7 +14,7 @@ import time
 
 import numpy as np
 
-from . import _core, _util, specs, study_inputs
+from . import _core, _util, layer_rules, specs, study_inputs
 
 
 def runs_in_torch(model):
@@ -61,8 +63,21 @@ def evaluate(model, spec, chips, dataset, batch, calib_samples, limit, time_s, p
         analog = torch_analog.convert(model, spec)
     finally:
         model.train(was_training)
-    mats = [m for layer in analog.tile_layers().values() for _, m, _ in layer.matrices()]
-    mapping = _core.Mapping([(i, m.name, m.groups, m.rows, m.cols) for i, m in enumerate(mats)], spec)
+    tile_layers = analog.tile_layers()
+    if not tile_layers:
+        raise ValueError("spec: every Linear/Conv/attention/recurrent layer is digital; give at least one layer a "
+                         "TileSpec (the float model is the all-digital design)")
+    main = layer_rules.main_spec(torch_analog._check_rules(spec), [t.spec for t in tile_layers.values()])
+    mats, layer_specs, own = [], {}, {}
+    for name_, layer in tile_layers.items():
+        for _, m, _ in layer.matrices():
+            if layer.spec != main:
+                layer_specs[len(mats)] = layer.spec
+            mats.append((len(mats), m.name, m.groups, m.rows, m.cols))
+        if layer.spec != main:
+            own[name_] = layer_rules.spec_dict(layer.spec)
+    own.update({n: layer_rules.DIGITAL for n in analog.digital_layers})
+    mapping = _core.Mapping(mats, main, layer_specs=layer_specs)
     bar = _util.progress(chips * len(range(0, len(x), batch)), name, progress, unit="batch")
     accs, totals = [], {}
     for chip in range(chips):
@@ -76,7 +91,10 @@ def evaluate(model, spec, chips, dataset, batch, calib_samples, limit, time_s, p
                 totals[k] = totals.get(k, 0) + v
     bar.close()
     per = {k: v / (chips * len(x)) for k, v in totals.items()}
-    design_key = specs.design_key(specs.study_design(spec, sha, key, limit, calib_samples, time_s))
+    layers = dict(sorted(own.items())) or None
+    design_key = specs.design_key(specs.study_design(main, sha, key, limit, calib_samples, time_s, layers=layers))
+    shown = repr(main) + ("" if layers is None else " (per-layer hardware: " + "; ".join(
+        f"{n} {'digital' if t == layer_rules.DIGITAL else repr(tile_layers[n].spec)}" for n, t in layers.items()) + ")")
     return study.StudyResult(name, label, chips, len(x), float_accuracy, accs, mapping.arrays, mapping.utilization,
-                             mapping.summary(), per, time.time() - t0, repr(spec), design=spec.to_dict(),
-                             key=design_key, pim=analog if keep_pim else None)
+                             mapping.summary(), per, time.time() - t0, shown, design=main.to_dict(),
+                             key=design_key, pim=analog if keep_pim else None, layers=layers)

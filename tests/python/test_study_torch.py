@@ -53,6 +53,34 @@ def test_ideal_equals_float_and_a_chip_equals_its_own_loop():
     assert m.training is False and type(m.gru) is nn.GRU  # the user's module is untouched
 
 
+def test_per_layer_rules_as_convert_takes_them():
+    m = model()
+    (x, y), (cx, _) = data(60, 1), data(30, 2)
+    spec = noisy()
+    six = spec.replace(adc=mho.AdcSpec(bits=6))
+    kw = dict(chips=2, dataset=(x, y), calib=cx, batch=25, progress=False)
+    plain = mho.study.evaluate(m, spec=spec, **kw)
+    # a catch-all rule alone is the uniform design: the same chips and key
+    same = mho.study.evaluate(m, spec=[("*", spec)], **kw)
+    assert same.pim_accuracies == plain.pim_accuracies and same.design_key == plain.design_key
+    assert same.layers is None
+    # the classifier digital, the GRU on its own converters: each chip is the converted model's
+    rules = [("fc", "digital"), (nn.GRU, six), ("*", spec)]
+    r = mho.study.evaluate(m, spec=rules, **kw)
+    analog = mho.torch.convert(m, rules).program(1).calibrate(torch.from_numpy(cx))
+    with torch.no_grad():
+        pred = analog(torch.from_numpy(x)).argmax(1).numpy()
+    assert r.pim_accuracies[1] == float(np.mean(pred == y))
+    assert r.layers["fc"] == "digital" and r.layers["gru"]["adc"]["bits"] == 6
+    assert r.design_key != plain.design_key and "per-layer hardware: fc digital; gru" in r.spec
+    assert "fc" not in r.mapping and r.arrays == sum(len(layer.tiles) for layer in analog.tile_layers().values())
+    # ideal tiles and a digital classifier: the float model
+    r = mho.study.evaluate(m, spec=[("fc", "digital"), ("*", ideal())], **kw)
+    assert r.pim_accuracies == [r.float_accuracy] * 2
+    with pytest.raises(ValueError, match="every Linear/Conv/attention/recurrent layer is digital"):
+        mho.study.evaluate(m, spec=[("*", "digital")], **kw)
+
+
 def test_errors():
     m = model()
     x, y = data(10, 3)

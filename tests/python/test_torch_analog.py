@@ -294,11 +294,25 @@ def test_counters_match_pim_network(tmp_path):
     assert dict(ours.energy_J) == pytest.approx(dict(theirs.energy_J), rel=1e-9)
     with pytest.raises(ValueError, match="needs its network"):
         mho.cost.measured(analog)
-    partial = mho.torch.convert(m, [("fc", "digital"), ("*", spec)]).program(0).calibrate(calib)
+    # per-layer hardware: costed as the PimNetwork of the same design costs it
+    fc = [i for i in range(net.num_layers) if net.layer(i)["name"] == "linear:fc"]
+    first = net.layer(0)["name"].split(":", 1)[-1]
+    six = spec.replace(adc=mho.AdcSpec(bits=6))
+    partial = mho.torch.convert(m, [("fc", "digital"), (first, six), ("*", spec)]).program(0).calibrate(calib)
+    pim = mho._core.PimNetwork(net, spec, {}, layer_specs={0: six}, digital=set(fc))
+    pim.program(0)
+    pim.calibrate(calib.numpy())
+    pim.forward(x.numpy())
     with torch.no_grad():
         partial(x)
-    with pytest.raises(ValueError, match=r"'linear:fc' has no tile layer 'fc'"):
-        mho.cost.measured(partial, network=net)
+    ours, theirs = mho.cost.measured(partial, network=net), mho.cost.measured(pim)
+    assert dict(ours.energy_J) == pytest.approx(dict(theirs.energy_J), rel=1e-9)
+    assert dict(ours.area_m2) == pytest.approx(dict(theirs.area_m2), rel=1e-9)
+    assert dict(ours.energy_J)["digital"] > dict(mho.cost.measured(analog, network=net).energy_J)["digital"]
+    other = nn.Sequential(nn.Flatten(), nn.Linear(3 * 9 * 9, 4)).eval()
+    mho.export.export_torch(other, tmp_path / "other.h5", input_shape=(3, 9, 9))
+    with pytest.raises(ValueError, match=r"'linear:1' has no layer '1' in the converted model"):
+        mho.cost.measured(partial, network=tmp_path / "other.h5")
     with pytest.raises(TypeError, match="pim_network: expected a PimNetwork"):
         mho.cost.measured(object())
 
