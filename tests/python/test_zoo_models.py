@@ -85,3 +85,17 @@ def test_shipped_torch_model(name):
     analog.program(0)
     with torch.no_grad():
         assert rel_err(analog(torch.from_numpy(x[:8])), ref[:8]) < 1e-5
+
+
+def test_shipped_mobilenet_file():
+    # Correct predictions on the same 500 images, counted when the model was trained.
+    path = os.path.join(ROOT, "data", "models", zoo_models.ZOO["mobilenetv2_fmnist"][1])
+    assert os.path.getsize(path) < 5 * 2 ** 20
+    net, info = mho.nets.load(path)
+    assert info.dataset == "fashion_mnist" and info.float_test_accuracy >= 0.90
+    assert info.source.startswith("data/train_models.py --only mobilenetv2_fmnist")
+    kinds = [net.layer(i)["type"] for i in range(net.num_layers)]
+    assert "relu6" in kinds and "add" in kinds
+    assert any(net.layer(i).get("groups", 1) > 1 for i in range(net.num_layers))  # depthwise
+    x, y = mho.datasets.load("fashion_mnist", "test", limit=500)
+    assert int((net.forward(x).argmax(1) == y).sum()) == 456
