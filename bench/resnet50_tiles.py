@@ -87,8 +87,8 @@ class ResNet50(nn.Module):
 
 
 def main():
-    # Importing torch sets the process's OpenMP threads to torch's count of physical cores (1 on
-    # a 2-vCPU machine), which mho's OpenMP passes share: run both on every core given.
+    # torch picks its count of physical cores (1 on a 2-vCPU machine); mho keeps its own count
+    # (common/threads.h). Both run on every core given.
     threads = len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
     mho.set_num_threads(threads)
