@@ -18,6 +18,12 @@
 // charge-injection offset `injection_offset_V` on every line (it cancels where two lines are
 // subtracted, as in a differential readout, except through the converter's quantization and
 // clipping).
+// Energy (TileCounters' cell energy, the cost report's "arrays"): each pass draws from V_DD the
+// charge that fills the cells' capacitors, V_DD sum_cells C V_cell = C_u V_DD^2 sum_i |n_i| x
+// (sum_j l_ij / L bit-line sharing, sum_j l_ij binary-weighted, the C-2C ladder's charge),
+// linear in the drive level n_i; sharing and reset draw nothing, and the line has no wire
+// capacitance of its own (crossbar/charge_domain.h, with the C-2C ladder's derivation and
+// what it leaves out).
 #pragma once
 
 #include <string>

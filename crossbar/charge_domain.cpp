@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace mho {
 
@@ -22,6 +23,40 @@ double charge_level_volts(const CapSpec& cap, int rows, int level_max) {
   return cap.v_dd_V / (double(rows) * full);
 }
 
+double c2c_supply_units(const double* branch, int bits, unsigned code) {
+  // Zero net charge on node k: (C_k + left + right) V_k - 2 V_{k-1} - 2 V_{k+1} = C_k u_k, with
+  // left = 1 (the termination) at k = 0 and 2 elsewhere, right = 2 below the output, u_k =
+  // bit k (in units of V_DD n). Thomas algorithm, forward sweep then back substitution.
+  constexpr int kMaxBits = 32;
+  double diag[kMaxBits], rhs[kMaxBits], v[kMaxBits];
+  for (int k = 0; k < bits; ++k) {
+    const double u = double((code >> k) & 1u);
+    diag[k] = branch[k] + (k == 0 ? 1.0 : 2.0) + (k + 1 < bits ? 2.0 : 0.0);
+    rhs[k] = branch[k] * u;
+    if (k > 0) {
+      const double f = -2.0 / diag[k - 1];
+      diag[k] -= f * -2.0;
+      rhs[k] -= f * rhs[k - 1];
+    }
+  }
+  for (int k = bits - 1; k >= 0; --k) v[k] = (rhs[k] + (k + 1 < bits ? 2.0 * v[k + 1] : 0.0)) / diag[k];
+  double q = 0.0;
+  for (int k = 0; k < bits; ++k)
+    if ((code >> k) & 1u) q += branch[k] * (1.0 - v[k]);
+  return q;
+}
+
+double charge_mean_supply_units(const CapSpec& cap, int level_max) {
+  if (cap.scheme == "bitline_sharing") return 0.5;
+  // Binary-weighted: the mean level, L / 2 units charged per full drive.
+  if (cap.scheme == "binary_weighted") return 0.5 * level_max;
+  const int bits = level_code_bits(level_max);
+  const std::vector<double> unit(std::size_t(bits), 1.0);
+  double sum = 0.0;
+  for (int l = 0; l <= level_max; ++l) sum += c2c_supply_units(unit.data(), bits, unsigned(l));
+  return sum / (level_max + 1);
+}
+
 double ktc_variance_V2(const CapSpec& cap, double c_line_F) {
   return kBoltzmann * cap.temperature_K / c_line_F;
 }
@@ -38,6 +73,7 @@ ChargeArray charge_array(const CapSpec& cap, const Eigen::MatrixXd& levels, int 
   ChargeArray out;
   out.m.resize(n_in, n_col);
   out.c_line_F.resize(n_col);
+  out.supply.resize(n_in, n_col);
   // Small arrays (a test's, a small layer's) are not worth a parallel region.
 #pragma omp parallel for schedule(static) if (std::int64_t(rows) * n_col >= 4096) num_threads(threads())
   for (int j = 0; j < n_col; ++j) {
@@ -47,6 +83,7 @@ ChargeArray charge_array(const CapSpec& cap, const Eigen::MatrixXd& levels, int 
       return s * normal_draw(eng);
     };
     double c_total = 0.0;
+    std::vector<double> branch(static_cast<std::size_t>(bits));
     for (int i = 0; i < rows; ++i) {
       const double l = i < n_in ? levels(i, j) : 0.0;
       double q = 0.0, c = 0.0;
@@ -62,13 +99,16 @@ ChargeArray charge_array(const CapSpec& cap, const Eigen::MatrixXd& levels, int 
           const double unit = 1.0 + error(i, k, binary ? sigma / std::sqrt(weight) : sigma);
           if (binary) c += weight * unit;
           if ((code >> k) & 1u) q += weight * unit;
+          branch[std::size_t(k)] = unit;
         }
         if (c2c) {
+          if (i < n_in) out.supply(i, j) = c2c_supply_units(branch.data(), bits, code);
           q *= c2c_scale;
           c = 2.0;
         }
       }
       c_total += c;
+      if (i < n_in && !c2c) out.supply(i, j) = q;
       if (i < n_in) out.m(i, j) = q;
     }
     out.m.col(j) *= cap.v_dd_V / c_total;

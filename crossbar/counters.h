@@ -7,7 +7,9 @@
 //   shift_adds       additions in the digital recombination of planes, slices and signs
 //   cell_energy_J()  energy dissipated in the cells, sum over passes of t_read sum_ij V_i I_ij
 //                    with V_i the row drive (exact without wires; with wires the cells see
-//                   less, so it is an upper bound there). Accumulated exactly, per pass,
+//                   less, so it is an upper bound there); charge accumulation: the energy the
+//                    passes draw from V_DD to charge the cells' capacitors, sum over passes of
+//                    C_u V_DD^2 sum_ij |n_i| supply_ij (crossbar/charge_domain.h). Accumulated exactly, per pass,
 //                    in fixed point (cell_energy_q, units of 2^-100 J), so the total is the
 //                    same bits however a stream is split into calls or threads.
 //   samples          input vectors processed; forward_calls: calls of forward()

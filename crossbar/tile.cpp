@@ -181,7 +181,7 @@ Eigen::MatrixXd Tile::target() const {
   return g_target;
 }
 
-Tile::Cells Tile::programmed_cells(Eigen::VectorXd* c_line_F) const {
+Tile::Cells Tile::programmed_cells(Eigen::VectorXd* c_line_F, Eigen::VectorXd* supply_row) const {
   const std::uint64_t seed = spec_.seed;
   Cells c;
   c.g0 = target();
@@ -192,6 +192,7 @@ Tile::Cells Tile::programmed_cells(Eigen::VectorXd* c_line_F) const {
                                  StreamKey(seed, chip_, tile_id_, Purpose::kCapMismatch));
     c.g0 = a.m / spec_.cell.v_read_V;
     if (c_line_F) *c_line_F = a.c_line_F;
+    if (supply_row) *supply_row = a.supply.rowwise().sum();
     c.nu = Eigen::MatrixXd::Zero(n_in_, n_phys_);
   } else {
     cell_.program(c.g0, StreamKey(seed, chip_, tile_id_, Purpose::kProgramming),
@@ -275,9 +276,11 @@ void Tile::set_time(double t_s) {
 
 void Tile::age(double t_s) {
   Eigen::MatrixXd g_t, sig2;
-  aged_cells(t_s, programmed_cells(), &g_t, &sig2);
-  // Capacitors do not dissipate in the cells.
-  g_row_sum_ = charge() ? Eigen::VectorXd::Zero(n_in_) : Eigen::VectorXd(g_t.rowwise().sum());
+  Eigen::VectorXd supply;
+  aged_cells(t_s, programmed_cells(nullptr, charge() ? &supply : nullptr), &g_t, &sig2);
+  // Charge accumulation: the charge each row's capacitors draw from the supply at unit drive
+  // (crossbar/charge_domain.h); capacitors neither drift nor age, so it is the programmed one.
+  g_row_sum_ = charge() ? supply : Eigen::VectorXd(g_t.rowwise().sum());
   rebuild_gemm_operands(g_t, sig2);
 }
 
@@ -473,7 +476,11 @@ void Tile::check_input(const Eigen::Ref<const RowMat<T>>& x, const char* what) c
 
 EnergyQ Tile::cells_energy(const std::vector<double>& row_sums, double scale) const {
   // Each pass in exact fixed point: the total does not depend on how passes are grouped.
-  const double v = spec_.cell.v_read_V, unit = scale * scale * v * v * spec_.cell.t_read_s;
+  // Charge accumulation: row sums of |drive| x supply charge (units C_u V_DD), linear in the
+  // drive's scale (crossbar/charge_domain.h); resistive cells: of drive^2 x G, P t = G V^2 t.
+  const double v = spec_.cell.v_read_V;
+  const double unit = charge() ? scale * spec_.cap.c_unit_F * spec_.cap.v_dd_V * spec_.cap.v_dd_V
+                               : scale * scale * v * v * spec_.cell.t_read_s;
   EnergyQ total = 0;
   for (double p : row_sums) total += energy_q(p * unit);
   return total;
@@ -481,10 +488,24 @@ EnergyQ Tile::cells_energy(const std::vector<double>& row_sums, double scale) co
 
 template <typename T>
 EnergyQ Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const {
-  // Per row in the working precision (vectorised).
+  // Per row in the working precision (vectorised). Charge accumulation: the supply charge is
+  // linear in |drive| (crossbar/charge_domain.h), summed in double in row order (one sum per
+  // pass beside a product per pass and column), so equal levels give the same bits in either
+  // precision.
   const Eigen::Matrix<T, 1, Eigen::Dynamic> g = g_row_sum_.transpose().cast<T>();
   std::vector<double> part(std::size_t(lv.rows()));
-  auto row = [&](Eigen::Index r) { part[std::size_t(r)] = double(lv.row(r).cwiseAbs2().dot(g)); };
+  const bool linear = charge();
+  const double* g_d = g_row_sum_.data();
+  auto row = [&](Eigen::Index r) {
+    if (!linear) {
+      part[std::size_t(r)] = double(lv.row(r).cwiseAbs2().dot(g));
+      return;
+    }
+    const T* l = lv.row(r).data();
+    double sum = 0.0;
+    for (Eigen::Index i = 0; i < lv.cols(); ++i) sum += std::abs(double(l[i])) * g_d[i];
+    part[std::size_t(r)] = sum;
+  };
   if (lv.size() >= (Eigen::Index(1) << 20)) {
 #pragma omp parallel for schedule(static) num_threads(threads())
     for (Eigen::Index r = 0; r < lv.rows(); ++r) row(r);

@@ -152,7 +152,9 @@ class Tile {
     Eigen::MatrixXd g0, nu;
   };
   Eigen::MatrixXd target() const;
-  Cells programmed_cells(Eigen::VectorXd* c_line_F = nullptr) const;
+  // `supply_row` (charge) the charge each row's capacitors draw from the supply per pass at unit
+  // drive (ChargeArray::supply summed over the row), units of C_u V_DD.
+  Cells programmed_cells(Eigen::VectorXd* c_line_F = nullptr, Eigen::VectorXd* supply_row = nullptr) const;
   // The cells t_s after programming: conductances (frozen read noise included) and per-read
   // noise variances.
   void aged_cells(double t_s, const Cells& c, Eigen::MatrixXd* g_t, Eigen::MatrixXd* sig2) const;
@@ -186,7 +188,8 @@ class Tile {
                          RowMat<T>* variance, PassTotals* totals = nullptr,
                          std::vector<std::uint8_t>* driven = nullptr) const;
   // The cells' energy, J, for linear cells driven at levels lv * scale (of v_read):
-  // t_read v^2 scale^2 sum_r sum_i lv_ri^2 g_row_i.
+  // t_read v^2 scale^2 sum_r sum_i lv_ri^2 g_row_i; charge accumulation: the supply's,
+  // C_u V_DD^2 scale sum_r sum_i |lv_ri| g_row_i (crossbar/charge_domain.h).
   template <typename T>
   EnergyQ level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const;
   // t_read v^2 scale^2 times the sum of per-row sums, added in row order.
@@ -208,7 +211,9 @@ class Tile {
   Eigen::VectorXd w_unit_;  // weight per unit of level difference, per output
   Eigen::MatrixXd w_;       // the programmed weights, from which the cells are redrawn
   Eigen::VectorXd w_lsb_;   // weight per code step, per output
-  Eigen::VectorXd g_row_sum_;  // sum over physical columns of the conductances now, per row
+  // Per row: sum over physical columns of the conductances now, S; charge accumulation: of the
+  // supply charge at unit drive, C_u V_DD (the cells' energy, level_energy()).
+  Eigen::VectorXd g_row_sum_;
   std::vector<std::vector<Component>> gemm_cols_;
   std::vector<Group> groups_;
   // The product's value and variance matrices (rows used x GEMM columns), in one precision

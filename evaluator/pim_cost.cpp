@@ -10,6 +10,7 @@
 
 #include "adc_dac/dac.h"
 #include "common/validate.h"
+#include "crossbar/charge_domain.h"
 #include "evaluator/pipeline.h"
 
 namespace mho {
@@ -122,12 +123,18 @@ struct ArrayModel {
     dac = tech.dac_cost(dac_bits);
     sa_unit = tech.adder(std::clamp(sa_bits, 1, sys.accumulator_bits));
     const CellSpec& cell = s.cell;
-    e_cell = cell.v_read_V * cell.v_read_V * 0.5 * (cell.g_min_S + cell.g_max_S) * cell.t_read_s;
+    // Charge accumulation: a driven cell at full drive draws C_u V_DD^2 x its supply charge,
+    // the mean over uniformly stored levels (crossbar/charge_domain.h).
+    const bool charge = s.accumulation == "charge";
+    const int level_max = s.weight_bits == 0 ? 1 : (1 << s.slice_bits()) - 1;
+    e_cell = charge ? s.cap.c_unit_F * s.cap.v_dd_V * s.cap.v_dd_V * charge_mean_supply_units(s.cap, level_max)
+                    : cell.v_read_V * cell.v_read_V * 0.5 * (cell.g_min_S + cell.g_max_S) * cell.t_read_s;
     cell_area = cell.area_F2 * cell.feature_size_m * cell.feature_size_m;
     // Cell pitch along a word line (width) and a bit line (height): area_F2 F^2 at cell_aspect.
     const double pitch_w = std::sqrt(cell_area * sys.cell_aspect), pitch_h = std::sqrt(cell_area / sys.cell_aspect);
     e_wordline = tech.array_wire_F_per_m * s.cols * pitch_w * tech.vdd_V * tech.vdd_V;
-    e_bitline = tech.array_wire_F_per_m * s.rows * pitch_h * cell.v_read_V * cell.v_read_V;
+    // A charge-sharing line is charged by its cells' capacitors, not from the supply.
+    e_bitline = charge ? 0.0 : tech.array_wire_F_per_m * s.rows * pitch_h * cell.v_read_V * cell.v_read_V;
     adcs = s.adcs_per_array();
     driver_area = peri.row_drivers_area(dac.area_m2);
     sa_area = peri.shift_add_area(sa_unit.area_m2);

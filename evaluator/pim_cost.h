@@ -6,7 +6,11 @@
 //                 cell reads x activity x v_read^2 x G_mean x t_read, G_mean = (g_min + g_max)
 //                 / 2 (a driven cell at full read voltage: an upper bound for multi-level
 //                 planes); a zero input bit drives no row, so only the activity's share of
-//                 the biased cells conducts;
+//                 the biased cells conducts. Charge accumulation (crossbar/charge_domain.h):
+//                 what the passes draw from V_DD to charge the cells' capacitors; from shapes
+//                 cell reads x activity x C_u V_DD^2 x the mean supply charge of a cell over
+//                 uniformly stored levels (1/2, L/2 binary-weighted, the C-2C ladder's mean);
+//                 an upper bound for multi-level planes as above;
 //   dacs          row drives x activity x DAC energy at the bits resolved per pass;
 //   adcs          conversions x ADC energy (type and bits from the table: survey SAR, flash,
 //                 or NeuroSim's column-pitch multilevel sense amplifier);
@@ -23,7 +27,8 @@
 //   interconnect  the same bits moved half the chip's side on average;
 //   wires         word and bit lines charged (tech table `array_wires`): each driven row's
 //                 word line, cols x pitch long, to Vdd; each biased bit line, rows x pitch,
-//                 to v_read; pitch = sqrt(area_F2) x F;
+//                 to v_read (charge accumulation: none, the cells' capacitors charge a shared
+//                 line, not the supply); pitch = sqrt(area_F2) x F;
 //   offchip       the input read from and the output written to DRAM (weights stay on chip);
 //   leakage       the buffers' SRAM bits and the digital lanes at the node's static power
 //                 (tech table `leakage`), times 1 / throughput (the chip time one inference

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <stdexcept>
 #include <vector>
 
@@ -123,7 +124,6 @@ TEST(TileCharge, NoiseOffTileComputesTheQuantizedProductAndTheLineVoltageReaches
   const double full = s.cap.v_dd_V * 20 / 32;
   EXPECT_NEAR(t.adc_ranges()[0][0], full, 1e-12 * full);
   EXPECT_NEAR(t.adc_ranges()[3][1], full, 1e-12 * full);
-  EXPECT_TRUE(t.last_counters().cell_energy_q == 0);  // no resistive dissipation in the cells
 }
 
 TEST(TileCharge, MismatchVarianceOverChipsMatchesTheClosedForm) {
@@ -263,22 +263,28 @@ RowMat<T> run(const TileSpec& s, const RowMatD& w, const RowMatD& x, std::vector
   return testing::forward_in_splits<T>(s, w, x, splits, 5);
 }
 
-TEST(TileCharge, SameSeedBitIdenticalForAnyThreadsAndSplit) {
+// 8-bit weights on two 4-bit binary-weighted slices with 2 % mismatch, 8 bit-serial planes, 8-bit ADCs.
+TileSpec mismatched_bitserial_spec() {
   TileSpec s;
   s.rows = 96;
   s.cols = 128;
   s.accumulation = "charge";
   s.cap.scheme = "binary_weighted";
   s.cap.mismatch_sigma = 0.02;
-  s.cap.injection_offset_V = 0.002;
   s.cell.bits = 4;
   s.weight_bits = 8;
   s.bits_per_cell = 4;
   s.dac.input_bits = 8;
   s.dac.mode = "bitserial";
   s.adc.bits = 8;
-  s.adc.noise_lsb = 0.3;
   s.seed = 9;
+  return s;
+}
+
+TEST(TileCharge, SameSeedBitIdenticalForAnyThreadsAndSplit) {
+  TileSpec s = mismatched_bitserial_spec();
+  s.cap.injection_offset_V = 0.002;
+  s.adc.noise_lsb = 0.3;
   const RowMatD w = normal_matrix(80, 30, 51), x = normal_matrix(300, 80, 52);
   std::vector<RowMat<float>> runs;
   for (int threads = 1; threads <= 4; ++threads) {
@@ -331,6 +337,218 @@ TEST(TileCharge, ValidationNamesTheField) {
   EXPECT_NE(message(s).find("TileSpec.drift_compensation"), std::string::npos);
   s.drift_compensation = "none";
   EXPECT_EQ(message(s), "");
+}
+
+// Charge (units of C_u V_DD) the drivers at V_DD deliver to a C-2C ladder, by a dense nodal
+// solve of the whole network (nodes N_0 .. N_{b-1}, one port per bit, ground): the floating
+// nodes start empty, so C_NN V_N = -C_NP V_P, and the ports take Q_P = C_PN V_N + C_PP V_P.
+// Also returns the open-circuit output voltage (N_{b-1}, units of V_DD) in *v_out.
+double brute_ladder_supply(const std::vector<double>& branch, unsigned code, double* v_out = nullptr) {
+  const int b = int(branch.size()), n = 2 * b + 1;  // N_k = k, port k = b + k, ground = 2b
+  Eigen::MatrixXd c = Eigen::MatrixXd::Zero(n, n);
+  auto cap = [&](int p, int q, double value) {
+    c(p, p) += value;
+    c(q, q) += value;
+    c(p, q) -= value;
+    c(q, p) -= value;
+  };
+  cap(0, 2 * b, 1.0);  // termination
+  for (int k = 0; k < b; ++k) cap(k, b + k, branch[std::size_t(k)]);
+  for (int k = 0; k + 1 < b; ++k) cap(k, k + 1, 2.0);
+  Eigen::VectorXd vp = Eigen::VectorXd::Zero(b + 1);  // ports, then ground
+  for (int k = 0; k < b; ++k) vp[k] = double((code >> k) & 1u);
+  const Eigen::VectorXd vn = c.topLeftCorner(b, b).lu().solve(-c.topRightCorner(b, b + 1) * vp);
+  const Eigen::VectorXd q = c.bottomLeftCorner(b + 1, b) * vn + c.bottomRightCorner(b + 1, b + 1) * vp;
+  if (v_out) *v_out = vn[b - 1];
+  double supply = 0.0;
+  for (int k = 0; k < b; ++k)
+    if ((code >> k) & 1u) supply += q[k];
+  return supply;
+}
+
+TEST(ChargeEnergy, LadderSupplyMatchesADenseNodalSolve) {
+  // The ladder's topology is the one the line model assumes: output l / 2^b of V_DD.
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> err(0.0, 0.05);
+  for (int bits = 1; bits <= 6; ++bits)
+    for (unsigned code = 0; code < (1u << bits); ++code) {
+      const std::vector<double> unit(std::size_t(bits), 1.0);
+      double v = 0.0;
+      const double nominal = brute_ladder_supply(unit, code, &v);
+      EXPECT_NEAR(v, double(code) / std::ldexp(1.0, bits), 1e-14) << bits << " " << code;
+      EXPECT_NEAR(c2c_supply_units(unit.data(), bits, code), nominal, 1e-14) << bits << " " << code;
+      std::vector<double> drawn(static_cast<std::size_t>(bits));
+      for (double& d : drawn) d = 1.0 + err(rng);
+      EXPECT_NEAR(c2c_supply_units(drawn.data(), bits, code), brute_ladder_supply(drawn, code), 1e-14);
+    }
+  // A one-stage ladder: the branch capacitor in series with the termination, 1 x 1 / (1 + 1).
+  const double one = 1.0;
+  EXPECT_NEAR(c2c_supply_units(&one, 1, 1u), 0.5, 1e-15);
+}
+
+TEST(ChargeEnergy, MeanSupplyIsTheMeanOverUniformLevels) {
+  CapSpec cap;
+  cap.scheme = "bitline_sharing";
+  EXPECT_DOUBLE_EQ(charge_mean_supply_units(cap, 15), 0.5);
+  cap.scheme = "binary_weighted";
+  EXPECT_DOUBLE_EQ(charge_mean_supply_units(cap, 15), 7.5);
+  cap.scheme = "c2c";
+  double sum = 0.0;
+  for (unsigned l = 0; l < 16; ++l) sum += brute_ladder_supply(std::vector<double>(4, 1.0), l);
+  EXPECT_NEAR(charge_mean_supply_units(cap, 15), sum / 16, 1e-14);
+}
+
+// Integer weights in [-15, 15] with |w| = 15 somewhere: 4-bit differential codes are the
+// weights themselves, the positive column holding max(w, 0) and the negative one max(-w, 0).
+RowMatD chosen_weights() {
+  RowMatD w(4, 3);
+  w << 3, -7, 15, 0, 12, -1, -15, 5, 9, 6, 0, -4;
+  return w;
+}
+
+// The cells' supply energy of one pass per input row at unit drive, by hand: sum over the
+// row's physical cells of their charge (units C_u V_DD) for levels |w|.
+double row_supply_units(const std::string& scheme, const RowMatD& w, int i, const CapSpec& cap,
+                        const StreamKey* mismatch = nullptr) {
+  // Physical columns of a one-slice differential tile: positive j, negative n_out + j.
+  const int n_out = int(w.cols());
+  double sum = 0.0;
+  for (int j = 0; j < n_out; ++j)
+    for (int side = 0; side < 2; ++side) {
+      const unsigned l = unsigned(std::lround(side == 0 ? std::max(w(i, j), 0.0) : std::max(-w(i, j), 0.0)));
+      const int col = side * n_out + j;
+      auto unit = [&](int k, double sigma) {
+        if (!mismatch) return 1.0;
+        ElementEngine eng(*mismatch, (std::uint64_t(i) << 20) | std::uint64_t(col), std::uint32_t(k));
+        return 1.0 + sigma * normal_draw(eng);
+      };
+      if (scheme == "bitline_sharing") {
+        sum += unit(0, cap.mismatch_sigma) * l / 15.0;
+      } else if (scheme == "binary_weighted") {
+        for (int k = 0; k < 4; ++k)
+          if ((l >> k) & 1u) sum += std::ldexp(1.0, k) * unit(k, cap.mismatch_sigma / std::sqrt(std::ldexp(1.0, k)));
+      } else {
+        std::vector<double> branch(4);
+        for (int k = 0; k < 4; ++k) branch[std::size_t(k)] = unit(k, cap.mismatch_sigma);
+        sum += brute_ladder_supply(branch, l);
+      }
+    }
+  return sum;
+}
+
+class ChargeEnergyScheme : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ChargeEnergyScheme, EnergyIsTheSupplyChargeOfTheCapacitorsByHand) {
+  // A 4 x 3 block on a 6-row tile (2 rows unused, never charged). Two drives: an ideal DAC at
+  // levels x / x_max (linear in the level: one charging event to V_DD x / x_max), and 4-bit
+  // bit-serial planes (one event per set bit: popcount(code) events).
+  const std::string scheme = GetParam();
+  TileSpec s = charge_spec(6, 6, 4, scheme);
+  s.cap.c_unit_F = 1.5e-15;
+  s.cap.v_dd_V = 0.8;
+  s.dac.x_max = 1.0;
+  const double unit_J = s.cap.c_unit_F * s.cap.v_dd_V * s.cap.v_dd_V;
+  const RowMatD w = chosen_weights();
+  RowMatD x(1, 4);
+  x << 0.75, -0.5, 1.0, 0.0;
+  Tile t(s);
+  t.program(w);
+  t.forward<double>(x);
+  double by_hand = 0.0;
+  for (int i = 0; i < 4; ++i) by_hand += std::abs(x(0, i)) * row_supply_units(scheme, w, i, s.cap);
+  EXPECT_GT(by_hand, 0.0);
+  EXPECT_NEAR(t.last_counters().cell_energy_J(), unit_J * by_hand, 1e-12 * unit_J * by_hand);
+  if (scheme == "binary_weighted") {
+    // E = C_u V_DD^2 sum_i |n_i| sum_j |w_ij|, the levels themselves (row sums 25, 13, 29, 10).
+    EXPECT_NEAR(t.last_counters().cell_energy_J(), unit_J * (0.75 * 25 + 0.5 * 13 + 1.0 * 29), 1e-12 * unit_J * 54.25);
+  }
+  if (scheme == "bitline_sharing") {
+    EXPECT_NEAR(t.last_counters().cell_energy_J(), unit_J * (0.75 * 25 + 0.5 * 13 + 1.0 * 29) / 15,
+                1e-12 * unit_J * 54.25 / 15);
+  }
+
+  TileSpec planes = s;
+  planes.dac.input_bits = 4;
+  planes.dac.mode = "bitserial";
+  planes.dac.signed_mode = "unsigned";
+  planes.dac.x_max = 15.0;  // the inputs are their own codes
+  RowMatD codes(2, 4);
+  codes << 5, 15, 0, 8, 3, 1, 12, 7;
+  Tile tp(planes);
+  tp.program(w);
+  tp.forward<double>(codes);
+  by_hand = 0.0;
+  for (int r = 0; r < 2; ++r)
+    for (int i = 0; i < 4; ++i)
+      by_hand += __builtin_popcount(unsigned(codes(r, i))) * row_supply_units(scheme, w, i, s.cap);
+  EXPECT_NEAR(tp.last_counters().cell_energy_J(), unit_J * by_hand, 1e-12 * unit_J * by_hand);
+}
+
+TEST_P(ChargeEnergyScheme, MismatchedEnergyIsTheBruteForceSumOverTheDrawnCapacitors) {
+  const std::string scheme = GetParam();
+  TileSpec s = charge_spec(6, 6, 4, scheme);
+  s.programming_error = true;
+  s.cap.mismatch_sigma = 0.05;
+  s.seed = 13;
+  const RowMatD w = chosen_weights();
+  RowMatD x(3, 4);
+  x << 0.75, 0.5, 1.0, 0.25, 0.0, 1.0, 0.125, 0.5, 1.0, 1.0, 1.0, 1.0;
+  Tile t(s, 4);
+  t.program(w, 2);
+  t.forward<double>(x);
+  const StreamKey key(13, 2, 4, Purpose::kCapMismatch);
+  double drawn = 0.0, nominal = 0.0;
+  for (int r = 0; r < 3; ++r)
+    for (int i = 0; i < 4; ++i) {
+      drawn += x(r, i) * row_supply_units(scheme, w, i, s.cap, &key);
+      nominal += x(r, i) * row_supply_units(scheme, w, i, s.cap);
+    }
+  const double unit_J = s.cap.c_unit_F * s.cap.v_dd_V * s.cap.v_dd_V;
+  EXPECT_NEAR(t.last_counters().cell_energy_J(), unit_J * drawn, 1e-12 * unit_J * drawn);
+  EXPECT_GT(std::abs(drawn - nominal), 1e-4 * nominal);  // the mismatch is in it
+}
+
+INSTANTIATE_TEST_SUITE_P(Schemes, ChargeEnergyScheme, ::testing::Values("bitline_sharing", "binary_weighted", "c2c"));
+
+TEST(ChargeEnergy, SameEnergyBitsForAnyThreadsSplitAndPrecision) {
+  TileSpec s = mismatched_bitserial_spec();
+  // Integer codes on a fixed range: the same levels whatever the precision of the encoding.
+  s.dac.range = "fixed";
+  s.dac.x_max = 255.0;
+  const RowMatD w = normal_matrix(80, 30, 61);
+  RowMatD x(300, 80);
+  std::mt19937_64 rng(62);
+  for (Eigen::Index k = 0; k < x.size(); ++k) x.data()[k] = double(rng() % 256);
+  auto energy = [&](bool single, const std::vector<int>& splits) {
+    Tile t(s, 3);
+    t.program(w);
+    const RowMat<float> xf = x.cast<float>();
+    t.calibrate<double>(x.topRows(64));
+    int at = 0;
+    for (int n : splits) {
+      if (single) t.forward<float>(xf.middleRows(at, n));
+      else t.forward<double>(x.middleRows(at, n));
+      at += n;
+    }
+    return t.total_counters().cell_energy_q;
+  };
+  const EnergyQ ref = energy(false, {300});
+  EXPECT_GT(energy_J(ref), 0.0);
+  for (int threads = 1; threads <= 4; ++threads) {
+    set_num_threads(threads);
+    EXPECT_TRUE(energy(false, {300}) == ref) << threads;
+    EXPECT_TRUE(energy(false, {1, 2, 7, 90, 200}) == ref) << threads;
+    // Bit-serial levels are 0 / 1 in either precision and the sum is in double.
+    EXPECT_TRUE(energy(true, {13, 287}) == ref) << threads;
+  }
+  set_num_threads(2);
+  // Other inputs draw other energy (the counter follows the data).
+  const RowMatD half = x * 0.5;
+  Tile t(s, 3);
+  t.program(w);
+  t.calibrate<double>(x.topRows(64));
+  t.forward<double>(half);
+  EXPECT_FALSE(t.total_counters().cell_energy_q == ref);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crossbar/tile_spec.h"
+#include "nets/network.h"
 
 namespace mho::test {
 
@@ -30,6 +31,18 @@ inline TileSpec small_spec() {
   s.adc.columns_per_adc = 4;
   s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
   return s;
+}
+
+// One linear layer `in` -> `out` reading the network input, weights (out, in) row-major.
+inline Network linear_network(int in, int out, std::vector<float> weight) {
+  Layer l;
+  l.kind = LayerKind::kLinear;
+  l.name = "fc";
+  l.inputs = {-1};
+  l.in_ch = in;
+  l.out_ch = out;
+  l.weight = std::move(weight);
+  return Network("fc", {in, 1, 1}, {l});
 }
 
 inline double part(const std::vector<std::pair<std::string, double>>& v, const std::string& k) {

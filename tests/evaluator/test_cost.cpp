@@ -26,16 +26,7 @@ using test::small_spec;
 const double kLogic22 = (22.0 / 45.0) * (0.8 / 0.9) * (0.8 / 0.9);
 const double kArea22 = (22.0 / 45.0) * (22.0 / 45.0);
 
-Network one_linear(int in, int out) {
-  Layer l;
-  l.kind = LayerKind::kLinear;
-  l.name = "fc";
-  l.inputs = {-1};
-  l.in_ch = in;
-  l.out_ch = out;
-  l.weight = randv(std::size_t(in) * out, 7);
-  return Network("fc", {in, 1, 1}, {l});
-}
+Network one_linear(int in, int out) { return test::linear_network(in, out, randv(std::size_t(in) * out, 7)); }
 
 TEST(TechTable, LoadsAndScalesByTheDocumentedRule) {
   const TechTable t = TechTable::load(kTech, "22nm");

@@ -34,16 +34,7 @@ TileSpec spec128() {
   return s;
 }
 
-Network linear(int in, int out) {
-  Layer l;
-  l.kind = LayerKind::kLinear;
-  l.name = "fc";
-  l.inputs = {-1};
-  l.in_ch = in;
-  l.out_ch = out;
-  l.weight.assign(std::size_t(in) * out, 0.1f);
-  return Network("fc", {in, 1, 1}, {l});
-}
+Network linear(int in, int out) { return test::linear_network(in, out, std::vector<float>(std::size_t(in) * out, 0.1f)); }
 
 struct Fixture {
   TechTable tech = TechTable::load(kTech, "22nm");
