@@ -33,7 +33,7 @@
 // columns_per_adc conversion columns, one DAC per row), periphery (one shift-add unit per
 // ADC, digital lanes: adder + multiplier), buffers (SRAM holding the activations: every
 // layer's output map when layers are pipelined, else twice the largest input + output).
-// Latency: per layer and component (sensing, adc, digital, buffer, interconnect) as
+// Latency: per layer and component (sensing, adc, digital, buffer, tile_buffer, interconnect) as
 // evaluator/pipeline.h says: passes / copies x (t_read + conversions per shared ADC x
 // conversion time), digital work on `digital_lanes` ops per clock, buffer traffic at
 // buffer_lines_per_clock lines of buffer_line_bits per clock, bus traffic at bus_width_bits
