@@ -114,6 +114,13 @@ void bind_evaluator(py::module_& m) {
       .field("buffer_line_bits", &PimSystemSpec::buffer_line_bits, "bits per buffer line (one line per port per clock)")
       .field("buffer_lines_per_clock", &PimSystemSpec::buffer_lines_per_clock, "buffer lines read or written per clock")
       .field("bus_width_bits", &PimSystemSpec::bus_width_bits, "chip bus width, bits per clock (xy_bus: its wires, area)")
+      .field("tile_row_arrays", &PimSystemSpec::tile_row_arrays, "tile level: arrays per tile along the weight rows")
+      .field("tile_col_arrays", &PimSystemSpec::tile_col_arrays, "tile level: arrays per tile along the weight columns")
+      .field("tile_buffer_line_bits", &PimSystemSpec::tile_buffer_line_bits, "tile level: bits per tile buffer line")
+      .field("tile_input_lines_per_clock", &PimSystemSpec::tile_input_lines_per_clock,
+             "tile level: input buffer lines moved per clock (its cores)")
+      .field("tile_output_lines_per_clock", &PimSystemSpec::tile_output_lines_per_clock,
+             "tile level: output buffer lines moved per clock (its cores)")
       .field("replication", &PimSystemSpec::replication,
              "'given' (layer_replication, or 1 copy each) | 'auto' (balanced pipeline within area_budget_mm2)")
       .field("layer_replication", &PimSystemSpec::layer_replication, "copies per conv/linear layer, in order (empty: 1 each)")

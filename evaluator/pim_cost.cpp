@@ -33,6 +33,9 @@ std::string PimSystemSpec::repr() const {
     << ", area_model='" << area_model << "', cell_aspect=" << cell_aspect
     << ", clock_hz=" << clock_hz << ", synchronous=" << (synchronous ? "True" : "False") << ", buffer_line_bits=" << buffer_line_bits
     << ", buffer_lines_per_clock=" << buffer_lines_per_clock << ", bus_width_bits=" << bus_width_bits
+    << ", tile_row_arrays=" << tile_row_arrays << ", tile_col_arrays=" << tile_col_arrays
+    << ", tile_buffer_line_bits=" << tile_buffer_line_bits << ", tile_input_lines_per_clock=" << tile_input_lines_per_clock
+    << ", tile_output_lines_per_clock=" << tile_output_lines_per_clock
     << ", replication='" << replication << "', layer_replication=[";
   for (std::size_t i = 0; i < layer_replication.size(); ++i) s << (i ? ", " : "") << layer_replication[i];
   s << "], area_budget_mm2=" << area_budget_mm2 << ")";
@@ -57,6 +60,11 @@ void PimSystemSpec::validate() const {
   require_in("PimSystemSpec.buffer_line_bits", buffer_line_bits, 1, 1 << 20);
   require_in("PimSystemSpec.buffer_lines_per_clock", buffer_lines_per_clock, 1, 1 << 20);
   require_in("PimSystemSpec.bus_width_bits", bus_width_bits, 1, 1 << 24);
+  require_in("PimSystemSpec.tile_row_arrays", tile_row_arrays, 1, 1 << 20);
+  require_in("PimSystemSpec.tile_col_arrays", tile_col_arrays, 1, 1 << 20);
+  require_in("PimSystemSpec.tile_buffer_line_bits", tile_buffer_line_bits, 1, 1 << 20);
+  require_in("PimSystemSpec.tile_input_lines_per_clock", tile_input_lines_per_clock, 1, 1 << 20);
+  require_in("PimSystemSpec.tile_output_lines_per_clock", tile_output_lines_per_clock, 1, 1 << 20);
   if (replication != "given" && replication != "auto")
     reject("PimSystemSpec.replication", "'" + replication + "'", "must be one of 'given', 'auto'");
   for (std::size_t i = 0; i < layer_replication.size(); ++i)
@@ -239,6 +247,8 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   r.energy_J = {{"arrays", 0.0},  {"adcs", 0.0},    {"dacs", 0.0},         {"shift_add", 0.0},
                 {"digital", 0.0}, {"buffers", 0.0}, {"interconnect", 0.0}, {"wires", 0.0},
                 {"column_mux", 0.0}, {"offchip", 0.0}};
+  std::vector<const LayerMapping*> mapped_as(net.layers().size(), nullptr);
+  for (const LayerMapping& lm : mapping.layers()) mapped_as[std::size_t(lm.layer)] = &lm;
   double latency = 0, slowest = 0;
   for (const LayerActions& a : actions) {
     const ArrayModel& am = *models[std::size_t(model_of[std::size_t(a.layer)])];
@@ -274,10 +284,13 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     }
     lc.area_by_component_m2 = am.area(a.arrays);
 
-    const LayerLatency t = layer_latency(a, am.timing, a.replication);
+    const LayerMapping* lm = mapped_as[std::size_t(a.layer)];
+    const LayerLatency t =
+        layer_latency(a, am.timing, a.replication, lm ? tile_buffer_traffic(a, *lm, am.spec, sys) : TileTraffic{});
     lc.replication = a.on_tiles ? a.replication : 0;
     lc.latency_by_component_s = {{"sensing", t.sensing_s}, {"adc", t.adc_s}, {"digital", t.digital_s},
-                                 {"buffer", t.buffer_s}, {"interconnect", t.interconnect_s}};
+                                 {"buffer", t.buffer_s}, {"tile_buffer", t.tile_buffer_s},
+                                 {"interconnect", t.interconnect_s}};
     lc.latency_s = t.total_s();
     latency += lc.latency_s;
     slowest = std::max(slowest, lc.latency_s);

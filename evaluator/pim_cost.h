@@ -38,7 +38,7 @@
 // columns_per_adc conversion columns, one DAC per row), periphery (one shift-add unit per
 // ADC, digital lanes: adder + multiplier), buffers (SRAM holding the activations: every
 // layer's output map when layers are pipelined, else twice the largest input + output).
-// Latency: per layer and component (sensing, adc, digital, buffer, interconnect) as
+// Latency: per layer and component (sensing, adc, digital, buffer, tile_buffer, interconnect) as
 // evaluator/pipeline.h says: passes / copies x (t_read + conversions per shared ADC x
 // conversion time), digital work on `digital_lanes` ops per clock, buffer traffic at
 // buffer_lines_per_clock lines of buffer_line_bits per clock, bus traffic at bus_width_bits
@@ -87,6 +87,14 @@ struct PimSystemSpec {
   int buffer_line_bits = 128;
   int buffer_lines_per_clock = 16;
   int bus_width_bits = 2048;  // bits per clock; xy_bus: its wires (area)
+  // Tile buffer level (buffer_levels >= 2; evaluator/pipeline.h): arrays per tile along the
+  // weight matrix's rows and columns, and its input and output buffers' lines. Defaults:
+  // NeuroSim V1.4's tile buffer cores, 32-bit lines (Param.cpp tileBufferCoreSizeCol), one
+  // core (one line per clock) each way; its conventionally mapped tile, 1024 x 1024 cells =
+  // 8 x 8 arrays of 128 x 128 (its VGG-8 floor plan, docs/neurosim_v14_vgg8.md).
+  int tile_row_arrays = 8, tile_col_arrays = 8;
+  int tile_buffer_line_bits = 32;
+  int tile_input_lines_per_clock = 1, tile_output_lines_per_clock = 1;
   // Weight duplication: "given" (layer_replication, one per conv/linear layer in order, or
   // 1 each when empty) or "auto" (balanced pipeline within area_budget_mm2).
   std::string replication = "given";

@@ -11,7 +11,26 @@
 
 namespace mho {
 
-double LayerLatency::total_s() const { return std::max(sensing_s + adc_s, digital_s) + buffer_s + interconnect_s; }
+double LayerLatency::total_s() const {
+  return std::max(sensing_s + adc_s, digital_s) + buffer_s + tile_buffer_s + interconnect_s;
+}
+
+TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
+                                const PimSystemSpec& sys) {
+  TileTraffic t;
+  if (!a.on_tiles || sys.buffer_levels < 2) return t;
+  // The busiest tile is the first: whole arrays of rows and outputs (mapping/mapping.h fills
+  // blocks in order, the last one partly).
+  const int blocks_in_tile = std::min(lm.row_blocks, sys.tile_row_arrays);
+  const double rows_in_tile = std::min<double>(lm.matrix_rows, double(sys.tile_row_arrays) * spec.rows);
+  const double outputs_in_tile = std::min<double>(lm.matrix_cols, double(sys.tile_col_arrays) * spec.max_outputs());
+  // buffer_read_bits: every vector's im2col input at activation precision (evaluator/actions.h).
+  t.in_bits = a.buffer_read_bits * rows_in_tile / lm.matrix_rows;
+  int width = a.shift_add_bits;  // + ceil(log2(row blocks summed in the tile))
+  for (int n = 1; n < blocks_in_tile; n *= 2) ++width;
+  t.out_bits = double(a.output_elements) * outputs_in_tile / lm.matrix_cols * width;
+  return t;
+}
 
 LatencyModel latency_model(const TileSpec& spec, const TechTable& tech, const PimSystemSpec& sys) {
   LatencyModel m;
@@ -30,10 +49,12 @@ LatencyModel latency_model(const TileSpec& spec, const TechTable& tech, const Pi
   m.buffer_line_bits = sys.buffer_line_bits;
   m.buffer_lines_per_clock = sys.buffer_lines_per_clock;
   m.bus_width_bits = sys.bus_width_bits;
+  m.tile_input_bits_per_clock = double(sys.tile_buffer_line_bits) * sys.tile_input_lines_per_clock;
+  m.tile_output_bits_per_clock = double(sys.tile_buffer_line_bits) * sys.tile_output_lines_per_clock;
   return m;
 }
 
-LayerLatency layer_latency(const LayerActions& a, const LatencyModel& m, double copies) {
+LayerLatency layer_latency(const LayerActions& a, const LatencyModel& m, double copies, const TileTraffic& tile) {
   LayerLatency t;
   if (a.on_tiles) {
     const double passes = a.sequential_passes / copies;
@@ -43,6 +64,8 @@ LayerLatency layer_latency(const LayerActions& a, const LatencyModel& m, double 
   t.digital_s = (a.acc_adds + a.act_adds + a.act_mults) / m.digital_lanes * m.t_clock_s;
   const double per_clock = m.buffer_line_bits * m.buffer_lines_per_clock;
   t.buffer_s = (std::ceil(a.buffer_read_bits / per_clock) + std::ceil(a.buffer_write_bits / per_clock)) * m.t_clock_s;
+  t.tile_buffer_s = (std::ceil(tile.in_bits / m.tile_input_bits_per_clock) +
+                     std::ceil(tile.out_bits / m.tile_output_bits_per_clock)) * m.t_clock_s;
   t.interconnect_s = std::ceil((a.buffer_read_bits + a.buffer_write_bits) / m.bus_width_bits) * m.t_clock_s;
   return t;
 }
@@ -121,6 +144,7 @@ std::map<int, int> system_replication(const Network& net, const TileSpec& spec, 
   std::vector<double> area_per_copy;
   std::vector<int> max_copies;
   std::vector<const LayerActions*> layer;
+  std::vector<TileTraffic> tile;
   std::vector<LatencyModel> timing;  // each mapped layer's own TileSpec's
   double fixed = r.area_total_m2(), floor_s = 0;
   for (const LayerActions& a : acts)
@@ -137,12 +161,14 @@ std::map<int, int> system_replication(const Network& net, const TileSpec& spec, 
     fixed -= a;
     const LayerActions& la = acts[std::size_t(ml.layer)];
     layer.push_back(&la);
+    for (const LayerMapping& lm : one.layers())
+      if (lm.layer == ml.layer) tile.push_back(tile_buffer_traffic(la, lm, one.spec(ml.layer), sys));
     // More copies than sequential passes would leave every copy idle part of a pass.
     max_copies.push_back(int(std::min(std::ceil(la.sequential_passes), double(1 << 20))));
   }
   const std::vector<int> copies =
       balance_copies(area_per_copy, fixed, sys.area_budget_mm2 * 1e-6, floor_s, max_copies,
-                     [&](std::size_t i, int c) { return layer_latency(*layer[i], timing[i], c).total_s(); });
+                     [&](std::size_t i, int c) { return layer_latency(*layer[i], timing[i], c, tile[i]).total_s(); });
   for (std::size_t i = 0; i < mapped.size(); ++i) out[mapped[i].layer] = copies[i];
   return out;
 }

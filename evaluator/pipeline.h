@@ -12,9 +12,27 @@
 //                 bits, in clocks: one line per clock on each of the buffer's ports (a register
 //                 file, as NeuroSim's synchronous buffers: Buffer.cpp CalculateLatency), shared
 //                 by the copies
+//   tile_buffer   with a tile buffer level (PimSystemSpec::buffer_levels >= 2): the busiest
+//                 tile's input bits over (tile line bits x input lines per clock) plus its
+//                 output bits over (tile line bits x output lines per clock), each rounded up
+//                 to whole clocks (tile_buffer_traffic() below), shared by the copies
 //   interconnect  ceil((read + written bits) / bus width) clocks on the chip's bus (NeuroSim's
 //                 bits / bus width, XYBus.cpp), shared by the copies
-//   latency = max(sensing + adc, digital) + buffer + interconnect.
+//   latency = max(sensing + adc, digital) + buffer + tile_buffer + interconnect.
+// The tile level (NeuroSim V1.4's chip -> tile -> PE hierarchy, Tile.cpp
+// TileCalculatePerformance): a tile holds a block of up to tile_row_arrays x tile_col_arrays
+// arrays of a layer's weight matrix (row blocks x column blocks) and every copy of that block
+// (NeuroSim duplicates inside the tile: its PE / subarray speed-up), so the copies share the
+// tile's buffers and do not shorten their time (NeuroSim adds the tile buffers' latency after
+// dividing the PE latency by the duplication). Per inference the tile's input buffer takes
+// in, and hands to its arrays, every input vector's bits for the tile's rows; its output
+// buffer takes and hands on every output of the tile's columns at the partial-sum width of
+// the tile's rows (shift-add bits + ceil(log2(row blocks in the tile))). A register file with
+// a write and a read port moves one line in and one line out per clock, so a bit costs one
+// line slot (NeuroSim charges half of a buffer's lines as reads and half as writes,
+// Tile.cpp `numBitToLoad / interface_width / 2`, one line per clock each in synchronous mode,
+// Buffer.cpp CalculateLatency). Different blocks sit in different tiles and run in parallel:
+// the layer's time is its busiest tile's.
 // Synchronous (PimSystemSpec::synchronous, NeuroSim's default mode, Param.cpp `synchronous`):
 // one clock for the whole chip, no faster than one conversion (NeuroSim sets it from the
 // slowest sensing path), and every read pulse and conversion takes whole clocks.
@@ -48,17 +66,26 @@ struct PimSystemSpec;
 struct LatencyModel {
   double t_read_s = 0, t_conversion_s = 0, t_clock_s = 0;
   double digital_lanes = 1, buffer_line_bits = 1, buffer_lines_per_clock = 1, bus_width_bits = 1;
+  double tile_input_bits_per_clock = 1, tile_output_bits_per_clock = 1;  // line bits x lines per clock
 };
 
 struct LayerLatency {
-  double sensing_s = 0, adc_s = 0, digital_s = 0, buffer_s = 0, interconnect_s = 0;
+  double sensing_s = 0, adc_s = 0, digital_s = 0, buffer_s = 0, tile_buffer_s = 0, interconnect_s = 0;
   double total_s() const;
 };
+
+// Bits one layer moves through its busiest tile's input and output buffers per inference
+// (both 0 off tiles or without a tile level).
+struct TileTraffic {
+  double in_bits = 0, out_bits = 0;
+};
+TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
+                                const PimSystemSpec& sys);
 
 LatencyModel latency_model(const TileSpec& spec, const TechTable& tech, const PimSystemSpec& sys);
 
 // One layer with `copies` copies of its arrays (copies >= 1; off-tile layers ignore it).
-LayerLatency layer_latency(const LayerActions& a, const LatencyModel& m, double copies);
+LayerLatency layer_latency(const LayerActions& a, const LatencyModel& m, double copies, const TileTraffic& tile = {});
 
 // Copies per network layer (1 for layers not on tiles) that PimSystemSpec asks for:
 // replication "given": layer_replication (one per conv/linear layer, in order) or 1 each;

@@ -91,6 +91,62 @@ TEST(Pipeline, CopiesDivideTheArrayTimeNotTheTransfers) {
   EXPECT_EQ(r4.layers[0].replication, 4);
 }
 
+TEST(Pipeline, TileBufferLatencyByHand) {
+  const TechTable t = TechTable::load(kTech, "22nm");
+  // fc 300 -> 40 on 128 x 64 arrays of 4-bit weights on 2-bit cells: 3 row blocks (128, 128,
+  // 44 rows) and max_outputs() outputs per array.
+  const Network net("fc", {300, 1, 1}, {linear("fc", -1, 300, 40)});
+  const TileSpec spec = small_spec();
+  const Mapping m(matrix_layers(net), spec), m4(matrix_layers(net), spec, {{0, 4}});
+  const int per_array = spec.max_outputs();
+  ASSERT_EQ(m.layers()[0].row_blocks, 3);
+  ASSERT_EQ(m.layers()[0].col_blocks, (40 + per_array - 1) / per_array);
+  ASSERT_LT(per_array, 40);  // the tile of one array column below holds part of the outputs
+  const std::vector<LayerActions> acts = shape_actions(net, m, 8);
+  const int sa = acts[0].shift_add_bits;
+  PimSystemSpec sys;
+  sys.clock_hz = 0.5e9;  // 2 ns
+  sys.buffer_levels = 2;
+  sys.tile_row_arrays = 2;
+  sys.tile_col_arrays = 1;
+  sys.tile_buffer_line_bits = 8;
+  sys.tile_input_lines_per_clock = 2;
+  sys.tile_output_lines_per_clock = 1;
+  // The busiest tile: 2 of the 3 row blocks (256 of 300 rows), one array column of outputs.
+  // In: 256 rows x 8 bits = 2048 bits over 16 bits per clock = 128 clocks. Out: per_array
+  // outputs at sa + 1 bits (two row blocks summed) over 8 bits per clock.
+  const TileTraffic tt = tile_buffer_traffic(acts[0], m.layers()[0], spec, sys);
+  EXPECT_DOUBLE_EQ(tt.in_bits, 2048.0);
+  EXPECT_DOUBLE_EQ(tt.out_bits, double(per_array) * (sa + 1));
+  const double clocks = 128 + std::ceil(per_array * (sa + 1) / 8.0);
+  const CostReport r = evaluate_pim(net, m, acts, t, sys);
+  EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "tile_buffer"), clocks * 2e-9, 1e-18);
+  // Copies sit in the same tile and share its buffers.
+  const CostReport r4 = evaluate_pim(net, m4, shape_actions(net, m4, 8), t, sys);
+  EXPECT_DOUBLE_EQ(part(r4.layers[0].latency_by_component_s, "tile_buffer"),
+                   part(r.layers[0].latency_by_component_s, "tile_buffer"));
+  // A tile holding the whole matrix: every row and output, at the partial-sum width of 3 row
+  // blocks (sa + 2); 2400 bits over 16 = 150 clocks.
+  sys.tile_row_arrays = sys.tile_col_arrays = 8;
+  const TileTraffic all = tile_buffer_traffic(acts[0], m.layers()[0], spec, sys);
+  EXPECT_DOUBLE_EQ(all.in_bits, 2400.0);
+  EXPECT_DOUBLE_EQ(all.out_bits, 40.0 * (sa + 2));
+  EXPECT_EQ(acts[0].partial_sum_bits, sa + 2);
+  // A conv layer: 3x3 over 4 x 4 x 16 (padded): 16 vectors of 144 rows (2 row blocks), 8 outputs.
+  const Network cn("conv", {16, 4, 4}, {conv3x3("c", -1, 16, 8)});
+  const Mapping cm(matrix_layers(cn), spec);
+  const std::vector<LayerActions> ca = shape_actions(cn, cm, 8);
+  sys.tile_row_arrays = 1;
+  const TileTraffic ct = tile_buffer_traffic(ca[0], cm.layers()[0], spec, sys);
+  EXPECT_DOUBLE_EQ(ct.in_bits, 16.0 * 128 * 8);
+  EXPECT_DOUBLE_EQ(ct.out_bits, 16.0 * 8 * ca[0].shift_add_bits);
+  // No tile level with one buffer level (the default): nothing, and the latency is unchanged.
+  sys.buffer_levels = 1;
+  const TileTraffic none = tile_buffer_traffic(acts[0], m.layers()[0], spec, sys);
+  EXPECT_EQ(none.in_bits + none.out_bits, 0.0);
+  EXPECT_EQ(part(evaluate_pim(net, m, acts, t, sys).layers[0].latency_by_component_s, "tile_buffer"), 0.0);
+}
+
 // Brute force: every copies vector with area <= budget; the least cycle, then the least area.
 std::vector<int> brute_force(const std::vector<double>& area, double fixed, double budget, double floor_s,
                              const std::vector<int>& max_copies,

@@ -123,7 +123,7 @@ def test_pim_layers_carry_their_component_breakdown():
     assert tiled
     for l in tiled:
         assert sum(l["energy_by_component_J"].values()) == pytest.approx(l["energy_J"], rel=1e-12)
-        assert set(l["latency_by_component_s"]) == {"sensing", "adc", "digital", "buffer", "interconnect"}
+        assert set(l["latency_by_component_s"]) == {"sensing", "adc", "digital", "buffer", "tile_buffer", "interconnect"}
         assert l["replication"] == 1
         assert l["activity"] == 0.5
     # The layers' ADC areas add up to the chip's.

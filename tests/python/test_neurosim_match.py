@@ -91,23 +91,67 @@ def test_sense_amp_formula_reproduces_neurosims_probe():
 
 
 def test_totals_within_1_5x(pim):
-    e = pim["energy_total_per_inference_J"] / (R["energy_total_pJ"] * 1e-12)
     a = pim["area_total_mm2"] / (R["area_um2"]["chip"] * 1e-6)
-    assert within(e, 1.5), e
     assert within(a, 1.5), a
-    # TOPS/W without zeta on either side; both count the padded network's operations.
-    ns_tops_per_w = R["tops_per_w"] * ZETA
     assert 2 * pim["macs_per_inference"] == R["operations_counted"]
-    t = pim["tops_per_w"] / ns_tops_per_w
+
+
+def unpadded_energy_J(pim):
+    """mho's energy per image at NeuroSim's positions: NeuroSim simulates each convolution only
+    at its (H-2)(W-2) unpadded positions (docs/validation.md), so each conv/linear layer's
+    energy is scaled by simulated / padded positions; ReLU, pooling and leakage stay as they are."""
+    scale = iter(n["positions_simulated"] / n["positions_padded"] for n in NS["network"]["layers"])
+    e = sum(l["energy_J"] * (next(scale) if l["kind"] in ("conv2d", "linear") else 1.0) for l in pim["layers"])
+    return e + pim["energy_per_inference_J"]["leakage"]
+
+
+def test_energy_and_tops_per_w_within_1_5x_at_neurosims_positions(pim):
+    # Like for like: both sides' energy at the positions NeuroSim simulates, and TOPS/W as the
+    # operations simulated over that energy (zeta on neither side).
+    e = unpadded_energy_J(pim)
+    assert within(e / (R["energy_total_pJ"] * 1e-12), 1.5), e
+    assert sum(n["macs_simulated"] for n in NS["network"]["layers"]) * 2 == R["operations_simulated"]
+    ns = R["operations_simulated"] / (R["energy_total_pJ"] * 1e-12)
+    assert within((R["operations_simulated"] / e) / ns, 1.5)
+
+
+# The padded network's energy per image and TOPS/W (every position mho computes, against
+# NeuroSim's energy of its unpadded ones): 1.505x and 0.664x, just outside 1.5x, and entirely
+# from the positions NeuroSim does not simulate (the test above: 1.15x and 0.87x). strict: the
+# mark must go if they come within 1.5x.
+PADDED = "NeuroSim's energy covers only the unpadded positions (1.38x fewer operations than it counts); " \
+         "mho's padded energy is 1.505x, its TOPS/W 0.664x; at NeuroSim's positions 1.15x and 0.87x"
+
+
+@pytest.mark.xfail(strict=True, reason=PADDED)
+def test_energy_per_image_within_1_5x(pim):
+    e = pim["energy_total_per_inference_J"] / (R["energy_total_pJ"] * 1e-12)
+    assert within(e, 1.5), e
+
+
+@pytest.mark.xfail(strict=True, reason=PADDED)
+def test_tops_per_w_within_1_5x(pim):
+    # TOPS/W without zeta on either side; both count the padded network's operations.
+    t = pim["tops_per_w"] / (R["tops_per_w"] * ZETA)
     assert within(t, 1.5), t
+
+
+def test_pipeline_cycle_throughput_and_tops_per_mm2_within_1_5x(pim):
+    # The slowest layer's latency (evaluator/pipeline.h, with the tile buffer level) against
+    # NeuroSim's pipeline cycle (its slowest layer's read latency), images per second and
+    # padded operations x images per second per mm2.
+    cycle = max(l["latency_s"] for l in pim["layers"])
+    assert within(cycle / (R["pipeline_cycle_ns"] * 1e-9), 1.5), cycle
+    assert pim["throughput_inferences_per_s"] == pytest.approx(1 / cycle, rel=1e-12)
+    assert within(pim["throughput_inferences_per_s"] / R["fps"], 1.5)
+    assert within(pim["tops_per_mm2"] / R["tops_per_mm2"], 1.5)
+    assert R["tops_per_mm2"] == pytest.approx(R["operations_counted"] * R["fps"] * 1e-12 / (R["area_um2"]["chip"] * 1e-6),
+                                              rel=1e-4)
 
 
 # Buckets that cannot get within 2x yet, and the missing piece (docs/validation.md). strict:
 # the test fails once the piece lands and the mark must go.
 NOT_YET = {
-    "leakage_energy_pJ": "leakage power agrees (test below) but it is drawn over mho's pipeline cycle, which "
-                         "has no buffer or interconnect latency yet (18 us against NeuroSim's 130 us, 103 us of "
-                         "it buffer latency): the latency model's part of issue 12",
     "interconnect": "NeuroSim's interconnect area is mostly the H-trees inside each of its tiles (its tile / "
                     "PE hierarchy, which mho's arrays do not have yet); mho lays out only the chip's X-Y bus",
 }

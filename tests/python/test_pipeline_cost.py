@@ -118,3 +118,33 @@ def test_a_measured_cost_refuses_copies_it_did_not_run():
                    mho.PimSystemSpec(layer_replication=[2, 1, 1, 1, 1])):
         with pytest.raises(ValueError, match="measured cost"):
             mho.cost.measured(object(), system=system)
+
+
+def _tile_buffer_us(tmp_path, system):
+    import yaml
+    d = tmp_path / "d.yaml"
+    d.write_text(yaml.safe_dump({"network": "lenet5", "system": system, "digital": False}))
+    rec = cli._cost(cli.parser().parse_args(["cost", "--design", str(d)]), out=io.StringIO())
+    return [l["latency_by_component_s"]["tile_buffer"] * 1e6 for l in rec["cost"]["pim"]["layers"] if l["arrays"] > 0]
+
+
+def test_tile_buffer_level_is_shared_by_copies_and_set_by_its_lines(tmp_path):
+    # No tile level with one buffer level; with two, every tiled layer spends time in its tile's
+    # buffers, which copies do not shorten (they sit in the same tile) and twice the lines per
+    # clock halves (to whole clocks).
+    assert all(t == 0 for t in _tile_buffer_us(tmp_path, {"buffer_levels": 1}))
+    base = {"buffer_levels": 2, "clock_hz": 1e9, "tile_buffer_line_bits": 8}
+    one = _tile_buffer_us(tmp_path, base)
+    assert all(t > 0 for t in one)
+    copies = _tile_buffer_us(tmp_path, {**base, "layer_replication": [2, 2, 1, 1, 1]})
+    assert copies == one
+    wide = _tile_buffer_us(tmp_path, {**base, "tile_input_lines_per_clock": 2, "tile_output_lines_per_clock": 2})
+    for w, t in zip(wide, one):
+        assert t / 2 <= w <= t / 2 + 2e-3  # at most one clock (1 ns) more per buffer from rounding up
+
+
+@pytest.mark.parametrize("key", ["tile_row_arrays", "tile_col_arrays", "tile_buffer_line_bits",
+                                 "tile_input_lines_per_clock", "tile_output_lines_per_clock"])
+def test_bad_tile_buffer_key_names_the_parameter(key):
+    with pytest.raises(ValueError, match=key):
+        mho.cost.pim("lenet5", system=mho._core.PimSystemSpec(**{key: 0}))
