@@ -64,9 +64,9 @@ void check(int rows, int k, int n, double p_on, bool signed_levels, bool general
 }
 
 TEST(DrivenRowsProduct, EqualsAscendingLoopBitForBit) {
-  // Column counts cover every register block (32, 16, 8, 4, 2, 1) and their mixes; 0/1, +-1
+  // Column counts cover every register block (48 for 0/1 levels, 32, 16, 8, 4, 2, 1) and their mixes; 0/1, +-1
   // and general levels; sparse and dense drive; rows that drive nothing.
-  for (int n : {1, 2, 3, 4, 6, 7, 8, 24, 40, 64, 100})
+  for (int n : {1, 2, 3, 4, 6, 7, 8, 24, 40, 48, 64, 100, 128, 150})
     for (double p_on : {0.0, 0.2, 0.9}) {
       check<float>(97, 25, n, p_on, false, false);
       check<float>(70, 150, n, p_on, true, false);
