@@ -149,10 +149,9 @@ std::map<int, int> system_replication(const Network& net, const TileSpec& spec, 
   double fixed = r.area_total_m2(), floor_s = 0;
   for (const LayerActions& a : acts)
     if (!a.on_tiles) floor_s = std::max(floor_s, layer_latency(a, m, 1).total_s());
-  std::vector<MatrixLayer> mapped;
-  for (const MatrixLayer& ml : matrices)
-    if (!one.digital(ml.layer)) mapped.push_back(ml);
-  for (const MatrixLayer& ml : mapped) {
+  // one.layers(): the layers on arrays, in network order.
+  const std::vector<LayerMapping>& mapped = one.layers();
+  for (const LayerMapping& ml : mapped) {
     timing.push_back(latency_model(one.spec(ml.layer), tech, sys));
     const LayerCost& lc = r.layers[std::size_t(ml.layer)];
     double a = 0;
@@ -161,8 +160,7 @@ std::map<int, int> system_replication(const Network& net, const TileSpec& spec, 
     fixed -= a;
     const LayerActions& la = acts[std::size_t(ml.layer)];
     layer.push_back(&la);
-    for (const LayerMapping& lm : one.layers())
-      if (lm.layer == ml.layer) tile.push_back(tile_buffer_traffic(la, lm, one.spec(ml.layer), sys));
+    tile.push_back(tile_buffer_traffic(la, ml, one.spec(ml.layer), sys));
     // More copies than sequential passes would leave every copy idle part of a pass.
     max_copies.push_back(int(std::min(std::ceil(la.sequential_passes), double(1 << 20))));
   }

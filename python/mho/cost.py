@@ -121,7 +121,7 @@ def _converted_cost(analog, net, tech, system):
     counts = analog.counters()
     # The network's conv/linear layers, each on its converted layer's TileSpec or digital as
     # the converted model keeps it. Exported layer names are "<kind>:<module path>" (mho.export).
-    own, digital, unused = {}, set(), set(counts)
+    own, digital, unused, per_layer = {}, set(), set(counts), {}
     for i in range(net.num_layers):
         layer = net.layer(i)
         if layer["type"] not in ("conv2d", "linear"):
@@ -129,6 +129,7 @@ def _converted_cost(analog, net, tech, system):
         torch_name = layer["name"].split(":", 1)[-1]
         if torch_name in layers:
             own[i] = layers[torch_name].spec
+            per_layer[i] = counts[torch_name]
             unused.discard(torch_name)
         elif torch_name in kept:
             digital.add(i)
@@ -142,7 +143,6 @@ def _converted_cost(analog, net, tech, system):
     main = list(own.values())[0]
     hw = layer_rules.Hardware(main, {i: s for i, s in own.items() if s != main}, digital)
     mapping = _core.map_network(net, main, {}, **hw.kwargs())
-    per_layer = {lm["layer"]: counts[net.layer(lm["layer"])["name"].split(":", 1)[-1]] for lm in mapping.layers()}
     return _core.evaluate_pim_counted(net, mapping, tech, system, per_layer, analog.inferences())
 
 

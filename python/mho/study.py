@@ -138,16 +138,20 @@ def evaluate(model, spec=None, chips=5, dataset=None, batch=500, calib_samples=5
     m = pim.mapping
     key = specs.design_key(specs.study_design(hw.spec, inp["model_sha256"], inp["dataset_key"], limit, calib_samples,
                                               time_s, layers=hw.layers()))
-    shown = repr(hw.spec) + ("" if hw.uniform else f" (per-layer hardware: {_layers_text(hw)})")
+    shown = design_text(hw.spec, [(f"layer {i}", layer_rules.DIGITAL) for i in sorted(hw.digital)] +
+                        [(f"layer {i}", t) for i, t in sorted(hw.layer_specs.items())])
     return StudyResult(name, dataset, chips, len(x), float_accuracy, accs, m.arrays, m.utilization,
                        m.summary(), per, time.time() - t0, shown, design=hw.spec.to_dict(), key=key,
                        pim=pim if keep_pim else None, layers=hw.layers())
 
 
-def _layers_text(hw):
-    parts = [f"layer {i} digital" for i in sorted(hw.digital)]
-    parts += [f"layer {i} {s!r}" for i, s in sorted(hw.layer_specs.items())]
-    return "; ".join(parts)
+def design_text(spec, own):
+    """How a result names its design: the mapping's TileSpec and, where some layers differ,
+    each (label, TileSpec | "digital") of `own`."""
+    if not own:
+        return repr(spec)
+    return repr(spec) + " (per-layer hardware: " + "; ".join(
+        f"{label} {t if t == layer_rules.DIGITAL else repr(t)}" for label, t in own) + ")"
 
 
 def chip_accuracy(pim, chip, x, y, calib, batch, time_s=None, bar=None):

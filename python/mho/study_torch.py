@@ -93,8 +93,8 @@ def evaluate(model, spec, chips, dataset, batch, calib_samples, limit, time_s, p
     per = {k: v / (chips * len(x)) for k, v in totals.items()}
     layers = dict(sorted(own.items())) or None
     design_key = specs.design_key(specs.study_design(main, sha, key, limit, calib_samples, time_s, layers=layers))
-    shown = repr(main) + ("" if layers is None else " (per-layer hardware: " + "; ".join(
-        f"{n} {'digital' if t == layer_rules.DIGITAL else repr(tile_layers[n].spec)}" for n, t in layers.items()) + ")")
+    shown = study.design_text(main, [(n, t if t == layer_rules.DIGITAL else tile_layers[n].spec)
+                                     for n, t in (layers or {}).items()])
     return study.StudyResult(name, label, chips, len(x), float_accuracy, accs, mapping.arrays, mapping.utilization,
                              mapping.summary(), per, time.time() - t0, shown, design=main.to_dict(),
                              key=design_key, pim=analog if keep_pim else None, layers=layers)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crossbar/tile_spec.h"
+#include "devices/presets.h"
 #include "nets/network.h"
 
 namespace mho::test {
@@ -29,6 +30,27 @@ inline TileSpec small_spec() {
   s.dac.signed_mode = "unsigned";
   s.adc.bits = 6;
   s.adc.columns_per_adc = 4;
+  s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
+  return s;
+}
+
+// NeuroSim V1.4's VGG-8 subarray (docs/validation.md): 128 x 128 RRAM, 8-bit weights on 1-bit
+// cells with a reference column (digital subtraction), 8 bit-serial input bits, 5-bit ADCs
+// shared by 8 columns; noise-free.
+inline TileSpec neurosim_tile() {
+  TileSpec s;
+  s.rows = s.cols = 128;
+  s.cell = cell_preset("rram_neurosim_22nm");
+  s.weight_bits = 8;
+  s.bits_per_cell = 1;
+  s.encoding = "offset";
+  s.subtract = "digital";
+  s.dac.input_bits = 8;
+  s.dac.mode = "bitserial";
+  s.dac.bits_per_plane = 1;
+  s.dac.signed_mode = "unsigned";
+  s.adc.bits = 5;
+  s.adc.columns_per_adc = 8;
   s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
   return s;
 }

@@ -17,20 +17,12 @@ namespace {
 using test::kTech;
 using test::part;
 
+// The NeuroSim subarray with the default cell and analog subtraction: the hand-computed figures
+// below are for those.
 TileSpec spec128() {
-  TileSpec s;
-  s.rows = 128;
-  s.cols = 128;
-  s.weight_bits = 8;
-  s.bits_per_cell = 1;
-  s.encoding = "offset";
-  s.dac.input_bits = 8;
-  s.dac.mode = "bitserial";
-  s.dac.bits_per_plane = 1;
-  s.dac.signed_mode = "unsigned";
-  s.adc.bits = 5;
-  s.adc.columns_per_adc = 8;
-  s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
+  TileSpec s = test::neurosim_tile();
+  s.cell = TileSpec().cell;
+  s.subtract = "analog";
   return s;
 }
 

@@ -315,23 +315,6 @@ Network vgg8() {
 // NeuroSim's design as mho describes it: 128x128 RRAM subarrays, 8-bit weights on 8 one-bit
 // columns, 8 bit-serial input bits, 5-bit sense-amp ADCs shared by 8 columns, its clock
 // (1.66336 ns, set by its slowest sensing path in that run) and its copies.
-TileSpec neurosim_tile() {
-  TileSpec s;
-  s.rows = s.cols = 128;
-  s.cell = cell_preset("rram_neurosim_22nm");
-  s.weight_bits = 8;
-  s.bits_per_cell = 1;
-  s.encoding = "offset";
-  s.subtract = "digital";
-  s.dac.input_bits = 8;
-  s.dac.mode = "bitserial";
-  s.dac.bits_per_plane = 1;
-  s.dac.signed_mode = "unsigned";
-  s.adc.bits = 5;
-  s.adc.columns_per_adc = 8;
-  s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
-  return s;
-}
 
 TEST(Pipeline, NeuroSimVgg8AdcLatencyPerLayer) {
   const TechTable t = TechTable::load(kTech, "22nm");
@@ -341,7 +324,7 @@ TEST(Pipeline, NeuroSimVgg8AdcLatencyPerLayer) {
   sys.clock_hz = 1.0 / 1.66336e-9;
   sys.synchronous = true;
   sys.layer_replication = {16, 16, 4, 4, 2, 1, 1, 8};
-  const TileSpec s = neurosim_tile();
+  const TileSpec s = test::neurosim_tile();
   const Mapping m(matrix_layers(net), s, system_replication(net, s, t, sys));
   const CostReport r = evaluate_pim(net, m, shape_actions(net, m, 8), t, sys);
   // NeuroSim's ADC latency per layer (data/neurosim_v14_vgg8.yaml, layers[].adc_latency_ns):

@@ -117,9 +117,10 @@ def test_train_mode_leaves_the_tiles_untouched_and_program_maps_trained_weights(
     assert not torch.equal(analog.model.weight, m.weight)  # the user's model is untouched
 
 
-def identity_readout(spec, w, draws):
+def identity_readout(spec, w, draws, t_s=None):
     """Effective weights (draws x rows x cols) of `draws` training forwards of a bias-free
-    Linear holding w.T, read with one-hot inputs through an ideal DAC and ADC; and the tile."""
+    Linear holding w.T, read with one-hot inputs through an ideal DAC and ADC (t_s after
+    programming when given); and the tile."""
     n_in, n_out = w.shape
     lin = nn.Linear(n_in, n_out, bias=False).double()
     with torch.no_grad():
@@ -128,6 +129,8 @@ def identity_readout(spec, w, draws):
     analog.program(0)
     eye = torch.eye(n_in, dtype=torch.float64)
     analog.calibrate(eye)
+    if t_s is not None:
+        analog.set_time(t_s)
     analog.train()
     with torch.no_grad():
         ys = torch.stack([analog(eye) for _ in range(draws)]).numpy()
@@ -195,18 +198,7 @@ def test_read_noise_has_the_cell_models_variance(draw):
                         adc=mho.AdcSpec(bits=0), programming_error=False, drift=False, stuck_at=False)
     t_s = 3600.0
     n_in = W.shape[0]
-    lin = nn.Linear(n_in, W.shape[1], bias=False).double()
-    with torch.no_grad():
-        lin.weight.copy_(torch.from_numpy(W.T))
-    analog = mho.torch.convert(lin, spec)
-    analog.program(0)
-    eye = torch.eye(n_in, dtype=torch.float64)
-    analog.calibrate(eye)
-    analog.set_time(t_s)
-    analog.train()
-    with torch.no_grad():
-        ys = torch.stack([analog(eye) for _ in range(100)]).numpy()
-    tile = analog.tile_layers()[""].tiles[0]
+    ys, tile = identity_readout(spec, W, 100, t_s)
     quiet = mho.Tile(noiseless(cell=cell, rows=16, cols=64, weight_bits=8), tile.tile_id)
     quiet.program(W, 0)
     quiet.calibrate(np.eye(n_in))
