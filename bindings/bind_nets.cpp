@@ -211,6 +211,9 @@ void bind_nets(py::module_& m) {
   m.def("zoo_network", [](py::handle name) { return zoo_network(to_string(name, "zoo_network(name)")); },
         py::arg("name"), "A zoo network's layer shapes (no weights).");
   m.def("zoo_names", &zoo_names);
+  m.def("mvm_network", [](py::handle inputs, py::handle outputs) {
+        return mvm_network(to_integer<int>(inputs, "mvm_network(inputs)"), to_integer<int>(outputs, "mvm_network(outputs)"));
+      }, py::arg("inputs"), py::arg("outputs"), "One linear layer of inputs x outputs weights (nets/zoo.h).");
   m.def("save_model", &save_model, py::arg("network"), py::arg("path"), py::arg("info") = ModelInfo());
   reject_other_calls(m, "save_model", "save_model(network: Network, path: str, info: ModelInfo = ModelInfo())");
 }

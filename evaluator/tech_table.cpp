@@ -162,10 +162,31 @@ TechTable TechTable::load(const std::string& path, const std::string& node) {
 
 static TechTable from_yaml(const YAML::Node& root, const std::string& path, const std::string& node);
 
-TechTable TechTable::parse(const std::string& text, const std::string& path, const std::string& node) {
-  const YAML::Node root = parse_yaml(text, path);
+TechTable TechTable::parse(const std::string& text, const std::string& path, const std::string& node,
+                           const std::string& overlay) {
+  YAML::Node root = parse_yaml(text, path);
   try {
-    return from_yaml(root, path, node);
+    if (!overlay.empty()) {
+      const YAML::Node over = parse_yaml(overlay, path + " (the design's own figures)");
+      if (!over.IsMap()) throw std::invalid_argument("tech table overlay: must map node-table keys (adc, periphery, vdd_V, ...) to values");
+      if (!root["nodes"] || !root["nodes"][node])
+        return from_yaml(root, path, node);  // names the table's nodes
+      YAML::Node n = root["nodes"][node];
+      for (const auto& kv : over) {
+        const std::string key = kv.first.as<std::string>();
+        // Converter types and periphery figures add to (or replace one of) the node's own;
+        // any other key replaces the node's.
+        if ((key == "adc" || key == "periphery") && kv.second.IsMap() && n[key] && n[key].IsMap()) {
+          YAML::Node dst = n[key];
+          for (const auto& e : kv.second) dst[e.first.as<std::string>()] = YAML::Clone(e.second);
+        } else {
+          n[key] = YAML::Clone(kv.second);
+        }
+      }
+    }
+    TechTable t = from_yaml(root, path, node);
+    t.overlay = overlay;
+    return t;
   } catch (const YAML::Exception& e) {
     // A conversion the checks below did not foresee: still a malformed table, not a crash.
     throw std::invalid_argument("tech table " + path + ": malformed: " + e.what());

@@ -29,6 +29,7 @@ struct CellEntry {
 
 struct TechTable {
   std::string file, node;  // where it came from
+  std::string overlay;     // the design's own figures it was edited by (YAML text; empty: none)
   double node_m = 0.0, vdd_V = 0.0, clock_hz = 0.0;
   std::map<std::string, std::map<int, ComponentCost>> adc;  // type -> bits -> cost
   std::map<int, ComponentCost> add, mult;                   // operand bits -> cost
@@ -50,8 +51,12 @@ struct TechTable {
   // std::invalid_argument naming the key for a malformed one or an unknown node.
   // Regular files only (a FIFO never blocks), at most 16 MiB.
   static TechTable load(const std::string& path, const std::string& node);
-  // The same from a table's text; `path` names it in messages.
-  static TechTable parse(const std::string& text, const std::string& path, const std::string& node);
+  // The same from a table's text; `path` names it in messages. `overlay` (YAML text, may be
+  // empty) is a design's own figures at `node`, in the node-table format: its `adc` types and
+  // `periphery` figures add to or replace the node's, any other key replaces the node's; the
+  // result is checked as a whole, as a table file is.
+  static TechTable parse(const std::string& text, const std::string& path, const std::string& node,
+                         const std::string& overlay = "");
 
   const ComponentCost& adc_cost(const std::string& type, int bits) const;
   const ComponentCost& add_cost(int bits) const;

@@ -231,6 +231,15 @@ const std::map<std::string, std::function<Network()>>& registry() {
 
 }  // namespace
 
+Network mvm_network(int inputs, int outputs) {
+  // 2^24 inputs or outputs is past any array study (a 4096 x 4096 array is 2^24 cells).
+  require_in("mvm_network(inputs)", inputs, 1, 1 << 24);
+  require_in("mvm_network(outputs)", outputs, 1, 1 << 24);
+  Builder b;
+  b.linear(b.flatten(-1), inputs, outputs);
+  return b.build("mvm_" + std::to_string(inputs) + "x" + std::to_string(outputs), {inputs, 1, 1});
+}
+
 Network zoo_network(const std::string& name) {
   auto it = registry().find(name);
   if (it == registry().end()) require_one_of("zoo network", name, zoo_names());

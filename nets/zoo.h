@@ -18,4 +18,9 @@ namespace mho {
 Network zoo_network(const std::string& name);
 std::vector<std::string> zoo_names();
 
+// One matrix-vector product: a linear layer of `inputs` x `outputs` weights on an input of
+// `inputs` channels (1 x 1), named mvm_<inputs>x<outputs>. What a macro's published figures
+// describe (evaluator: mho validate). Throws std::invalid_argument outside 1 to 2^24.
+Network mvm_network(int inputs, int outputs);
+
 }  // namespace mho

@@ -382,6 +382,15 @@ def parser():
                                    "measured float32 GFLOP/s against a rough CPU peak.")
     i.add_argument("--json", action="store_true", help="print the same as JSON")
     i.add_argument("--no-measure", action="store_true", help="skip the GFLOP/s measurement")
+    v = sub.add_parser("validate", help="mho against published compute-in-memory macros (examples/published/)",
+                       description="Cost every published macro's operating points (examples/published/*.yaml: "
+                                   "design, citation, published figures) with mho's models and print mho against "
+                                   "the published TOPS/W, TOPS and TOPS/mm2. Exit status 1 when any figure is "
+                                   "more than 25 %% off. python -m pydoc mho.validate says what a macro counts.")
+    v.add_argument("path", nargs="?", default=None, metavar="FILE_OR_FOLDER",
+                   help="one published-macro file or a folder of them (default: examples/published)")
+    v.add_argument("--json", action="store_true", help="print the rows as JSON")
+    v.add_argument("--breakdown", action="store_true", help="also print mho's energy and area per component")
     m = sub.add_parser("model-migrate", help="add the integrity check (SHA-256) to model files written before it",
                        description="Rewrite mho model files that have no integrity block with one, after checking "
                                    "that the rewritten file holds the same values. Files that already have a valid "
@@ -401,6 +410,19 @@ def _sweep(a, out=None):
     if r.errors:
         print(f"mho: {r.errors} tasks failed: see the status and error columns", file=sys.stderr)
     return 1 if r.errors else 0
+
+
+def _validate(a):
+    from . import validate
+    rows = validate.run(a.path)
+    if a.json:
+        keep = ("macro", "point", "figure", "published", "mho", "error", "within", "cimloop_error_pct", "source")
+        print(json.dumps([{k: r[k] for k in keep} for r in rows], indent=2))
+    else:
+        print(validate.table(rows))
+        if a.breakdown:
+            print(validate.breakdown(rows))
+    return 0 if all(r["within"] for r in rows) else 1
 
 
 def _info(a):
@@ -436,6 +458,8 @@ def main(argv=None):
             return _sweep(a)
         elif a.command == "cost":
             _cost(a)
+        elif a.command == "validate":
+            return _validate(a)
         elif a.command == "info":
             _info(a)
         elif a.command == "model-migrate":

@@ -129,7 +129,9 @@ def _nested(cls, v, where, current):
 
 DEFAULT_DESIGN_FILE = "default_design.yaml"
 DESIGN_SECTIONS = ("hardware", "system", "tech", "digital")
-TECH_KEYS = ("node", "file")
+TECH_KEYS = ("node", "file", "components")
+# A node's own figures a design may give (data/tech.yaml's node tables; node_nm is the node's).
+TECH_COMPONENT_KEYS = ("vdd_V", "clock_hz", "leakage", "periphery", "adc", "source")
 _NESTED = {"cell": _core.CellSpec, "dac": _core.DacSpec, "adc": _core.AdcSpec, "wires": _core.WireSpec,
            "cap": _core.CapSpec}
 _default = {}
@@ -152,6 +154,13 @@ def _sections(raw, base, dflt, seed_hint):
         _fail("tech.node", f"expected a node name such as '22nm', got {node!r}")
     d["tech_node"] = node
     d["tech_file"] = _file(base, tech["file"], "tech.file") if tech.get("file") is not None else None
+    comp = tech.get("components")
+    if comp is not None and not isinstance(comp, dict):
+        _fail("tech.components", f"expected a mapping of the node's own figures (adc, periphery, "
+                                 f"vdd_V, clock_hz, ... as in data/tech.yaml), got {comp!r}")
+    if comp:
+        _known(comp, TECH_COMPONENT_KEYS, "tech.components")
+    d["tech_components"] = comp or None
     dig = raw.get("digital", {})
     if not (dig is False or dig is None or isinstance(dig, dict)):
         _fail("digital", f"expected a mapping of DigitalSpec fields, or false (no digital baseline), got {dig!r}")
@@ -175,7 +184,7 @@ def default_design():
         except ConfigError as e:
             raise ConfigError(f"{path}: {e}") from None
         d["hardware"] = d["hardware"].replace(seed=1)
-        del d["tech_file"]
+        del d["tech_file"], d["tech_components"]
         _default.update(d)
     return dict(_default)
 
@@ -184,7 +193,7 @@ def default_design():
 # file, relative to the file); None otherwise. Copies per layer are the system's
 # (PimSystemSpec.replication / layer_replication).
 Design = collections.namedtuple("Design", "tile system tech digital network", defaults=(None,))
-DESIGN_COST_KEYS = ("network",)
+DESIGN_COST_KEYS = ("network", "published")
 Design.__doc__ = """A whole design (docs/design_schema.md): tile (TileSpec), system (PimSystemSpec),
 tech (TechTable of the node), digital (DigitalSpec, or None: no digital baseline)."""
 
@@ -220,7 +229,9 @@ def design(source, base=None):
                                          "top-level key 'seed')")
         if base is not None and base.digital is None and "digital" not in raw:
             d["digital"] = None
-        tech = _tech(d["tech_node"], d["tech_file"] or tech_file)
+        if base is not None and base.tech.overlay and d["tech_node"] == base.tech.node:
+            d["tech_components"] = _merged(components_of(base.tech), d["tech_components"] or {})
+        tech = _tech(d["tech_node"], d["tech_file"] or tech_file, d["tech_components"])
         _check_adc(tech, d["system"], d["hardware"])
     except ConfigError as e:
         raise ConfigError(where + str(e)) from None
@@ -251,6 +262,8 @@ def design_to_dict(d):
     tech = {"node": d.tech.node}
     if os.path.abspath(d.tech.file) != os.path.abspath(cost.tech_file()):  # no machine path for the shipped one
         tech["file"] = d.tech.file
+    if d.tech.overlay:
+        tech["components"] = components_of(d.tech)
     out = {"hardware": hw, "system": d.system.to_dict(), "tech": tech,
            "digital": d.digital.to_dict() if d.digital is not None else False}
     if d.network is not None:
@@ -278,15 +291,37 @@ def schema_keys():
     return keys
 
 
-def _tech(node, file):
-    """The technology table of `node` in `file` (None: data/tech.yaml), errors naming the key."""
+def _tech(node, file, components=None):
+    """The technology table of `node` in `file` (None: data/tech.yaml), edited by a design's
+    own `components` (tech.components: figures in the node-table format), errors naming the key."""
     from . import cost
     try:
-        return cost.load_tech(node, file or cost.tech_file())
+        return cost.load_tech(node, file or cost.tech_file(), components)
     except (FileNotFoundError, IsADirectoryError):
         raise
     except ValueError as e:
-        _fail("tech.node" if f"'{node}'" in str(e) else "tech.file", str(e))
+        key = "tech.node" if f"'{node}'" in str(e) else "tech.file"
+        if components and ("the design's own figures" in str(e) or f"nodes.{node}." in str(e)):
+            key = "tech.components"
+        _fail(key, str(e))
+
+
+def _merged(a, b):
+    """`a` edited by `b`: nested mappings merged key by key, anything else replaced."""
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def components_of(tech):
+    """A table's design-given figures (tech.components) as a mapping; None if it has none."""
+    if not tech.overlay:
+        return None
+    import yaml
+
+    from . import specs
+    return yaml.load(tech.overlay, Loader=specs.yaml_loader())
 
 
 def _check_adc(tech, system, tile, key="hardware.adc.bits"):
@@ -406,7 +441,7 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
     c["system"], c["digital"] = d["system"], d["digital"]
     node = d["tech_node"]
     c["tech_file"] = d["tech_file"] or cost.tech_file()
-    c["tech"] = _tech(node, c["tech_file"])
+    c["tech"] = _tech(node, c["tech_file"], d["tech_components"])
     _check_adc(c["tech"], c["system"], c["spec"], None)  # its bits after the edits, below
 
     def costs(spec, key):

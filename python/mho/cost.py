@@ -40,12 +40,22 @@ def check_regular_file(path, what):
     return p
 
 
-def load_tech(node="22nm", path=None):
+def load_tech(node="22nm", path=None, components=None):
     """The technology table of `node` (FileNotFoundError for a missing file, ValueError
-    naming the key for a malformed one or an unknown node)."""
+    naming the key for a malformed one or an unknown node). components: a design's own
+    figures at the node, a mapping in the node-table format of data/tech.yaml (e.g. an `adc`
+    type with its published energy, area and time), added to or replacing the node's."""
     if not isinstance(node, str):
         raise TypeError(f"node: expected a node name such as '22nm', got {type(node).__name__} {node!r}")
-    return _core.TechTable.load(check_regular_file(path if path else tech_file(), "tech file"), node)
+    p = check_regular_file(path if path else tech_file(), "tech file")
+    if not components:
+        return _core.TechTable.load(p, node)
+    if not isinstance(components, dict):
+        raise TypeError(f"components: expected a mapping of node-table figures, got {type(components).__name__}")
+    import yaml
+    with open(p) as f:
+        text = f.read()
+    return _core.TechTable.parse(text, p, node, yaml.safe_dump(components, sort_keys=False))
 
 
 def _network(net):

@@ -43,7 +43,7 @@ def test_schema_keys_are_what_the_loader_accepts():
         if section not in config.DESIGN_SECTIONS or key in ("hardware.cell.base", "hardware.cap.base"):
             continue
         obj = {"hardware": dflt["hardware"], "system": dflt["system"], "digital": dflt["digital"],
-               "tech": {"node": dflt["tech_node"], "file": mho.cost.tech_file()}}[section]
+               "tech": {"node": dflt["tech_node"], "file": mho.cost.tech_file(), "components": {}}}[section]
         for part in rest.split("."):
             obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
         value = obj.to_dict() if hasattr(obj, "to_dict") else obj
