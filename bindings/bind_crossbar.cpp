@@ -90,6 +90,8 @@ void bind_crossbar(py::module_& m) {
       .field("v_dd_V", &CapSpec::v_dd_V, "voltage a fully charged cell holds, V")
       .field("injection_offset_V", &CapSpec::injection_offset_V, "charge-injection offset of every line, V")
       .field("temperature_K", &CapSpec::temperature_K, "temperature of the kT/C noise, K")
+      .field("density_F_per_m2", &CapSpec::density_F_per_m2,
+             "capacitance per layout area of the cells' capacitors, F/m^2 (0: above the cell, no area)")
       .finish();
 
   m.def("cap_preset", [](py::handle name) { return cap_preset(to_string(name, "cap_preset(name)")); },

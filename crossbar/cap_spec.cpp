@@ -1,5 +1,6 @@
 #include "crossbar/cap_spec.h"
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -20,6 +21,14 @@ void CapSpec::validate() const {
   require_finite_in("CapSpec.injection_offset_V", injection_offset_V, -10.0, 10.0);
   // Cryogenic (4 K) to beyond automotive (450 K): 1000 K bounds every operating point.
   require_finite_positive("CapSpec.temperature_K", temperature_K, 1000.0);
+  // MOM/MIM capacitors reach 1-30 fF/um^2 (1e-3 to 3e-2 F/m^2); 1 F/m^2 bounds any of them.
+  require_finite_in("CapSpec.density_F_per_m2", density_F_per_m2, 0.0, 1.0);
+}
+
+double cap_units_per_cell(const CapSpec& cap, int level_bits) {
+  if (cap.scheme == "binary_weighted") return std::ldexp(1.0, level_bits) - 1.0;
+  if (cap.scheme == "c2c") return 3.0 * level_bits;
+  return 1.0;
 }
 
 namespace {
@@ -92,7 +101,7 @@ std::string CapSpec::repr() const {
   std::ostringstream os;
   os << "CapSpec(name='" << name << "', c_unit_F=" << c_unit_F << ", mismatch_sigma=" << mismatch_sigma << ", scheme='"
      << scheme << "', v_dd_V=" << v_dd_V << ", injection_offset_V=" << injection_offset_V
-     << ", temperature_K=" << temperature_K << ")";
+     << ", temperature_K=" << temperature_K << ", density_F_per_m2=" << density_F_per_m2 << ")";
   return os.str();
 }
 

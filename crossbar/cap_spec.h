@@ -47,10 +47,18 @@ struct CapSpec {
   double v_dd_V = 0.85;
   double injection_offset_V = 0.0;
   double temperature_K = 300.0;  // room temperature, the usual kT/C reference
+  // Capacitance per unit of layout area of the cells' capacitors, F/m^2: they add
+  // cap_units_per_cell x c_unit_F / density_F_per_m2 to each cell's area. 0: the capacitors sit
+  // above the cell in the metal stack and add no area (Jia et al.'s stacked bit-cell capacitor).
+  double density_F_per_m2 = 0.0;
 
   void validate() const;
   std::string repr() const;
 };
+
+// Unit capacitors in one cell of `level_bits` stored bits: bit-line sharing 1, binary-weighted
+// 2^b - 1 (1 + 2 + ... + 2^(b-1)), a C-2C ladder 3 per bit (a C and a 2C per stage).
+double cap_units_per_cell(const CapSpec& cap, int level_bits);
 
 // Capacitor models of published charge-domain SRAM macros, each constant with its `source`
 // (cap_spec.cpp). No 28 nm macro's capacitor figures were reachable, so there is none for it.

@@ -81,22 +81,41 @@ CellSpec pcm_joshi2020() {
   return s;
 }
 
-CellSpec sram_8t_22nm() {
+// An SRAM bit cell as mho's cell: binary, read as a conductance g_on = 1/(20 kOhm), g_off =
+// g_on/1000 (an assumption: what a current-summing read port draws), no programming error (a
+// digital write), a 1 ns read pulse at the node's supply. Charge-domain arrays (accumulation
+// "charge") use only its area; their capacitors are the TileSpec's CapSpec.
+CellSpec sram_cell(const char* name, const std::string& source, double area_F2, double feature_m, double v_read) {
   CellSpec s;
-  s.name = "sram_8t_22nm";
-  s.source =
-      "NeuroSim V1.4 SRAM cell at 22 nm: 10F x 28F = 280 F^2 (Param.cpp heightInFeatureSizeSRAM, "
-      "widthInFeatureSizeSRAM for nodes above 14 nm), binary. Assumption: the read port is "
-      "modelled as a binary conductance g_on = 1/(20 kOhm), g_off = g_on/1000, no programming "
-      "error (a digital write), read pulse 0.8 V, 1 ns.";
+  s.name = name;
+  s.source = source + " Read port (assumption): g_on = 1/(20 kOhm), g_off = g_on/1000, no programming error, 1 ns read.";
   s.g_max_S = 1.0 / 20e3;
   s.g_min_S = s.g_max_S / 1000.0;
   s.bits = 1;
-  s.area_F2 = 280.0;
-  s.feature_size_m = 22e-9;
-  s.v_read_V = 0.8;
+  s.area_F2 = area_F2;
+  s.feature_size_m = feature_m;
+  s.v_read_V = v_read;
   s.t_read_s = 1e-9;
   return s;
+}
+
+// 8T cells (a decoupled read port, as compute-in-memory macros use): NeuroSim V1.4's SRAM cell
+// dimensions per node (Param.cpp heightInFeatureSizeSRAM x widthInFeatureSizeSRAM: 10F x 28F
+// above 14 nm, 16F x 34.43F at 7 nm). Supplies: data/tech.yaml's node figures.
+const std::string kNeuroSimSram = "NeuroSim V1.4 SRAM cell (Param.cpp heightInFeatureSizeSRAM x widthInFeatureSizeSRAM): ";
+CellSpec sram_8t_7nm() { return sram_cell("sram_8t_7nm", kNeuroSimSram + "16F x 34.43F = 550.9 F^2 at 7 nm (0.0270 um^2), read at 0.7 V.", 550.88, 7e-9, 0.7); }
+CellSpec sram_8t_22nm() { return sram_cell("sram_8t_22nm", kNeuroSimSram + "10F x 28F = 280 F^2 above 14 nm (0.1355 um^2 at 22 nm), read at 0.8 V.", 280.0, 22e-9, 0.8); }
+CellSpec sram_8t_28nm() { return sram_cell("sram_8t_28nm", kNeuroSimSram + "10F x 28F = 280 F^2 above 14 nm (0.2195 um^2 at 28 nm), read at 0.88 V.", 280.0, 28e-9, 0.88); }
+CellSpec sram_8t_65nm() { return sram_cell("sram_8t_65nm", kNeuroSimSram + "10F x 28F = 280 F^2 above 14 nm (1.183 um^2 at 65 nm), read at 1.0 V.", 280.0, 65e-9, 1.0); }
+// 6T high-density cells of foundry processes (published cell areas).
+CellSpec sram_6t_7nm() {
+  return sram_cell("sram_6t_7nm", "TSMC 7 nm FinFET 6T high-density cell, 0.027 um^2: J. Chang et al., 'A 7nm 256Mb SRAM in high-k metal-gate FinFET technology with write-assist circuitry for low-VMIN applications', ISSCC 2017, paper 12.1 (551 F^2 at F = 7 nm).", 551.02, 7e-9, 0.7);
+}
+CellSpec sram_6t_22nm() {
+  return sram_cell("sram_6t_22nm", "Intel 22 nm tri-gate 6T high-density cell, 0.092 um^2 (the 0.108 um^2 low-voltage cell is the other variant): Intel's 22 nm SRAM test chip, IDF 2009, as reported by The Tech Report (news 17632); 190 F^2 at F = 22 nm.", 190.08, 22e-9, 0.8);
+}
+CellSpec sram_6t_65nm() {
+  return sram_cell("sram_6t_65nm", "Intel 65 nm ultra-low-power 6T low-leakage cell, 0.667 um^2: Y. Wang et al., 'A 1.1 GHz 12 uA/Mb-leakage SRAM design in 65 nm ultra-low-power CMOS technology with integrated leakage reduction for mobile applications', IEEE JSSC 43(1), 2008; 158 F^2 at F = 65 nm.", 157.87, 65e-9, 1.0);
 }
 
 CellSpec ideal_cell() {
@@ -114,7 +133,13 @@ const std::map<std::string, std::function<CellSpec()>>& registry() {
       {"rram_neurosim_22nm", rram_neurosim_22nm},
       {"rram_intel_22nm", rram_intel_22nm},
       {"pcm_joshi2020", pcm_joshi2020},
+      {"sram_8t_7nm", sram_8t_7nm},
       {"sram_8t_22nm", sram_8t_22nm},
+      {"sram_8t_28nm", sram_8t_28nm},
+      {"sram_8t_65nm", sram_8t_65nm},
+      {"sram_6t_7nm", sram_6t_7nm},
+      {"sram_6t_22nm", sram_6t_22nm},
+      {"sram_6t_65nm", sram_6t_65nm},
       {"ideal", ideal_cell},
   };
   return r;

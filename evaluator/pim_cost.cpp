@@ -138,6 +138,9 @@ struct ArrayModel {
     e_cell = charge ? s.cap.c_unit_F * s.cap.v_dd_V * s.cap.v_dd_V * charge_mean_supply_units(s.cap, level_max)
                     : cell.v_read_V * cell.v_read_V * 0.5 * (cell.g_min_S + cell.g_max_S) * cell.t_read_s;
     cell_area = cell.area_F2 * cell.feature_size_m * cell.feature_size_m;
+    // A charge-domain cell's capacitors beside it in the layout (crossbar/cap_spec.h).
+    if (charge && s.cap.density_F_per_m2 > 0)
+      cell_area += cap_units_per_cell(s.cap, s.weight_bits == 0 ? 1 : s.slice_bits()) * s.cap.c_unit_F / s.cap.density_F_per_m2;
     // Cell pitch along a word line (width) and a bit line (height): area_F2 F^2 at cell_aspect.
     const double pitch_w = std::sqrt(cell_area * sys.cell_aspect), pitch_h = std::sqrt(cell_area / sys.cell_aspect);
     e_wordline = tech.array_wire_F_per_m * s.cols * pitch_w * tech.vdd_V * tech.vdd_V;

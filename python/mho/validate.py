@@ -81,7 +81,7 @@ def load(path):
     if not isinstance(pub, dict):
         raise config.ConfigError(f"{path}: a published-macro file needs a mapping 'published' "
                                  f"(citation, ops, workload, points): got {pub!r}")
-    allowed = ("name", "citation", "source", "ops", "workload", "points", "notes")
+    allowed = ("name", "citation", "source", "ops", "workload", "points", "notes", "excludes")
     for k in pub:
         if k not in allowed:
             _fail(path, k, f"unknown; allowed: {', '.join(allowed)}")
@@ -89,6 +89,11 @@ def load(path):
          "ops": pub.get("ops", "full")}
     if m["ops"] not in OPS:
         _fail(path, "ops", f"{m['ops']!r}: allowed: {', '.join(OPS)} (1b: one-bit operations)")
+    ex = pub.get("excludes") or []
+    if not isinstance(ex, list) or any(c not in MACRO_ENERGY + MACRO_AREA for c in ex):
+        _fail(path, "excludes", f"{ex!r}: a list of macro components the published figures leave out "
+                                f"({', '.join(sorted(set(MACRO_ENERGY + MACRO_AREA)))})")
+    m["excludes"] = tuple(ex)
     base = config.design(path)
     work = pub.get("workload") or {}
     if not isinstance(work, dict):
@@ -145,7 +150,7 @@ def max_outputs(tile):
     return tile.cols // (2 * slices) if tile.encoding == "differential" else (tile.cols - slices) // slices
 
 
-def figures(design, rows, outputs, ops="full"):
+def figures(design, rows, outputs, ops="full", excludes=()):
     """mho's figures of one matrix-vector product (rows x outputs) on `design`'s macro: a dict
     of tops_per_w, tops, tops_per_mm2, plus energy_J, area_m2, time_s, ops and the components'
     energy and area."""
@@ -155,8 +160,8 @@ def figures(design, rows, outputs, ops="full"):
     if lc.arrays != 1:
         raise ValueError(f"workload {rows} x {outputs}: takes {lc.arrays} arrays of {design.tile.rows} x "
                          f"{design.tile.cols}; a macro's figures describe one array")
-    e = {k: v for k, v in lc.energy_by_component_J if k in MACRO_ENERGY}
-    a = {k: v for k, v in lc.area_by_component_m2 if k in MACRO_AREA}
+    e = {k: v for k, v in lc.energy_by_component_J if k in MACRO_ENERGY and k not in excludes}
+    a = {k: v for k, v in lc.area_by_component_m2 if k in MACRO_AREA and k not in excludes}
     t = dict(lc.latency_by_component_s)
     time_s = t["sensing"] + t["adc"]
     bits = 1
@@ -176,7 +181,7 @@ def run(where=None):
     for path in files(where):
         m = load(path)
         for p in m["points"]:
-            got = figures(p["design"], m["rows"], m["outputs"], m["ops"])
+            got = figures(p["design"], m["rows"], m["outputs"], m["ops"], m["excludes"])
             for f, (value, source) in p["figures"].items():
                 err = got[f] / value - 1.0
                 rows.append({"macro": m["name"], "point": p["name"], "figure": f, "published": value,

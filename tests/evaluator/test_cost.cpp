@@ -68,7 +68,7 @@ TEST(TechTable, CellPresetsAgreeWithTheCellTable) {
     }
     ++checked;
   }
-  EXPECT_EQ(checked, 4);
+  EXPECT_EQ(checked, 10);
 }
 
 TEST(TechTable, AdcEnergyFollowsTheTableAcrossBits) {
