@@ -161,6 +161,7 @@ def _cost_design(a):
     from . import config
     d = config.default_design()
     spec, system, dig, node, tech_file = d["hardware"], d["system"], d["digital"], d["tech_node"], None
+    a.tech_components = None
     if a.design:
         try:
             des = config.design(a.design)
@@ -168,6 +169,7 @@ def _cost_design(a):
             raise config.ConfigError(f"--design {a.design}: " + str(e).removeprefix(f"design {a.design}: ")) from None
         spec, system, dig, node = des.tile, des.system, des.digital, des.tech.node
         tech_file = des.tech.file
+        a.tech_components = config.components_of(des.tech)  # the design's own figures, at any --node
         if a.net is None:  # --net wins
             a.net = des.network
     if a.array is not None:
@@ -222,7 +224,7 @@ def _cost(a, out=None):
     spec, system, dig, node, tech_file = _cost_design(a)
     if a.net is None:
         raise ValueError("mho cost: no network: give --net or a design file with a 'network' key")
-    tech = cost.load_tech(node, a.tech or tech_file)
+    tech = cost.load_tech(node, a.tech or tech_file, a.tech_components)
     p = cost.pim(a.net, spec, system=system, tech=tech)
     d, note = None, None
     if dig is not None:

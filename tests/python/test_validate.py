@@ -108,9 +108,14 @@ def test_cli_exit_status_and_json(tmp_path, capsys):
     assert "mho: error:" in capsys.readouterr().err
 
 
-def test_a_published_file_is_a_design_file():
-    d = config.design(os.path.join(validate.folder(), "wang_vlsi2022.yaml"))
+def test_a_published_file_is_a_design_file(tmp_path):
+    path = os.path.join(validate.folder(), "wang_vlsi2022.yaml")
+    d = config.design(path)
     assert d.tile.accumulation == "charge" and d.tech.adc("wang_sar", 8)["time_s"] == 0.0
+    # mho cost takes the design's own figures (its converter) with it.
+    out = tmp_path / "cost.json"
+    assert cli.main(["cost", "--design", path, "--net", "lenet5", "--no-digital", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["cost"]["pim"]["energy_total_per_inference_J"] > 0
 
 
 @pytest.mark.parametrize("name,um2", [("sram_8t_7nm", 0.0270), ("sram_8t_22nm", 0.1355), ("sram_8t_28nm", 0.2195),
