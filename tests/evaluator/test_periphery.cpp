@@ -122,11 +122,17 @@ TEST(Periphery, XyBusToggleRates) {
   sys.input_toggle = 0.2;
   sys.output_toggle = 0.6;
   const CostReport r = evaluate_pim(f.net, f.mapping, f.acts, f.tech, sys);
-  const double e_bit_m = 0.5 * f.fig("bus_wire_cap_fF_per_um") * (1 + f.fig("bus_repeater_cap_ratio")) * 0.8 * 0.8;
+  // The repeaters: delay-optimal (tolerance 0), sized from the table's minimum inverter.
+  const RepeaterDevice dev{f.fig("repeater_unit_on_resistance_ohm"), f.fig("repeater_unit_input_cap_fF"),
+                           f.fig("repeater_unit_output_cap_fF"), f.fig("repeater_unit_area_um2")};
+  const RepeatedWire w = repeated_wire(dev, f.fig("bus_wire_res_ohm_per_um"), f.fig("bus_wire_cap_fF_per_um"), 0.0);
+  const double e_bit_m = 0.5 * f.fig("bus_wire_cap_fF_per_um") * (1 + w.cap_ratio) * 0.8 * 0.8;
   double area = 0;
   for (const auto& kv : r.area_m2)
     if (kv.first != "interconnect") area += kv.second;
-  EXPECT_NEAR(part(r.area_m2, "interconnect"), 2048 * f.fig("bus_wire_pitch_um") * 2 * std::sqrt(area), 1e-18);
+  // Each wire at its pitch plus one repeater per spacing.
+  const double footprint_m = f.fig("bus_wire_pitch_um") + w.size * f.fig("repeater_unit_area_um2") / w.spacing_m;
+  EXPECT_NEAR(part(r.area_m2, "interconnect"), 2048 * footprint_m * 2 * std::sqrt(area), 1e-18);
   const double want = (128 * 8 * 0.2 + 15 * 8 * 0.6) * e_bit_m * 0.5 * std::sqrt(r.area_total_m2());
   EXPECT_NEAR(part(r.energy_J, "interconnect"), want, 1e-6 * want);
 }
