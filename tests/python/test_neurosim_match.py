@@ -157,6 +157,22 @@ def _maybe_not_yet(bucket):
         if bucket in NOT_YET else bucket
 
 
+def test_recorded_interconnect_probe_adds_up_to_the_bucket():
+    # The split docs/validation.md gives for NeuroSim's interconnect area: its tile H-trees and
+    # its X-Y bus, from a probe of its classes, sum to the bucket it printed.
+    ip = NS["interconnect_probe"]
+    total = ip["tiles_novel_mapped"] * ip["tile_htree_novel_um2"] + ip["tiles_conventional"] * ip["tile_htree_conventional_um2"] \
+        + ip["xy_bus_um2"]
+    assert total == pytest.approx(R["area_um2"]["interconnect"], rel=1e-5)
+    # Its bus: the tiles' (width + width / numColMuxed) summed and halved until <= 2048 wires.
+    wires = ip["tiles_conventional"] * (1024 + 1024 // 8) + ip["tiles_novel_mapped"] * (1536 + 1536 // 8)
+    while wires > NS["parameters"]["max_global_bus_width_bits"]:
+        wires /= 2
+    assert wires == ip["xy_bus_wires"]
+    with open(DESIGN) as f:
+        assert yaml.safe_load(f)["system"]["bus_width_bits"] == ip["xy_bus_wires"]
+
+
 def test_leakage_power_within_2x(pim):
     ratio = pim["leakage_W"] / (R["leakage_power_uW"] * 1e-6)
     assert within(ratio, 2.0), ratio
