@@ -5,7 +5,7 @@ chosen automatically (replication 'auto' within twice the one-copy area). Prints
 line per network;
 the reference is building the network's layer shapes (zoo_network, shape inference) in the
 same run; `seconds_all_periphery` times the PIM cost alone with every selectable periphery
-component of evaluator/periphery.h switched on. Target: each < 10 ms (issue 12)."""
+component of evaluator/periphery.h switched on (tile H-trees included). Target: each < 10 ms (issue 12)."""
 import json
 import os
 import sys
@@ -19,7 +19,8 @@ from mho import _core  # noqa: E402
 ALL_PERIPHERY = _core.PimSystemSpec(
     adc_type="multilevel_sa", row_driver="switch_matrix", column_mux="transmission_gate", write_voltage_V=2.0,
     accumulation="adder_register", buffer_type="register_file", buffer_levels=3, interconnect="xy_bus",
-    input_toggle=0.18, output_toggle=0.5, area_model="layout_box", cell_aspect=3.0)
+    input_toggle=0.18, output_toggle=0.5, area_model="layout_box", cell_aspect=3.0, tile_interconnect="htree",
+    repeater_delay_tolerance=0.1)
 
 
 def best_of(fn, repeats=5):

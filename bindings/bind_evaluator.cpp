@@ -111,6 +111,12 @@ void bind_evaluator(py::module_& m) {
       .field("buffer_type", &PimSystemSpec::buffer_type, "'sram' | 'register_file' (DFF)")
       .field("buffer_levels", &PimSystemSpec::buffer_levels, "buffer levels each input bit passes (global, tile, PE)")
       .field("interconnect", &PimSystemSpec::interconnect, "'distance' (table wire energy) | 'xy_bus' (repeated wires, toggle rates)")
+      .field("tile_interconnect", &PimSystemSpec::tile_interconnect,
+             "'none' | 'htree' (H-trees inside the tiles: area, energy, latency; evaluator/interconnect.h)")
+      .field("tile_bus_width_bits", &PimSystemSpec::tile_bus_width_bits,
+             "htree: wires from a tile's root (0: the tile's rows, tile_row_arrays x rows)")
+      .field("repeater_delay_tolerance", &PimSystemSpec::repeater_delay_tolerance,
+             "xy_bus / htree: delay allowed above delay-optimal repeaters to save energy (0: delay-optimal)")
       .field("input_toggle", &PimSystemSpec::input_toggle, "xy_bus: fraction of input bits that toggle")
       .field("output_toggle", &PimSystemSpec::output_toggle, "xy_bus: fraction of output bits that toggle")
       .field("area_model", &PimSystemSpec::area_model, "'parts' (sum of components) | 'layout_box' (each array's layout box)")

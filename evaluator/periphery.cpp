@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "adc_dac/dac.h"
+#include "evaluator/interconnect.h"
 #include "evaluator/pim_cost.h"
 
 namespace mho {
@@ -59,6 +60,16 @@ Periphery::Periphery(const TileSpec& spec, const TechTable& tech, const PimSyste
   adder_register_ = sys.accumulation == "adder_register";
   register_file_ = sys.buffer_type == "register_file";
   xy_bus_ = sys.interconnect == "xy_bus";
+  htree_ = sys.tile_interconnect == "htree";
+  if (xy_bus_ || htree_) {
+    const char* by = xy_bus_ ? "interconnect xy_bus" : "tile_interconnect htree";
+    const RepeaterDevice dev{fig("repeater_unit_on_resistance_ohm", by), fig("repeater_unit_input_cap_fF", by),
+                             fig("repeater_unit_output_cap_fF", by), fig("repeater_unit_area_um2", by)};
+    c_wire_ = fig("bus_wire_cap_fF_per_um", by);
+    pitch_ = fig("bus_wire_pitch_um", by);
+    leak_unit_W_ = fig("repeater_unit_leakage_pW", by);
+    wire_ = mho::repeated_wire(dev, fig("bus_wire_res_ohm_per_um", by), c_wire_, sys.repeater_delay_tolerance);
+  }
   layout_box_ = sys.area_model == "layout_box";
   const Dac dac(spec.dac);
   planes_ = dac.num_planes();
@@ -150,14 +161,53 @@ double Periphery::buffers_J(const LayerActions& a, double sram_J_per_bit) const 
   return a.buffer_write_bits * wg + a.buffer_read_bits * (L * r + (L - 1) * wl);
 }
 
+double Periphery::repeated_wire_J_per_bit_m() const {
+  return 0.5 * c_wire_ * (1.0 + wire_.cap_ratio) * tech_.vdd_V * tech_.vdd_V;
+}
+
+// Table figures are in SI units once loaded (evaluator/tech_table.h).
+double Periphery::wire_footprint_m() const { return pitch_ + wire_.area_per_m; }
+
 double Periphery::interconnect_J(const LayerActions& a, double distance_m, double table_J_per_bit_m) const {
   const double bits = a.buffer_read_bits + a.buffer_write_bits;
   if (!xy_bus_) return bits * table_J_per_bit_m * distance_m;
-  const double c = fig("bus_wire_cap_fF_per_um", "interconnect xy_bus") *
-                   (1.0 + fig("bus_repeater_cap_ratio", "interconnect xy_bus"));
-  const double e_bit_m = 0.5 * c * tech_.vdd_V * tech_.vdd_V;
-  return (a.buffer_read_bits * sys_.input_toggle + a.buffer_write_bits * sys_.output_toggle) * e_bit_m * distance_m;
+  return (a.buffer_read_bits * sys_.input_toggle + a.buffer_write_bits * sys_.output_toggle) *
+         repeated_wire_J_per_bit_m() * distance_m;
 }
+
+double Periphery::tile_wires() const {
+  return sys_.tile_bus_width_bits > 0 ? double(sys_.tile_bus_width_bits) : double(sys_.tile_row_arrays) * spec_.rows;
+}
+
+double Periphery::tile_htree_J(double in_bits, double out_bits, double path_m) const {
+  if (!htree_) return 0.0;
+  return (in_bits * sys_.input_toggle + out_bits * sys_.output_toggle) *
+         repeated_wire_J_per_bit_m() * path_m;
+}
+
+double Periphery::tile_htree_path_m(double arrays, double array_area) const {
+  const double full = double(sys_.tile_row_arrays) * sys_.tile_col_arrays;
+  return mho::tile_htree_path_m(std::min(arrays, full), array_area);
+}
+
+double Periphery::tile_htree_wire_m(double arrays, double array_area) const {
+  if (!htree_ || !(arrays > 0)) return 0.0;
+  const double full = double(sys_.tile_row_arrays) * sys_.tile_col_arrays;
+  const double tiles = std::floor(arrays / full), rest = arrays - tiles * full;
+  // B n / T wires of d(n) in a tile of n arrays: full tiles, then the partial one.
+  return tile_wires() / full *
+         (tiles * full * mho::tile_htree_path_m(full, array_area) + rest * mho::tile_htree_path_m(rest, array_area));
+}
+
+double Periphery::tile_htree_area(double arrays, double array_area) const {
+  return tile_htree_wire_m(arrays, array_area) * wire_footprint_m();
+}
+
+double Periphery::repeater_leakage_W(double wire_m) const {
+  return wire_.spacing_m > 0 ? wire_m * wire_.size / wire_.spacing_m * leak_unit_W_ : 0.0;
+}
+
+double Periphery::bus_wire_m(double side_m) const { return xy_bus_ ? sys_.bus_width_bits * 2.0 * side_m : 0.0; }
 
 double Periphery::row_drivers_area(double dac_area) const {
   if (!switch_matrix_) return spec_.rows * dac_area;
@@ -198,7 +248,7 @@ double Periphery::buffers_area(double bits, double sram_bit_area) const {
 
 double Periphery::interconnect_area(double side_m) const {
   if (!xy_bus_) return 0.0;
-  return sys_.bus_width_bits * fig("bus_wire_pitch_um", "interconnect xy_bus") * 2.0 * side_m;
+  return bus_wire_m(side_m) * wire_footprint_m();
 }
 
 double Periphery::white_space_per_array(double adc_area, double sa_area, double driver_area) const {

@@ -28,9 +28,22 @@
 //       per bit read and written, area and leakage per bit; buffer_levels levels (global,
 //       tile, PE: each input bit written into and read from each level below the global one).
 //   interconnect xy_bus  repeated wires: energy per bit and metre 0.5 (c_wire + c_repeaters)
-//       Vdd^2 at the input / output toggle rates (NeuroSim Bus.cpp), over the same distance as
+//       Vdd^2 at the input / output toggle rates (NeuroSim Bus.cpp), the repeaters sized from the
+//       table's minimum inverter and wire for repeater_delay_tolerance (evaluator/interconnect.h:
+//       repeated_wire), over the same distance as
 //       `distance` (half the chip's side: the mean Manhattan distance from a central buffer);
-//       area: bus_width_bits wires at the wire pitch along an X and a Y trunk of the chip's side.
+//       area: bus_width_bits wires along an X and a Y trunk of the chip's side, each wire at the
+//       wire pitch plus its repeaters' area per metre.
+//   tile_interconnect htree  an H-tree inside every tile (evaluator/interconnect.h): B wires
+//       (tile_bus_width_bits; 0: the tile's rows) from the tile's buffers at its centre, each
+//       to the leaf that needs it. A layer's arrays (copies included) fill tiles of
+//       tile_row_arrays x tile_col_arrays arrays, the last one partly; a tile of n arrays is a
+//       square of their areas, its tree has B n / T wires (T: a full tile's arrays) of the
+//       root-to-leaf length d(n), area B n / T x d(n) x (pitch + repeaters). Energy: each input
+//       bit travels d once to the arrays of its rows in every tile column (each tile of a
+//       layer's column blocks takes the inputs of its rows), each partial sum once from its
+//       array back (at its tile width), at the bus's energy per bit and metre and toggle
+//       rates. Latency: the busiest tile's bits over its wires, whole clocks (pipeline.h).
 //   area_model layout_box  each array occupies its layout box, NeuroSim's floor plan: the
 //       column-pitch parts (ADCs, muxes, shift-adds, source-line switch matrix and level
 //       shifter) stacked under the array at its width, the row-pitch parts (row drivers,
@@ -44,6 +57,7 @@
 
 #include "crossbar/tile_spec.h"
 #include "evaluator/actions.h"
+#include "evaluator/interconnect.h"
 #include "evaluator/tech_table.h"
 
 namespace mho {
@@ -66,6 +80,19 @@ class Periphery {
   double partial_sum_add_J(int bits, double table_J) const;
   double buffers_J(const LayerActions& a, double sram_J_per_bit) const;
   double interconnect_J(const LayerActions& a, double distance_m, double table_J_per_bit_m) const;
+  // Tile H-trees (tile_interconnect htree; 0 otherwise): energy of in / out bits moved along a
+  // root-to-leaf path of path_m, and the area of the trees of `arrays` arrays (a layer's, copies
+  // included) of array_area_m2 each, and the root-to-leaf path of that layer's tile.
+  bool tile_htree() const { return htree_; }
+  double tile_wires() const;  // B: wires from a full tile's root
+  double tile_htree_J(double in_bits, double out_bits, double path_m) const;
+  double tile_htree_area(double arrays, double array_area_m2) const;
+  double tile_htree_wire_m(double arrays, double array_area_m2) const;  // total wire length
+  // Static power of the repeaters along `wire_m` metres of repeated wire (s / h repeaters of
+  // size s per metre, s minimum inverters' leakage each).
+  double repeater_leakage_W(double wire_m) const;
+  double bus_wire_m(double chip_side_m) const;  // xy_bus: its wires' total length (0 otherwise)
+  double tile_htree_path_m(double arrays, double array_area_m2) const;
 
   // Areas per array (m^2), replacing or adding to evaluate_pim's parts.
   double row_drivers_area(double dac_area_m2) const;
@@ -78,11 +105,15 @@ class Periphery {
   double interconnect_area(double chip_side_m) const;
   // The white space of one array's layout box around its parts (0 for area_model parts).
   double white_space_per_array(double adc_area_m2, double shift_add_area_m2, double row_driver_area_m2) const;
+  // The repeated wire of the xy_bus and the tile H-trees (zero without either).
+  const RepeatedWire& repeated_wire() const { return wire_; }
   // Static power of the selected components on `arrays` arrays and `buffer_bits` bits.
   double leakage_W(double arrays, double buffer_bits) const;
 
  private:
   double fig(const char* name, const char* needed_by) const;
+  double repeated_wire_J_per_bit_m() const;  // 0.5 c (1 + repeater ratio) Vdd^2
+  double wire_footprint_m() const;          // pitch + repeater area per metre
   double mean_weight_stage_bits() const;
 
   const TileSpec& spec_;
@@ -90,6 +121,9 @@ class Periphery {
   const PimSystemSpec& sys_;
   bool msa_ = false, switch_matrix_ = false, mux_ = false, level_shifters_ = false;
   bool adder_register_ = false, register_file_ = false, xy_bus_ = false, layout_box_ = false;
+  bool htree_ = false;
+  RepeatedWire wire_;  // the repeated wire of the bus and the trees (xy_bus or htree)
+  double c_wire_ = 0, pitch_ = 0, leak_unit_W_ = 0;
   int sa_bits_ = 0, planes_ = 1, groups_ = 1, adcs_ = 1, cpa_ = 1, outputs_ = 1;
   double cell_h_m_ = 0, cell_w_m_ = 0;
 };

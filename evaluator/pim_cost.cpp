@@ -29,7 +29,9 @@ std::string PimSystemSpec::repr() const {
   for (std::size_t i = 0; i < layer_activity.size(); ++i) s << (i ? ", " : "") << layer_activity[i];
   s << "], row_driver='" << row_driver << "', column_mux='" << column_mux << "', write_voltage_V=" << write_voltage_V
     << ", accumulation='" << accumulation << "', buffer_type='" << buffer_type << "', buffer_levels=" << buffer_levels
-    << ", interconnect='" << interconnect << "', input_toggle=" << input_toggle << ", output_toggle=" << output_toggle
+    << ", interconnect='" << interconnect << "', tile_interconnect='" << tile_interconnect
+    << "', tile_bus_width_bits=" << tile_bus_width_bits << ", repeater_delay_tolerance=" << repeater_delay_tolerance
+    << ", input_toggle=" << input_toggle << ", output_toggle=" << output_toggle
     << ", area_model='" << area_model << "', cell_aspect=" << cell_aspect
     << ", clock_hz=" << clock_hz << ", synchronous=" << (synchronous ? "True" : "False") << ", buffer_line_bits=" << buffer_line_bits
     << ", buffer_lines_per_clock=" << buffer_lines_per_clock << ", bus_width_bits=" << bus_width_bits
@@ -78,6 +80,8 @@ void PimSystemSpec::validate() const {
   require_one_of("PimSystemSpec.accumulation", accumulation, {"adder", "adder_register"});
   require_one_of("PimSystemSpec.buffer_type", buffer_type, {"sram", "register_file"});
   require_one_of("PimSystemSpec.interconnect", interconnect, {"distance", "xy_bus"});
+  require_one_of("PimSystemSpec.tile_interconnect", tile_interconnect, {"none", "htree"});
+  require_in("PimSystemSpec.tile_bus_width_bits", tile_bus_width_bits, 0, 1 << 24);
   require_one_of("PimSystemSpec.area_model", area_model, {"parts", "layout_box"});
   require_in("PimSystemSpec.buffer_levels", buffer_levels, 1, 8);
   fraction("PimSystemSpec.input_toggle", input_toggle);
@@ -90,6 +94,8 @@ void PimSystemSpec::validate() const {
     }
   };
   range("PimSystemSpec.write_voltage_V", write_voltage_V, 0.0, 10.0, "a finite number in [0, 10] (volts; 0: not given)");
+  range("PimSystemSpec.repeater_delay_tolerance", repeater_delay_tolerance, 0.0, 10.0,
+        "a finite number in [0, 10] (delay above the delay-optimal repeaters, as a fraction)");
   range("PimSystemSpec.cell_aspect", cell_aspect, 0.01, 100.0, "a finite number in [0.01, 100] (cell width / height)");
 }
 
@@ -242,9 +248,24 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
       {"level_shifters", area_of(arrays_area, "level_shifters")},
       {"layout_white_space", area_of(arrays_area, "layout_white_space")},
   };
-  // The interconnect's wires span the chip; its side before them sets their length.
-  const double side_m = std::sqrt(r.area_total_m2());
-  r.area_m2.push_back({"interconnect", peri0.interconnect_area(side_m)});
+  // Tile H-trees (evaluator/interconnect.h): each layer's arrays, copies included, fill tiles
+  // of the array model's area per array; the trees are inside the tiles, so they add to the
+  // chip before the chip bus is laid out.
+  std::vector<double> tree_area(net.layers().size(), 0.0), tree_path(net.layers().size(), 0.0);
+  double trees = 0, tree_wire_m = 0;
+  for (const LayerMapping& lm : mapping.layers()) {
+    const ArrayModel& am = *models[std::size_t(model_of[std::size_t(lm.layer)])];
+    if (!am.peri.tile_htree()) continue;
+    double per_array = 0;
+    for (const auto& kv : am.area(1.0)) per_array += kv.second;
+    tree_area[std::size_t(lm.layer)] = am.peri.tile_htree_area(lm.arrays, per_array);
+    tree_path[std::size_t(lm.layer)] = am.peri.tile_htree_path_m(lm.arrays, per_array);
+    trees += tree_area[std::size_t(lm.layer)];
+    tree_wire_m += am.peri.tile_htree_wire_m(lm.arrays, per_array);
+  }
+  // The chip bus spans the chip; its side before the bus sets the bus's length.
+  const double side_m = std::sqrt(r.area_total_m2() + trees);
+  r.area_m2.push_back({"interconnect", peri0.interconnect_area(side_m) + trees});
   const double distance_m = 0.5 * std::sqrt(r.area_total_m2());
 
   r.energy_J = {{"arrays", 0.0},  {"adcs", 0.0},    {"dacs", 0.0},         {"shift_add", 0.0},
@@ -269,6 +290,18 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     const double e_sram_bit = tech.sram_J_per_bit(layer_buffer_bytes);
     // Per component, in the order of r.energy_J (off-chip traffic is the network's, below).
     const int ps_bits = a.on_tiles ? a.partial_sum_bits : sys.accumulator_bits;
+    // Tile H-trees: every input bit to its rows' arrays in each tile column of the layer, every
+    // partial sum back from its array at its tile width (evaluator/periphery.h).
+    const LayerMapping* lm = mapped_as[std::size_t(a.layer)];
+    double tree_J = 0;
+    if (lm && peri.tile_htree()) {
+      const int col_tiles = (lm->col_blocks + sys.tile_col_arrays - 1) / sys.tile_col_arrays;
+      const int row_tiles = (lm->row_blocks + sys.tile_row_arrays - 1) / sys.tile_row_arrays;
+      int width = a.shift_add_bits;  // + ceil(log2(row blocks summed in a tile)), as the tile buffer's
+      for (int n = 1; n < std::min(lm->row_blocks, sys.tile_row_arrays); n *= 2) ++width;
+      const double out_bits = double(a.output_elements) * row_tiles * width;
+      tree_J = peri.tile_htree_J(a.buffer_read_bits * col_tiles, out_bits, tree_path[std::size_t(a.layer)]);
+    }
     const double cells = peri.cells_in_adc() ? 0.0 : a.cell_energy_measured ? a.cell_energy_J : a.cell_reads * act * am.e_cell;
     const double parts[] = {cells,
                             peri.adc_J(a, act, am.adc.energy_J),
@@ -277,7 +310,7 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
                             a.acc_adds * peri.partial_sum_add_J(std::clamp(ps_bits, 1, sys.accumulator_bits), adder(ps_bits).energy_J) +
                                 a.act_adds * act_add.energy_J + a.act_mults * act_mult.energy_J,
                             peri.buffers_J(a, e_sram_bit),
-                            peri.interconnect_J(a, distance_m, tech.wire_J_per_bit_m),
+                            peri.interconnect_J(a, distance_m, tech.wire_J_per_bit_m) + tree_J,
                             a.dac_conversions * act * peri.wordline_passes(a) * am.e_wordline + a.bitline_charges * am.e_bitline,
                             peri.column_mux_J(a)};
     for (std::size_t k = 0; k < std::size(parts); ++k) {
@@ -286,8 +319,8 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
       lc.energy_by_component_J.push_back({r.energy_J[k].first, parts[k]});
     }
     lc.area_by_component_m2 = am.area(a.arrays);
+    if (peri.tile_htree()) lc.area_by_component_m2.push_back({"interconnect", tree_area[std::size_t(a.layer)]});
 
-    const LayerMapping* lm = mapped_as[std::size_t(a.layer)];
     const LayerLatency t =
         layer_latency(a, am.timing, a.replication, lm ? tile_buffer_traffic(a, *lm, am.spec, sys) : TileTraffic{});
     lc.replication = a.on_tiles ? a.replication : 0;
@@ -310,6 +343,8 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   r.leakage_W = (sys.buffer_type == "sram" ? buffer_bits * tech.sram_leakage_W_per_bit : 0.0) +
                 sys.digital_lanes * tech.logic_leakage_W_per_mac + peri0.leakage_W(models[0]->arrays, buffer_bits);
   for (std::size_t k = 1; k < models.size(); ++k) r.leakage_W += models[k]->peri.leakage_W(models[k]->arrays, 0.0);
+  // The repeaters of the chip bus and the tile H-trees (evaluator/periphery.h).
+  r.leakage_W += peri0.repeater_leakage_W(peri0.bus_wire_m(side_m) + tree_wire_m);
   r.energy_J.push_back({"leakage", r.leakage_W / r.throughput_per_s});
   return r;
 }

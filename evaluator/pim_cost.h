@@ -76,6 +76,14 @@ struct PimSystemSpec {
   std::string buffer_type = "sram";       // "sram" | "register_file"
   int buffer_levels = 1;                  // register_file: global, tile, PE buffers ...
   std::string interconnect = "distance";  // "distance" | "xy_bus"
+  // H-trees inside the tiles (evaluator/interconnect.h): "none" | "htree"; wires from the
+  // tile's root (0: the tile's rows, tile_row_arrays x rows, one per word line of a row of
+  // arrays, as NeuroSim's Tile.cpp sizes its tile H-tree: PEs x PE rows).
+  std::string tile_interconnect = "none";
+  int tile_bus_width_bits = 0;
+  // Repeaters of the xy_bus and the tile H-trees (evaluator/interconnect.h): the delay
+  // allowed above the delay-optimal sizing to save energy (0: delay-optimal).
+  double repeater_delay_tolerance = 0.0;
   double input_toggle = 0.5, output_toggle = 0.5;  // xy_bus: bits that toggle
   std::string area_model = "parts";       // "parts" | "layout_box"
   double cell_aspect = 1.0;               // cell width / height in the layout (word lines along the width)

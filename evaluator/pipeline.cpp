@@ -18,7 +18,8 @@ double LayerLatency::total_s() const {
 TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
                                 const PimSystemSpec& sys) {
   TileTraffic t;
-  if (!a.on_tiles || sys.buffer_levels < 2) return t;
+  const bool tree = sys.tile_interconnect == "htree";
+  if (!a.on_tiles || (sys.buffer_levels < 2 && !tree)) return t;
   // The busiest tile is the first: whole arrays of rows and outputs (mapping/mapping.h fills
   // blocks in order, the last one partly).
   const int blocks_in_tile = std::min(lm.row_blocks, sys.tile_row_arrays);
@@ -29,6 +30,16 @@ TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, c
   int width = a.shift_add_bits;  // + ceil(log2(row blocks summed in the tile))
   for (int n = 1; n < blocks_in_tile; n *= 2) ++width;
   t.out_bits = double(a.output_elements) * outputs_in_tile / lm.matrix_cols * width;
+  if (tree) {
+    // The tree of the busiest tile: its arrays (every copy of the block: the copies share the
+    // tile, as its buffers) of a full tile's, that share of the wires.
+    const double full = double(sys.tile_row_arrays) * sys.tile_col_arrays;
+    const double in_tile = std::min(full, double(blocks_in_tile) * std::min(lm.col_blocks, sys.tile_col_arrays) * lm.replication);
+    const double wires = sys.tile_bus_width_bits > 0 ? double(sys.tile_bus_width_bits) : double(sys.tile_row_arrays) * spec.rows;
+    t.tree_bits = t.in_bits + t.out_bits;
+    t.tree_wires = std::max(1.0, std::floor(wires * in_tile / full));
+  }
+  if (sys.buffer_levels < 2) t.in_bits = t.out_bits = 0;
   return t;
 }
 
@@ -67,6 +78,7 @@ LayerLatency layer_latency(const LayerActions& a, const LatencyModel& m, double 
   t.tile_buffer_s = (std::ceil(tile.in_bits / m.tile_input_bits_per_clock) +
                      std::ceil(tile.out_bits / m.tile_output_bits_per_clock)) * m.t_clock_s;
   t.interconnect_s = std::ceil((a.buffer_read_bits + a.buffer_write_bits) / m.bus_width_bits) * m.t_clock_s;
+  if (tile.tree_wires > 0) t.interconnect_s += std::ceil(tile.tree_bits / tile.tree_wires) * m.t_clock_s;
   return t;
 }
 

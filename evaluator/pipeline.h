@@ -17,7 +17,9 @@
 //                 output bits over (tile line bits x output lines per clock), each rounded up
 //                 to whole clocks (tile_buffer_traffic() below), shared by the copies
 //   interconnect  ceil((read + written bits) / bus width) clocks on the chip's bus (NeuroSim's
-//                 bits / bus width, XYBus.cpp), shared by the copies
+//                 bits / bus width, XYBus.cpp), shared by the copies; with tile H-trees plus
+//                 ceil(busiest tile's bits / its tree's wires) clocks (a repeated wire of a few
+//                 mm settles within a clock; NeuroSim's HTree.cpp likewise rounds up to clocks)
 //   latency = max(sensing + adc, digital) + buffer + tile_buffer + interconnect.
 // The tile level (NeuroSim V1.4's chip -> tile -> PE hierarchy, Tile.cpp
 // TileCalculatePerformance): a tile holds a block of up to tile_row_arrays x tile_col_arrays
@@ -76,8 +78,12 @@ struct LayerLatency {
 
 // Bits one layer moves through its busiest tile's input and output buffers per inference
 // (both 0 off tiles or without a tile level).
+// With tile H-trees (PimSystemSpec::tile_interconnect = "htree") also the busiest tile's
+// bits on its tree (the same in + out bits, whatever the buffer levels) and the tree's wires
+// in that tile (its share of tile_bus_width_bits).
 struct TileTraffic {
   double in_bits = 0, out_bits = 0;
+  double tree_bits = 0, tree_wires = 0;
 };
 TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
                                 const PimSystemSpec& sys);

@@ -301,7 +301,7 @@ static TechTable from_yaml(const YAML::Node& root, const std::string& path, cons
     const YAML::Node pe = n["periphery"];
     if (!pe.IsMap()) r.fail(p, "must map figure names to numbers (and a source)");
     static const std::vector<std::pair<std::string, double>> units = {
-        {"_fF_per_um", 1e-9}, {"_fJ", 1e-15}, {"_pJ", 1e-12}, {"_um2", 1e-12}, {"_um", 1e-6}, {"_ns", 1e-9},
+        {"_fF_per_um", 1e-9}, {"_ohm_per_um", 1e6}, {"_fJ", 1e-15}, {"_pJ", 1e-12}, {"_um2", 1e-12}, {"_um", 1e-6}, {"_ns", 1e-9},
         {"_nW", 1e-9},        {"_pW", 1e-12}, {"_fF", 1e-15}, {"_ohm", 1.0},  {"_ratio", 1.0}};
     for (const auto& kv : pe) {
       const std::string key = kv.first.as<std::string>();
@@ -312,7 +312,7 @@ static TechTable from_yaml(const YAML::Node& root, const std::string& path, cons
           scale = u.second;
           break;
         }
-      if (scale == 0) r.fail(p + "." + key, "the name must end in a unit: _fJ _pJ _um2 _um _ns _nW _pW _fF _fF_per_um _ohm _ratio");
+      if (scale == 0) r.fail(p + "." + key, "the name must end in a unit: _fJ _pJ _um2 _um _ns _nW _pW _fF _fF_per_um _ohm _ohm_per_um _ratio");
       t.periphery[key] = r.num(pe, p, key) * scale;
     }
     r.text(pe, p, "source");

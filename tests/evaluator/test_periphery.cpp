@@ -1,6 +1,6 @@
 // Selectable periphery components (evaluator/periphery.h) against hand computations from the
 // tech table's figures: defaults select none, the register file, X-Y bus, switch matrix, column
-// mux, adder+register and layout box each by hand on one small array, and NeuroSim's
+// mux, adder+register, layout box and tile H-trees each by hand on small arrays, and NeuroSim's
 // multilevel sense-amplifier formula against NeuroSim's own probe figures.
 #include <gtest/gtest.h>
 
@@ -122,11 +122,17 @@ TEST(Periphery, XyBusToggleRates) {
   sys.input_toggle = 0.2;
   sys.output_toggle = 0.6;
   const CostReport r = evaluate_pim(f.net, f.mapping, f.acts, f.tech, sys);
-  const double e_bit_m = 0.5 * f.fig("bus_wire_cap_fF_per_um") * (1 + f.fig("bus_repeater_cap_ratio")) * 0.8 * 0.8;
+  // The repeaters: delay-optimal (tolerance 0), sized from the table's minimum inverter.
+  const RepeaterDevice dev{f.fig("repeater_unit_on_resistance_ohm"), f.fig("repeater_unit_input_cap_fF"),
+                           f.fig("repeater_unit_output_cap_fF"), f.fig("repeater_unit_area_um2")};
+  const RepeatedWire w = repeated_wire(dev, f.fig("bus_wire_res_ohm_per_um"), f.fig("bus_wire_cap_fF_per_um"), 0.0);
+  const double e_bit_m = 0.5 * f.fig("bus_wire_cap_fF_per_um") * (1 + w.cap_ratio) * 0.8 * 0.8;
   double area = 0;
   for (const auto& kv : r.area_m2)
     if (kv.first != "interconnect") area += kv.second;
-  EXPECT_NEAR(part(r.area_m2, "interconnect"), 2048 * f.fig("bus_wire_pitch_um") * 2 * std::sqrt(area), 1e-18);
+  // Each wire at its pitch plus one repeater per spacing.
+  const double footprint_m = f.fig("bus_wire_pitch_um") + w.size * f.fig("repeater_unit_area_um2") / w.spacing_m;
+  EXPECT_NEAR(part(r.area_m2, "interconnect"), 2048 * footprint_m * 2 * std::sqrt(area), 1e-18);
   const double want = (128 * 8 * 0.2 + 15 * 8 * 0.6) * e_bit_m * 0.5 * std::sqrt(r.area_total_m2());
   EXPECT_NEAR(part(r.energy_J, "interconnect"), want, 1e-6 * want);
 }
@@ -142,6 +148,59 @@ TEST(Periphery, MultilevelSenseAmpMatchesNeuroSimProbe) {
   for (int i = 0; i < 3; ++i) EXPECT_NEAR((esw + (msa_column_power_W(r_ohm[i], 31) + pref) * t) * 1e15, e_fJ[i], 0.5);
 }
 
+TEST(Periphery, TileHtreesByHand) {
+  // 512 x 30: 4 row blocks x 2 column blocks = 8 arrays of the default parts.
+  const TechTable tech = TechTable::load(kTech, "22nm");
+  const TileSpec spec = spec128();
+  const Network net = linear(512, 30);
+  const Mapping m(matrix_layers(net), spec);
+  const std::vector<LayerActions> acts = shape_actions(net, m, 8);
+  ASSERT_EQ(m.layers()[0].arrays, 8);
+  auto fig = [&](const char* k) { return tech.periphery.at(k); };
+  const RepeaterDevice dev{fig("repeater_unit_on_resistance_ohm"), fig("repeater_unit_input_cap_fF"),
+                           fig("repeater_unit_output_cap_fF"), fig("repeater_unit_area_um2")};
+  const RepeatedWire w = repeated_wire(dev, fig("bus_wire_res_ohm_per_um"), fig("bus_wire_cap_fF_per_um"), 0.0);
+  const double footprint = fig("bus_wire_pitch_um") + w.size * fig("repeater_unit_area_um2") / w.spacing_m;
+  const double e_bit_m = 0.5 * fig("bus_wire_cap_fF_per_um") * (1 + w.cap_ratio) * 0.8 * 0.8;
+  PimSystemSpec none;
+  none.tile_row_arrays = 2;
+  none.tile_col_arrays = 2;
+  PimSystemSpec sys = none;
+  sys.tile_interconnect = "htree";
+  const CostReport r0 = evaluate_pim(net, m, acts, tech, none), r = evaluate_pim(net, m, acts, tech, sys);
+  double a = 0;  // one array with its periphery
+  for (const auto& kv : r0.layers[0].area_by_component_m2) a += kv.second;
+  a /= 8;
+  // Two full tiles of 2 x 2 arrays: a 2 x 2 H-tree over a square of 4 a, root to leaf one
+  // array pitch sqrt(a); 2 x 128 wires from each root.
+  const double d = std::sqrt(a);
+  EXPECT_NEAR(part(r.layers[0].area_by_component_m2, "interconnect"), 2 * 256 * d * footprint, 1e-9 * a);
+  EXPECT_NEAR(part(r.area_m2, "interconnect"), 2 * 256 * d * footprint, 1e-9 * a);  // no xy_bus
+  // Energy: 512 x 8 input bits into the one tile column, 30 outputs out of each of the two
+  // tile rows at shift-add + 1 bits (two row blocks summed in a tile), toggle rates 0.5.
+  const int width = acts[0].shift_add_bits + 1;
+  const double in = 512 * 8, out = 30 * 2 * width;
+  const double tree_J = (0.5 * in + 0.5 * out) * e_bit_m * d;
+  // The table's wire energy over half the chip side ("distance") stays; the side grew by the trees.
+  const double dist_J = (in + 30 * 8) * tech.wire_J_per_bit_m * 0.5;
+  EXPECT_NEAR(part(r.energy_J, "interconnect") - dist_J * std::sqrt(r.area_total_m2()),
+              tree_J, 1e-9 * tree_J);
+  // Latency: the busiest tile's 256 rows x 8 bits in and 30 outputs out over its 256 wires, at 1 ns.
+  const double clocks = std::ceil((256.0 * 8 + 30 * width) / 256);
+  EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "interconnect") -
+                  part(r0.layers[0].latency_by_component_s, "interconnect"), clocks * 1e-9, 1e-15);
+  // Repeater leakage: s / h repeaters per metre of wire, s minimum inverters each.
+  EXPECT_NEAR(r.leakage_W - r0.leakage_W, 2 * 256 * d * w.size / w.spacing_m * fig("repeater_unit_leakage_pW"), 1e-18);
+
+  // Tiles of 3 x 1 arrays: two full ones (k = 1 over a square of 3 a: d = sqrt(3 a) / 2) and
+  // one of the remaining 2 (d = sqrt(2 a) / 2), 3 x 128 / 3 = 128 wires per array.
+  sys.tile_row_arrays = 3;
+  sys.tile_col_arrays = 1;
+  const CostReport r3 = evaluate_pim(net, m, acts, tech, sys);
+  const double want = 128 * (6 * std::sqrt(3 * a) / 2 + 2 * std::sqrt(2 * a) / 2) * footprint;
+  EXPECT_NEAR(part(r3.layers[0].area_by_component_m2, "interconnect"), want, 1e-9 * want);
+}
+
 TEST(Periphery, BadChoicesNameTheField) {
   Fixture f;
   PimSystemSpec sys;
@@ -154,6 +213,24 @@ TEST(Periphery, BadChoicesNameTheField) {
   sys.adc_type = "multilevel_sa";
   const TechTable t65 = TechTable::load(kTech, "65nm");
   EXPECT_THROW(evaluate_pim(f.net, f.mapping, f.acts, t65, sys), std::invalid_argument);
+  sys = PimSystemSpec();
+  sys.tile_interconnect = "mesh";
+  EXPECT_THROW(sys.validate(), std::invalid_argument);
+  sys = PimSystemSpec();
+  sys.repeater_delay_tolerance = -0.1;
+  EXPECT_THROW(sys.validate(), std::invalid_argument);
+  sys = PimSystemSpec();
+  sys.tile_bus_width_bits = -1;
+  EXPECT_THROW(sys.validate(), std::invalid_argument);
+  // The repeater figures are the 22 nm entry's only: another node names the missing figure.
+  sys = PimSystemSpec();
+  sys.tile_interconnect = "htree";
+  try {
+    evaluate_pim(f.net, f.mapping, f.acts, t65, sys);
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("tile_interconnect htree needs the figure"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
