@@ -125,7 +125,9 @@ void bind_crossbar(py::module_& m) {
       .field("seed", &TileSpec::seed, "seed of every random stream")
       .finish()
       .def_static("ideal", &TileSpec::ideal, py::arg("rows"), py::arg("cols"),
-                  "Every non-ideality off: the tile computes X @ W exactly.");
+                  "Every non-ideality off: the tile computes X @ W exactly.")
+      .def("max_outputs", &TileSpec::max_outputs, "the most outputs (weight columns) one array holds")
+      .def("adcs_per_array", &TileSpec::adcs_per_array, "ADCs of one full array");
   auto tile_spec_cls = py::reinterpret_borrow<py::class_<TileSpec>>(m.attr("TileSpec"));
   reject_other_static_calls(tile_spec_cls, "ideal", "TileSpec.ideal(rows: int, cols: int)");
 

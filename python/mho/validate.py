@@ -102,8 +102,8 @@ def load(path):
         if k not in ("rows", "outputs", "source"):
             _fail(path, f"workload.{k}", "unknown; allowed: rows, outputs, source")
     m["rows"] = _positive_int(work.get("rows", base.tile.rows), path, "workload.rows", base.tile.rows)
-    m["outputs"] = _positive_int(work.get("outputs", max_outputs(base.tile)), path, "workload.outputs",
-                                 max_outputs(base.tile))
+    m["outputs"] = _positive_int(work.get("outputs", base.tile.max_outputs()), path, "workload.outputs",
+                                 base.tile.max_outputs())
     points = pub.get("points")
     if not isinstance(points, list) or not points:
         _fail(path, "points", f"expected a list of operating points, got {points!r}")
@@ -142,12 +142,6 @@ def load(path):
                 _fail(path, f"{key}.cimloop_error_pct.{f}", f"unknown; allowed: {', '.join(FIGURES)}")
         m["points"].append({"name": name, "design": d, "figures": figures, "cimloop": dict(cim)})
     return m
-
-
-def max_outputs(tile):
-    """Outputs one array of `tile` holds (crossbar/tile_spec.h TileSpec::max_outputs)."""
-    slices = 1 if tile.weight_bits == 0 else -(-tile.weight_bits // (tile.bits_per_cell or tile.cell.bits))
-    return tile.cols // (2 * slices) if tile.encoding == "differential" else (tile.cols - slices) // slices
 
 
 def figures(design, rows, outputs, ops="full", excludes=()):
