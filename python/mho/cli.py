@@ -31,7 +31,7 @@ def _study_record(c, r, pim_cost, dig_cost, sweep):
     inputs = {"config": {"path": c["file"], "sha256": results.sha256_file(c["file"])},
               "model": {"path": c["model"], "sha256": results.sha256_file(c["model"])},
               "tech": {"path": c["tech_file"], "sha256": results.sha256_file(c["tech_file"]),
-                       "node": c["tech"].node},
+                       "node": c["tech"].node, "components": config.components_of(c["tech"])},
               "dataset": {"name": r.dataset,
                           "files": [{"path": os.fspath(p), "sha256": results.sha256_file(p)}
                                     for p in datasets.files(r.dataset)]}}

@@ -487,6 +487,8 @@ def study_design(c, tile=None, time_s=None):
     a swept value replaces them), with its system and technology."""
     from . import results, specs
     tech = {"node": c["tech"].node, "sha256": results.sha256_file(c["tech_file"])}
+    if c["tech"].overlay:  # the design's own figures are part of the design (and its key)
+        tech["components"] = components_of(c["tech"])
     return specs.study_design(c["spec"] if tile is None else tile, results.sha256_file(c["model"]), c["dataset_name"],
                               c["test_images"], c["calib_samples"], c["time_s"] if time_s is None else time_s,
                               system=c["system"], tech=tech)

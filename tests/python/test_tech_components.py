@@ -72,3 +72,23 @@ def test_mvm_network_is_one_linear_layer():
             _core.mvm_network(*bad)
     with pytest.raises(TypeError):
         _core.mvm_network(1.5, 2)
+
+
+def test_a_study_records_the_designs_own_figures(tmp_path):
+    import yaml
+
+    from mho import datasets
+    model = datasets.data_dir() / "models" / "lenet5_mnist.h5"
+    cfg = {"model": str(model), "chips": 1, "seed": 1, "test_images": 10,
+           "hardware": {"adc": {"bits": 8}}, "system": {"adc_type": "macro_sar"},
+           "tech": {"node": "65nm", "components": {"adc": {"macro_sar": JIA_ADC}}},
+           "output": {"dir": str(tmp_path / "out")}}
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    c = config.load(str(p))
+    assert c["tech"].adc("macro_sar", 8)["energy_J"] == pytest.approx(1.79e-12)
+    rec = config.study_design(c)
+    assert rec["tech"]["components"]["adc"]["macro_sar"]["energy_pJ"] == [1.79]
+    cfg["tech"]["components"]["adc"]["macro_sar"] = dict(JIA_ADC, energy_pJ=[2.0])
+    p.write_text(yaml.safe_dump(cfg))
+    assert config.study_design(config.load(str(p)))["tech"] != rec["tech"]
