@@ -393,6 +393,7 @@ def parser():
                    help="one published-macro file or a folder of them (default: examples/published)")
     v.add_argument("--json", action="store_true", help="print the rows as JSON")
     v.add_argument("--breakdown", action="store_true", help="also print mho's energy and area per component")
+    v.add_argument("--plot", metavar="PNG", help="write mho / published per figure as a PNG (written atomically)")
     m = sub.add_parser("model-migrate", help="add the integrity check (SHA-256) to model files written before it",
                        description="Rewrite mho model files that have no integrity block with one, after checking "
                                    "that the rewritten file holds the same values. Files that already have a valid "
@@ -424,6 +425,8 @@ def _validate(a):
         print(validate.table(rows))
         if a.breakdown:
             print(validate.breakdown(rows))
+    if a.plot:
+        print(f"written: {validate.plot(rows, a.plot)}", file=sys.stderr if a.json else sys.stdout)
     return 0 if all(r["within"] for r in rows) else 1
 
 

@@ -212,3 +212,33 @@ def breakdown(rows):
         a = ", ".join(f"{c} {v * 1e12:.4g}" for c, v in d["area_by_component_m2"].items() if v)
         lines.append(f"{k[0]} {k[1]}: fJ per 2 ops: {e}; um2: {a}; {d['time_s'] * 1e9:.4g} ns per product")
     return "\n".join(lines)
+
+
+def plot(rows, path):
+    """PNG: mho / published per headline figure (log scale), the 25 % band shaded."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from . import _util
+    labels = [f"{r['macro']} {r['point']} {UNITS[r['figure']]}" for r in rows]
+    ratio = np.array([r["mho"] / r["published"] for r in rows])
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 1.5))
+    y = np.arange(len(rows))
+    ax.axvspan(1 - TOLERANCE, 1 + TOLERANCE, color="0.9", label=f"within {TOLERANCE:.0%}")
+    ax.scatter(ratio, y, c=["tab:green" if r["within"] else "tab:red" for r in rows], zorder=3)
+    cim = [(i, 1 + r["cimloop_error_pct"] / 100) for i, r in enumerate(rows) if r["cimloop_error_pct"] is not None]
+    if cim:
+        ax.scatter([c for _, c in cim], [i for i, _ in cim], marker="x", c="0.4", label="CiMLoop", zorder=3)
+    ax.axvline(1.0, color="0.5", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("model / published")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("mho against published compute-in-memory macros")
+    fig.tight_layout()
+    out = _util.save_figure(fig, path)
+    plt.close(fig)
+    return out

@@ -107,6 +107,10 @@ def test_cli_exit_status_and_json(tmp_path, capsys):
     assert cli.main(["validate", "--json", os.path.join(validate.folder(), "jia_jssc2020.yaml")]) == 1
     rows = json.loads(capsys.readouterr().out)
     assert {r["figure"] for r in rows} == set(validate.FIGURES) and not all(r["within"] for r in rows)
+    png = tmp_path / "v.png"
+    assert cli.main(["validate", "--plot", str(png), os.path.join(validate.folder(), "sinangil_jssc2021.yaml")]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
     assert cli.main(["validate", str(tmp_path / "missing.yaml")]) == 2
     assert "mho: error:" in capsys.readouterr().err
 
