@@ -17,9 +17,15 @@ constexpr std::uint64_t kGamma = 0x9E3779B97F4A7C15ULL;
 }  // namespace
 
 namespace {
-inline std::uint64_t row_seed(const StreamKey& key, std::uint64_t index, std::uint32_t sub) {
+// A row's seed is splitmix(sample_seed ^ (sub + 1)), sample_seed = splitmix(k ^ splitmix(index +
+// gamma)): the sample's part is shared by every row of one call, so it is hashed once (a tile's
+// narrow rows, 2 pairs each, spent most of their draws on it).
+inline std::uint64_t sample_seed(const StreamKey& key, std::uint64_t index) {
   const std::uint64_t k = (std::uint64_t(key.k1()) << 32) | key.k0();
-  return splitmix(splitmix(k ^ splitmix(index + kGamma)) ^ (std::uint64_t(sub) + 1));
+  return splitmix(k ^ splitmix(index + kGamma));
+}
+inline std::uint64_t row_seed(std::uint64_t sample, std::uint32_t sub) {
+  return splitmix(sample ^ (std::uint64_t(sub) + 1));
 }
 }  // namespace
 
@@ -41,8 +47,9 @@ void fill_normals_rows(const StreamKey& key, std::uint64_t index, const std::uin
   float* a = u1.data();
   float* b = u2.data();
   constexpr float kTwoPi = 6.28318530717958647692f, kInv24 = 1.0f / 16777216.0f;
+  const std::uint64_t base = sample_seed(key, index);
   for (int r = 0; r < rows; ++r) {
-    const std::uint64_t seed = row_seed(key, index, subs[r]);
+    const std::uint64_t seed = row_seed(base, subs[r]);
     float* ar = a + std::size_t(r) * m;
     float* br = b + std::size_t(r) * m;
     for (int p = 0; p < m; ++p) {

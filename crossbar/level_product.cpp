@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -81,6 +82,58 @@ void accumulate_unit48(const int*, int, const float*, Eigen::Index, const float*
 constexpr bool kUnitKernel = false;
 #endif
 
+// One-bit planes, blocked for L1 (float with a variance, 0/1 levels). The row-at-a-time loop
+// streams the array's value and variance matrices (2 x 256 x 128 floats for a default tile, in
+// L2) once per pass row. Here they are packed once per call into 16-column panels, each row's
+// 16 values then its 16 variances (128 bytes, a panel 32 KiB for 256 rows: L1-resident), plus
+// one zero row past the last. kUnitLanes pass rows run side by side over one panel (2 x
+// kUnitLanes independent sums in flight); a row whose list of driven rows is shorter than its
+// group's longest is padded with the zero row. Adding +0 to a sum that starts at +0 never
+// changes it (the sum is never -0), so every output still is the ascending sum of its driven
+// rows alone: the same bits as accumulate<>.
+constexpr int kPanel = 16;
+#ifdef __AVX512F__
+constexpr int kUnitLanes = 6;  // 12 of 32 zmm registers
+#else
+constexpr int kUnitLanes = 3;  // 16 columns are 2 ymm: 12 of 16 registers
+#endif
+using Panel = float __attribute__((vector_size(kPanel * sizeof(float))));
+
+void pack_panels(const float* m, Eigen::Index lm, const float* s, Eigen::Index ls, int K, int panels, float* pk) {
+  for (int c = 0; c < panels; ++c) {
+    float* p = pk + std::size_t(c) * std::size_t(K + 1) * (2 * kPanel);
+    for (int i = 0; i < K; ++i) {
+      std::memcpy(p + std::size_t(i) * 2 * kPanel, m + i * lm + c * kPanel, sizeof(float) * kPanel);
+      std::memcpy(p + std::size_t(i) * 2 * kPanel + kPanel, s + i * ls + c * kPanel, sizeof(float) * kPanel);
+    }
+    std::fill(p + std::size_t(K) * 2 * kPanel, p + std::size_t(K + 1) * 2 * kPanel, 0.0f);
+  }
+}
+
+// One panel of kUnitLanes pass rows: lane l sums panel rows idx[l][0 .. n) into out[l][0 .. 16)
+// and var[l][0 .. 16).
+void unit_panel(const int* const* idx, int n, const float* panel, float* const* out, float* const* var) {
+  Panel a[kUnitLanes], q[kUnitLanes];
+#pragma GCC unroll 8
+  for (int l = 0; l < kUnitLanes; ++l) a[l] = q[l] = Panel{};
+  for (int t = 0; t < n; ++t) {
+#pragma GCC unroll 8
+    for (int l = 0; l < kUnitLanes; ++l) {
+      const float* r = panel + std::size_t(idx[l][t]) * (2 * kPanel);
+      Panel mv, sv;
+      std::memcpy(&mv, r, sizeof mv);
+      std::memcpy(&sv, r + kPanel, sizeof sv);
+      a[l] += mv;
+      q[l] += sv;
+    }
+  }
+#pragma GCC unroll 8
+  for (int l = 0; l < kUnitLanes; ++l) {
+    std::memcpy(out[l], &a[l], sizeof a[l]);
+    std::memcpy(var[l], &q[l], sizeof q[l]);
+  }
+}
+
 // The non-zero levels of one row of lv and their row indices, in ascending order; idx and lvl
 // hold k + 8 entries (the vector path stores 8 at a time). Returns their count.
 template <typename T>
@@ -147,37 +200,123 @@ void driven_rows_product(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>&
   const T* sd = s ? s->data() : nullptr;
   const Eigen::Index ls = s ? s->outerStride() : 0;
   std::uint64_t count = 0;  // an integer sum: the same for any split
+  // The columns c0 .. N of pass row r from its compacted levels.
+  auto row_columns = [&](Eigen::Index r, const int* ix, const T* lv_, int na, int c0) {
+    T* o = out.row(r).data();
+    T* v = s ? var->row(r).data() : nullptr;
+    const T* md = m.data();
+    const Eigen::Index lm = m.outerStride();
+    if constexpr (std::is_same_v<T, float>) {
+      if (kUnitKernel && s && N - c0 >= 48) {
+        bool unit = true;
+        for (int t = 0; t < na; ++t) unit &= lv_[t] == 1.0f;
+        if (unit)
+          for (; c0 + 48 <= N; c0 += 48) accumulate_unit48(ix, na, md, lm, sd, ls, c0, o, v);
+      }
+    }
+    // Without a variance, 64 columns a step: as many independent additions in flight.
+    if (!s)
+      for (; c0 + 64 <= N; c0 += 64) accumulate<64>(ix, lv_, na, md, lm, sd, ls, c0, o, v);
+    for (; c0 + 32 <= N; c0 += 32) accumulate<32>(ix, lv_, na, md, lm, sd, ls, c0, o, v);
+    if (c0 + 16 <= N) { accumulate<16>(ix, lv_, na, md, lm, sd, ls, c0, o, v); c0 += 16; }
+    if (c0 + 8 <= N) { accumulate<8>(ix, lv_, na, md, lm, sd, ls, c0, o, v); c0 += 8; }
+    // Narrow arrays (a depthwise group's 9 x 1 weights are 4 GEMM columns at 8 bits on 2-bit
+    // cells): each lane still sums its own column in row order, so the bits are unchanged.
+    if (c0 + 4 <= N) { accumulate<4>(ix, lv_, na, md, lm, sd, ls, c0, o, v); c0 += 4; }
+    if (c0 + 2 <= N) { accumulate<2>(ix, lv_, na, md, lm, sd, ls, c0, o, v); c0 += 2; }
+    for (; c0 < N; ++c0) accumulate<1>(ix, lv_, na, md, lm, sd, ls, c0, o, v);
+  };
+  // The panel path (see pack_panels): float, a variance, at least one whole panel.
+  const int panels = std::is_same_v<T, float> && s ? N / kPanel : 0;
+  // Kept per calling thread (a tile's blocks run on several): one allocation, no zeroing per call.
+  thread_local std::vector<float> packed;
+  if (panels > 0) {
+    // 16 floats of slack: each panel row starts on a 64-byte line (a zmm load never splits).
+    const std::size_t need = std::size_t(panels) * std::size_t(K + 1) * 2 * kPanel + 16;
+    if (packed.size() < need) packed.resize(need);
+  }
+  float* panel_data = packed.data();
+  while (reinterpret_cast<std::uintptr_t>(panel_data) % 64 != 0) ++panel_data;
+  if constexpr (std::is_same_v<T, float>)
+    if (panels > 0) pack_panels(m.data(), m.outerStride(), sd, ls, K, panels, panel_data);
   auto rows = [&](Eigen::Index r0, Eigen::Index r1) {
     std::uint64_t mine = 0;
-    std::vector<int> idx(std::size_t(K) + 8);
-    std::vector<T> lvl(std::size_t(K) + 8);
-    for (Eigen::Index r = r0; r < r1; ++r) {
-      const int na = compact<T>(lv.row(r).data(), K, idx.data(), lvl.data());
-      if (driven) driven[r] = na > 0;
-      mine += std::uint64_t(na);
-      T* o = out.row(r).data();
-      T* v = s ? var->row(r).data() : nullptr;
-      int c0 = 0;
+    // Pass rows go through in sub-blocks, each row compacted once for all its panels.
+    constexpr int kSub = 8 * kUnitLanes;
+    const std::size_t stride = std::size_t(K) + 8;
+    // Per thread, kept between calls: no allocation or zeroing per block.
+    thread_local std::vector<int> idx, zero_list;
+    thread_local std::vector<T> lvl;
+    if (idx.size() < stride * kSub) idx.resize(stride * kSub);
+    if (lvl.size() < stride * kSub) lvl.resize(stride * kSub);
+    zero_list.assign(std::size_t(K) + 8, K);  // an idle lane: the zero row only
+    std::array<float, 2 * kPanel> scratch;
+    std::array<int, kSub> nas{};
+    std::array<Eigen::Index, kSub> unit_rows{};
+    for (Eigen::Index b0 = r0; b0 < r1; b0 += kSub) {
+      const int nb = int(std::min<Eigen::Index>(kSub, r1 - b0));
+      int n_unit = 0;
+      for (int j = 0; j < nb; ++j) {
+        const Eigen::Index r = b0 + j;
+        int* ix = idx.data() + stride * j;
+        T* lv_ = lvl.data() + stride * j;
+        const int na = compact<T>(lv.row(r).data(), K, ix, lv_);
+        nas[std::size_t(j)] = na;
+        if (driven) driven[r] = na > 0;
+        mine += std::uint64_t(na);
+        bool unit = panels > 0;
+        for (int t = 0; unit && t < na; ++t) unit = lv_[t] == T(1);
+        if (unit)
+          unit_rows[std::size_t(n_unit++)] = j;
+        else
+          row_columns(r, ix, lv_, na, 0);
+      }
+      if (n_unit == 0) continue;
+      // Rows of similar counts side by side: little padding (which row goes where changes no bit).
+      std::sort(unit_rows.begin(), unit_rows.begin() + n_unit,
+                [&](Eigen::Index x, Eigen::Index y) { return nas[std::size_t(x)] < nas[std::size_t(y)]; });
       if constexpr (std::is_same_v<T, float>) {
-        if (kUnitKernel && s && N >= 48) {
-          bool unit = true;
-          for (int t = 0; t < na; ++t) unit &= lvl[std::size_t(t)] == 1.0f;
-          if (unit)
-            for (; c0 + 48 <= N; c0 += 48)
-              accumulate_unit48(idx.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v);
+        for (int g0 = 0; g0 < n_unit; g0 += kUnitLanes) {
+          const int* lists[kUnitLanes];
+          float* outs[kUnitLanes];
+          float* vars[kUnitLanes];
+          int longest = 0;
+          for (int l = 0; l < kUnitLanes; ++l)
+            if (g0 + l < n_unit) longest = std::max(longest, nas[std::size_t(unit_rows[std::size_t(g0 + l)])]);
+          for (int l = 0; l < kUnitLanes; ++l) {
+            if (g0 + l < n_unit) {
+              const Eigen::Index j = unit_rows[std::size_t(g0 + l)];
+              int* ix = idx.data() + stride * std::size_t(j);
+              std::fill(ix + nas[std::size_t(j)], ix + longest, K);
+              lists[l] = ix;
+              outs[l] = out.row(b0 + j).data();
+              vars[l] = var->row(b0 + j).data();
+            } else {  // an idle lane: sums the zero row into scratch
+              lists[l] = zero_list.data();
+              outs[l] = vars[l] = nullptr;
+            }
+          }
+          for (int c = 0; c < panels; ++c) {
+            const int c0 = c * kPanel;
+            const float* panel = panel_data + std::size_t(c) * std::size_t(K + 1) * 2 * kPanel;
+            float* o_l[kUnitLanes];
+            float* v_l[kUnitLanes];
+            for (int l = 0; l < kUnitLanes; ++l) {
+              const bool idle = g0 + l >= n_unit;
+              o_l[l] = idle ? scratch.data() : outs[l] + c0;
+              v_l[l] = idle ? scratch.data() + kPanel : vars[l] + c0;
+            }
+            unit_panel(lists, longest, panel, o_l, v_l);
+          }
+          // Columns past the last whole panel, row by row (the padding is past each row's count).
+          if (panels * kPanel < N)
+            for (int l = 0; l < kUnitLanes && g0 + l < n_unit; ++l) {
+              const Eigen::Index j = unit_rows[std::size_t(g0 + l)];
+              row_columns(b0 + j, idx.data() + stride * std::size_t(j), lvl.data() + stride * std::size_t(j),
+                          nas[std::size_t(j)], panels * kPanel);
+            }
         }
       }
-      // Without a variance, 64 columns a step: as many independent additions in flight.
-      if (!s)
-        for (; c0 + 64 <= N; c0 += 64) accumulate<64>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v);
-      for (; c0 + 32 <= N; c0 += 32) accumulate<32>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v);
-      if (c0 + 16 <= N) { accumulate<16>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v); c0 += 16; }
-      if (c0 + 8 <= N) { accumulate<8>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v); c0 += 8; }
-      // Narrow arrays (a depthwise group's 9 x 1 weights are 4 GEMM columns at 8 bits on 2-bit
-      // cells): each lane still sums its own column in row order, so the bits are unchanged.
-      if (c0 + 4 <= N) { accumulate<4>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v); c0 += 4; }
-      if (c0 + 2 <= N) { accumulate<2>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v); c0 += 2; }
-      for (; c0 < N; ++c0) accumulate<1>(idx.data(), lvl.data(), na, m.data(), m.outerStride(), sd, ls, c0, o, v);
     }
 #pragma omp atomic
     count += mine;
