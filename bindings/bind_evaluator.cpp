@@ -40,14 +40,11 @@ void bind_evaluator(py::module_& m) {
 
   py::class_<TechTable> techTable_cls(m, "TechTable", "Per-action energies and component areas of one node. See evaluator/tech_table.h.");
   techTable_cls
-      .def_static("load", [](py::handle path, py::handle node) {
-        return TechTable::load(to_path(path, "TechTable.load(path)"), to_string(node, "TechTable.load(node)"));
-      }, py::arg("path"), py::arg("node"))
-      .def_static("parse", [](py::handle text, py::handle path, py::handle node, py::handle overlay) {
-        return TechTable::parse(to_string(text, "TechTable.parse(text)"), to_string(path, "TechTable.parse(path)"),
-                                to_string(node, "TechTable.parse(node)"), to_string(overlay, "TechTable.parse(overlay)"));
-      }, py::arg("text"), py::arg("path"), py::arg("node"), py::arg("overlay") = "",
-      "A table from its text; overlay: a design's own figures at the node (evaluator/tech_table.h).")
+      .def_static("load", [](py::handle path, py::handle node, py::handle overlay) {
+        return TechTable::load(to_path(path, "TechTable.load(path)"), to_string(node, "TechTable.load(node)"),
+                               to_string(overlay, "TechTable.load(overlay)"));
+      }, py::arg("path"), py::arg("node"), py::arg("overlay") = "",
+      "overlay: a design's own figures at the node, YAML text in the node-table format (evaluator/tech_table.h)")
       .def_readonly("file", &TechTable::file)
       .def_readonly("node", &TechTable::node)
       .def_readonly("overlay", &TechTable::overlay, "the design's own figures (tech.components) as YAML text; '' if none")
@@ -85,8 +82,7 @@ void bind_evaluator(py::module_& m) {
   m.def("msa_conversion_time_s", &msa_conversion_time_s, py::arg("r_on_ohm"), py::arg("rows"), py::arg("levels"));
   m.def("msa_reference_power_W", &msa_reference_power_W, py::arg("r_on_ohm"), py::arg("rows"), py::arg("levels"),
         py::arg("shared_by"));
-  reject_other_static_calls(techTable_cls, "load", "TechTable.load(path: str, node: str)");
-  reject_other_static_calls(techTable_cls, "parse", "TechTable.parse(text: str, path: str, node: str, overlay: str = '')");
+  reject_other_static_calls(techTable_cls, "load", "TechTable.load(path: str, node: str, overlay: str = '')");
   reject_other_calls(techTable_cls, "adc_bits", "TechTable.adc_bits(type: str)");
   reject_other_calls(techTable_cls, "adc", "TechTable.adc(type: str, bits: int)");
   for (const char* f : {"add", "mult", "dac"})

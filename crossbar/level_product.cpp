@@ -43,45 +43,6 @@ void accumulate(const int* idx, const T* lvl, int na, const T* m, Eigen::Index l
   Eigen::Map<Block>(var + c0) = q;
 }
 
-#if defined(__AVX2__) && defined(__FMA__)
-// Columns c0 .. c0 + 48 of one output row whose driven levels are all exactly 1 (one-bit input
-// planes): out += m and var += s. The adds alone are the bound (two vector adds per cycle), so
-// the variance goes through the FMA units as fma(s, 1, var), which rounds s + var exactly as an
-// add does: the same bits as accumulate<>, with twelve independent sums in flight.
-void accumulate_unit48(const int* idx, int na, const float* m, Eigen::Index lm, const float* s, Eigen::Index ls,
-                       int c0, float* out, float* var) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-  __m256 q0 = a0, q1 = a0, q2 = a0, q3 = a0, q4 = a0, q5 = a0;
-  for (int t = 0; t < na; ++t) {
-    const float* mr = m + idx[t] * lm + c0;
-    const float* sr = s + idx[t] * ls + c0;
-    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(mr));
-    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(mr + 8));
-    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(mr + 16));
-    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(mr + 24));
-    a4 = _mm256_add_ps(a4, _mm256_loadu_ps(mr + 32));
-    a5 = _mm256_add_ps(a5, _mm256_loadu_ps(mr + 40));
-    q0 = _mm256_fmadd_ps(_mm256_loadu_ps(sr), one, q0);
-    q1 = _mm256_fmadd_ps(_mm256_loadu_ps(sr + 8), one, q1);
-    q2 = _mm256_fmadd_ps(_mm256_loadu_ps(sr + 16), one, q2);
-    q3 = _mm256_fmadd_ps(_mm256_loadu_ps(sr + 24), one, q3);
-    q4 = _mm256_fmadd_ps(_mm256_loadu_ps(sr + 32), one, q4);
-    q5 = _mm256_fmadd_ps(_mm256_loadu_ps(sr + 40), one, q5);
-  }
-  float* o = out + c0;
-  float* v = var + c0;
-  _mm256_storeu_ps(o, a0), _mm256_storeu_ps(o + 8, a1), _mm256_storeu_ps(o + 16, a2);
-  _mm256_storeu_ps(o + 24, a3), _mm256_storeu_ps(o + 32, a4), _mm256_storeu_ps(o + 40, a5);
-  _mm256_storeu_ps(v, q0), _mm256_storeu_ps(v + 8, q1), _mm256_storeu_ps(v + 16, q2);
-  _mm256_storeu_ps(v + 24, q3), _mm256_storeu_ps(v + 32, q4), _mm256_storeu_ps(v + 40, q5);
-}
-constexpr bool kUnitKernel = true;
-#else
-void accumulate_unit48(const int*, int, const float*, Eigen::Index, const float*, Eigen::Index, int, float*, float*) {}
-constexpr bool kUnitKernel = false;
-#endif
-
 // One-bit planes, blocked for L1 (float with a variance, 0/1 levels). The row-at-a-time loop
 // streams the array's value and variance matrices (2 x 256 x 128 floats for a default tile, in
 // L2) once per pass row. Here they are packed once per call into 16-column panels, each row's
@@ -206,14 +167,6 @@ void driven_rows_product(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>&
     T* v = s ? var->row(r).data() : nullptr;
     const T* md = m.data();
     const Eigen::Index lm = m.outerStride();
-    if constexpr (std::is_same_v<T, float>) {
-      if (kUnitKernel && s && N - c0 >= 48) {
-        bool unit = true;
-        for (int t = 0; t < na; ++t) unit &= lv_[t] == 1.0f;
-        if (unit)
-          for (; c0 + 48 <= N; c0 += 48) accumulate_unit48(ix, na, md, lm, sd, ls, c0, o, v);
-      }
-    }
     // Without a variance, 64 columns a step: as many independent additions in flight.
     if (!s)
       for (; c0 + 64 <= N; c0 += 64) accumulate<64>(ix, lv_, na, md, lm, sd, ls, c0, o, v);

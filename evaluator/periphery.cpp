@@ -7,6 +7,7 @@
 #include "adc_dac/dac.h"
 #include "evaluator/interconnect.h"
 #include "evaluator/pim_cost.h"
+#include "evaluator/pipeline.h"
 
 namespace mho {
 
@@ -175,9 +176,7 @@ double Periphery::interconnect_J(const LayerActions& a, double distance_m, doubl
          repeated_wire_J_per_bit_m() * distance_m;
 }
 
-double Periphery::tile_wires() const {
-  return sys_.tile_bus_width_bits > 0 ? double(sys_.tile_bus_width_bits) : double(sys_.tile_row_arrays) * spec_.rows;
-}
+double Periphery::tile_wires() const { return tile_root_wires(sys_, spec_); }
 
 double Periphery::tile_htree_J(double in_bits, double out_bits, double path_m) const {
   if (!htree_) return 0.0;

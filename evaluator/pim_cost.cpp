@@ -297,9 +297,8 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     if (lm && peri.tile_htree()) {
       const int col_tiles = (lm->col_blocks + sys.tile_col_arrays - 1) / sys.tile_col_arrays;
       const int row_tiles = (lm->row_blocks + sys.tile_row_arrays - 1) / sys.tile_row_arrays;
-      int width = a.shift_add_bits;  // + ceil(log2(row blocks summed in a tile)), as the tile buffer's
-      for (int n = 1; n < std::min(lm->row_blocks, sys.tile_row_arrays); n *= 2) ++width;
-      const double out_bits = double(a.output_elements) * row_tiles * width;
+      const double out_bits = double(a.output_elements) * row_tiles *
+                              tile_partial_sum_bits(a.shift_add_bits, std::min(lm->row_blocks, sys.tile_row_arrays));
       tree_J = peri.tile_htree_J(a.buffer_read_bits * col_tiles, out_bits, tree_path[std::size_t(a.layer)]);
     }
     const double cells = peri.cells_in_adc() ? 0.0 : a.cell_energy_measured ? a.cell_energy_J : a.cell_reads * act * am.e_cell;

@@ -15,6 +15,16 @@ double LayerLatency::total_s() const {
   return std::max(sensing_s + adc_s, digital_s) + buffer_s + tile_buffer_s + interconnect_s;
 }
 
+int tile_partial_sum_bits(int shift_add_bits, int blocks_in_tile) {
+  int width = shift_add_bits;
+  for (int n = 1; n < blocks_in_tile; n *= 2) ++width;
+  return width;
+}
+
+double tile_root_wires(const PimSystemSpec& sys, const TileSpec& spec) {
+  return sys.tile_bus_width_bits > 0 ? double(sys.tile_bus_width_bits) : double(sys.tile_row_arrays) * spec.rows;
+}
+
 TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
                                 const PimSystemSpec& sys) {
   TileTraffic t;
@@ -27,15 +37,14 @@ TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, c
   const double outputs_in_tile = std::min<double>(lm.matrix_cols, double(sys.tile_col_arrays) * spec.max_outputs());
   // buffer_read_bits: every vector's im2col input at activation precision (evaluator/actions.h).
   t.in_bits = a.buffer_read_bits * rows_in_tile / lm.matrix_rows;
-  int width = a.shift_add_bits;  // + ceil(log2(row blocks summed in the tile))
-  for (int n = 1; n < blocks_in_tile; n *= 2) ++width;
-  t.out_bits = double(a.output_elements) * outputs_in_tile / lm.matrix_cols * width;
+  t.out_bits = double(a.output_elements) * outputs_in_tile / lm.matrix_cols *
+               tile_partial_sum_bits(a.shift_add_bits, blocks_in_tile);
   if (tree) {
     // The tree of the busiest tile: its arrays (every copy of the block: the copies share the
     // tile, as its buffers) of a full tile's, that share of the wires.
     const double full = double(sys.tile_row_arrays) * sys.tile_col_arrays;
     const double in_tile = std::min(full, double(blocks_in_tile) * std::min(lm.col_blocks, sys.tile_col_arrays) * lm.replication);
-    const double wires = sys.tile_bus_width_bits > 0 ? double(sys.tile_bus_width_bits) : double(sys.tile_row_arrays) * spec.rows;
+    const double wires = tile_root_wires(sys, spec);
     t.tree_bits = t.in_bits + t.out_bits;
     t.tree_wires = std::max(1.0, std::floor(wires * in_tile / full));
   }

@@ -87,6 +87,11 @@ struct TileTraffic {
 };
 TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
                                 const PimSystemSpec& sys);
+// Width of a partial sum leaving a tile that adds `blocks_in_tile` row blocks of
+// `shift_add_bits`-bit results: + ceil(log2(blocks_in_tile)) bits.
+int tile_partial_sum_bits(int shift_add_bits, int blocks_in_tile);
+// Wires from a full tile's root (its H-tree's B): tile_bus_width_bits, 0 meaning the tile's rows.
+double tile_root_wires(const PimSystemSpec& sys, const TileSpec& spec);
 
 LatencyModel latency_model(const TileSpec& spec, const TechTable& tech, const PimSystemSpec& sys);
 

@@ -150,14 +150,14 @@ const ComponentCost& by_bits(const std::map<int, ComponentCost>& m, int bits, co
 
 }  // namespace
 
-TechTable TechTable::load(const std::string& path, const std::string& node) {
+TechTable TechTable::load(const std::string& path, const std::string& node, const std::string& overlay) {
   std::string text;
   try {
     text = read_regular_file(path, kMaxTechTableBytes, "tech table");
   } catch (const RegularFileMissing&) {
     throw TechFileNotFound("tech table: no such file: " + path);
   }
-  return parse(text, path, node);
+  return parse(text, path, node, overlay);
 }
 
 static TechTable from_yaml(const YAML::Node& root, const std::string& path, const std::string& node);

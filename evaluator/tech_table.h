@@ -50,7 +50,8 @@ struct TechTable {
   // Throws FileNotFound-style std::runtime_error for a missing file (message names it) and
   // std::invalid_argument naming the key for a malformed one or an unknown node.
   // Regular files only (a FIFO never blocks), at most 16 MiB.
-  static TechTable load(const std::string& path, const std::string& node);
+  // `overlay`: a design's own figures at the node (see parse).
+  static TechTable load(const std::string& path, const std::string& node, const std::string& overlay = "");
   // The same from a table's text; `path` names it in messages. `overlay` (YAML text, may be
   // empty) is a design's own figures at `node`, in the node-table format: its `adc` types and
   // `periphery` figures add to or replace the node's, any other key replaces the node's; the

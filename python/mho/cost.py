@@ -48,14 +48,10 @@ def load_tech(node="22nm", path=None, components=None):
     if not isinstance(node, str):
         raise TypeError(f"node: expected a node name such as '22nm', got {type(node).__name__} {node!r}")
     p = check_regular_file(path if path else tech_file(), "tech file")
-    if not components:
-        return _core.TechTable.load(p, node)
-    if not isinstance(components, dict):
+    if components and not isinstance(components, dict):
         raise TypeError(f"components: expected a mapping of node-table figures, got {type(components).__name__}")
     import yaml
-    with open(p) as f:
-        text = f.read()
-    return _core.TechTable.parse(text, p, node, yaml.safe_dump(components, sort_keys=False))
+    return _core.TechTable.load(p, node, yaml.safe_dump(components, sort_keys=False) if components else "")
 
 
 def _network(net):

@@ -16,21 +16,27 @@ namespace mho::test {
 
 inline const std::string kTech = std::string(MHO_SOURCE_DIR) + "/data/tech.yaml";
 
-// 128 x 64 array, 4-bit weights in two 2-bit slices on differential pairs (analog
-// subtraction), 4-bit unsigned bit-serial inputs (4 planes), 6-bit SAR ADCs shared by 4 columns.
-inline TileSpec small_spec() {
+// A noise-free rows x cols tile with unsigned bit-serial inputs of `input_bits` (one bit a plane).
+inline TileSpec noise_free_bitserial(int rows, int cols, int input_bits) {
   TileSpec s;
-  s.rows = 128;
-  s.cols = 64;
-  s.weight_bits = 4;
-  s.bits_per_cell = 2;
-  s.dac.input_bits = 4;
+  s.rows = rows;
+  s.cols = cols;
+  s.dac.input_bits = input_bits;
   s.dac.mode = "bitserial";
   s.dac.bits_per_plane = 1;
   s.dac.signed_mode = "unsigned";
+  s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
+  return s;
+}
+
+// 128 x 64 array, 4-bit weights in two 2-bit slices on differential pairs (analog
+// subtraction), 4-bit unsigned bit-serial inputs (4 planes), 6-bit SAR ADCs shared by 4 columns.
+inline TileSpec small_spec() {
+  TileSpec s = noise_free_bitserial(128, 64, 4);
+  s.weight_bits = 4;
+  s.bits_per_cell = 2;
   s.adc.bits = 6;
   s.adc.columns_per_adc = 4;
-  s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
   return s;
 }
 
@@ -38,20 +44,14 @@ inline TileSpec small_spec() {
 // cells with a reference column (digital subtraction), 8 bit-serial input bits, 5-bit ADCs
 // shared by 8 columns; noise-free.
 inline TileSpec neurosim_tile() {
-  TileSpec s;
-  s.rows = s.cols = 128;
+  TileSpec s = noise_free_bitserial(128, 128, 8);
   s.cell = cell_preset("rram_neurosim_22nm");
   s.weight_bits = 8;
   s.bits_per_cell = 1;
   s.encoding = "offset";
   s.subtract = "digital";
-  s.dac.input_bits = 8;
-  s.dac.mode = "bitserial";
-  s.dac.bits_per_plane = 1;
-  s.dac.signed_mode = "unsigned";
   s.adc.bits = 5;
   s.adc.columns_per_adc = 8;
-  s.programming_error = s.read_noise = s.drift = s.stuck_at = false;
   return s;
 }
 

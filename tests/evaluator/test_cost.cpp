@@ -50,6 +50,20 @@ TEST(TechTable, LoadsAndScalesByTheDocumentedRule) {
   EXPECT_NEAR(u.sram_leakage_W_per_bit, 26e-12, 1e-24);
 }
 
+TEST(TechTable, AnOverlayAddsAdcTypesAndReplacesNodeFigures) {
+  const TechTable t = TechTable::load(kTech, "65nm");
+  const TechTable o = TechTable::load(
+      kTech, "65nm",
+      "vdd_V: 1.2\nadc:\n  macro: {bits: [8], energy_pJ: [1.79], area_um2: [1941], time_ns: [0], source: test}\n");
+  EXPECT_DOUBLE_EQ(o.vdd_V, 1.2);
+  EXPECT_NEAR(o.adc_cost("macro", 8).energy_J, 1.79e-12, 1e-24);
+  EXPECT_NEAR(o.adc_cost("macro", 8).area_m2, 1941e-12, 1e-22);
+  EXPECT_DOUBLE_EQ(o.adc_cost("sar", 8).energy_J, t.adc_cost("sar", 8).energy_J);  // the node's own stay
+  // Logic energy follows the new supply by the table's rule (energy ~ Vdd^2).
+  EXPECT_NEAR(o.add_cost(8).energy_J / t.add_cost(8).energy_J, (1.2 / t.vdd_V) * (1.2 / t.vdd_V), 1e-12);
+  EXPECT_THROW(TechTable::load(kTech, "65nm", "adc:\n  macro: {bits: [8], energy_pJ: [1.79]}\n"), std::invalid_argument);
+}
+
 TEST(TechTable, CellPresetsAgreeWithTheCellTable) {
   const TechTable t = TechTable::load(kTech, "22nm");
   int checked = 0;
