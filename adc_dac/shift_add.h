@@ -15,27 +15,47 @@ namespace mho {
 // none), z holds standard normal draws for the ADC noise (nullptr without noise) and
 // w = +-2^shift (plane, slice and sign weight) times any fixed scale. Vectorisable (the flags
 // are loop invariants); works in the input's precision T, whose significand holds every ADC
-// code exactly for float and double.
+// code exactly for float and double. Built once per (ADC range, weight) and applied to many
+// rows: a narrow array's one-output rows pay the set-up once, not per row.
+template <typename T>
+class ShiftAdd {
+ public:
+  ShiftAdd(const Adc& adc, double w)
+      : ideal_(adc.ideal()),
+        wt_(T(w)),
+        inv_(adc.ideal() ? T(0) : T(1.0 / adc.lsb())),
+        lo_(T(adc.min_code())),
+        hi_(T(adc.max_code())),
+        wl_(T(w * adc.lsb())),
+        inl_(T(adc.inl_lsb())),
+        noise_(T(adc.noise_lsb())),
+        span_(adc.ideal() ? T(0) : T(1.0 / (adc.max_code() - adc.min_code()))) {}
+
+  void operator()(const T* row, T ref, int n, const float* z, T* acc) const {
+    if (ideal_) {
+      for (int j = 0; j < n; ++j) acc[j] += wt_ * (row[j] - ref);
+      return;
+    }
+    for (int j = 0; j < n; ++j) {
+      T c = (row[j] - ref) * inv_;
+      if (inl_ != T(0)) {
+        const T u = std::clamp((c - lo_) * span_, T(0), T(1));
+        c += inl_ * T(4) * u * (T(1) - u);
+      }
+      if (z) c += noise_ * T(z[j]);
+      acc[j] += wl_ * std::clamp(std::nearbyint(c), lo_, hi_);
+    }
+  }
+
+ private:
+  bool ideal_;
+  T wt_, inv_, lo_, hi_, wl_, inl_, noise_, span_;
+};
+
 template <typename T>
 void convert_shift_add(const T* row, T ref, int n, const Adc& adc, const float* z, double w,
                         T* acc) {
-  if (adc.ideal()) {
-    const T wt = T(w);
-    for (int j = 0; j < n; ++j) acc[j] += wt * (row[j] - ref);
-    return;
-  }
-  const T inv = T(1.0 / adc.lsb()), lo = T(adc.min_code()), hi = T(adc.max_code());
-  const T wl = T(w * adc.lsb()), inl = T(adc.inl_lsb()), noise = T(adc.noise_lsb());
-  const T span = T(1.0 / (adc.max_code() - adc.min_code()));
-  for (int j = 0; j < n; ++j) {
-    T c = (row[j] - ref) * inv;
-    if (inl != T(0)) {
-      const T u = std::clamp((c - lo) * span, T(0), T(1));
-      c += inl * T(4) * u * (T(1) - u);
-    }
-    if (z) c += noise * T(z[j]);
-    acc[j] += wl * std::clamp(std::nearbyint(c), lo, hi);
-  }
+  ShiftAdd<T>(adc, w)(row, ref, n, z, acc);
 }
 
 }  // namespace mho

@@ -29,8 +29,10 @@ inline std::uint64_t row_seed(std::uint64_t sample, std::uint32_t sub) {
 }
 }  // namespace
 
-void fill_normals_rows(const StreamKey& key, std::uint64_t index, const std::uint32_t* subs, int rows,
-                       float* out, int n) {
+namespace {
+// Rows r < rows of n draws each into out[r * n ...], row r seeded by seed_of(r).
+template <typename SeedOf>
+void fill_seeded_rows(SeedOf seed_of, int rows, float* out, int n) {
   if (n <= 0 || rows <= 0) return;
   const int m = (n + 1) / 2, half = n / 2;  // pair p gives out[p] and out[p + m]
   // All rows' pairs in one array, whose length is a multiple of 16 pairs, so that every
@@ -47,9 +49,8 @@ void fill_normals_rows(const StreamKey& key, std::uint64_t index, const std::uin
   float* a = u1.data();
   float* b = u2.data();
   constexpr float kTwoPi = 6.28318530717958647692f, kInv24 = 1.0f / 16777216.0f;
-  const std::uint64_t base = sample_seed(key, index);
   for (int r = 0; r < rows; ++r) {
-    const std::uint64_t seed = row_seed(base, subs[r]);
+    const std::uint64_t seed = seed_of(r);
     float* ar = a + std::size_t(r) * m;
     float* br = b + std::size_t(r) * m;
     for (int p = 0; p < m; ++p) {
@@ -73,6 +74,30 @@ void fill_normals_rows(const StreamKey& key, std::uint64_t index, const std::uin
     for (int p = 0; p < m; ++p) o[p] = cr[p];
     for (int p = 0; p < half; ++p) o[p + m] = sr[p];
   }
+}
+}  // namespace
+
+void fill_normals_rows(const StreamKey& key, std::uint64_t index, const std::uint32_t* subs, int rows,
+                       float* out, int n) {
+  const std::uint64_t base = sample_seed(key, index);
+  fill_seeded_rows([&](int r) { return row_seed(base, subs[r]); }, rows, out, n);
+}
+
+void fill_normals_samples(const StreamKey& key, const std::uint64_t* indices, const std::uint32_t* subs,
+                          int rows, float* out, int n) {
+  // Rows of one sample usually come together: its part of the seed is hashed once per run.
+  std::uint64_t last = 0, base = 0;
+  bool have = false;
+  fill_seeded_rows(
+      [&](int r) {
+        if (!have || indices[r] != last) {
+          last = indices[r];
+          base = sample_seed(key, last);
+          have = true;
+        }
+        return row_seed(base, subs[r]);
+      },
+      rows, out, n);
 }
 
 void fill_normals(const StreamKey& key, std::uint64_t index, std::uint32_t sub, float* out, int n) {

@@ -24,4 +24,9 @@ void fill_normals(const StreamKey& key, std::uint64_t index, std::uint32_t sub, 
 void fill_normals_rows(const StreamKey& key, std::uint64_t index, const std::uint32_t* subs, int rows,
                        float* out, int n);
 
+// Rows (key, indices[r], subs[r]) for r < rows: the same values as fill_normals() row by row,
+// for rows of many samples in one call (a narrow tile's passes, sample after sample).
+void fill_normals_samples(const StreamKey& key, const std::uint64_t* indices, const std::uint32_t* subs,
+                          int rows, float* out, int n);
+
 }  // namespace mho

@@ -104,6 +104,10 @@ class Tile {
   const TileCounters& total_counters() const { return total_; }
   void reset_counters() { last_ = total_ = TileCounters(); }
 
+  // Tiles of at most this many outputs convert a block pass by pass instead of sample by
+  // sample (the same bits either way). Tests set it to compare the two loops; not thread-safe.
+  static int narrow_outputs;
+
  private:
   // Columns of the GEMM and how their currents become ADC conversions.
   struct Component {

@@ -87,5 +87,24 @@ TEST(FillNormals, RowsTogetherEqualRowsOneByOne) {
   }
 }
 
+// Rows of many samples in one call are those rows drawn one by one (samples repeated, out of
+// order and interleaved, as a narrow tile's passes list them).
+TEST(FillNormals, SamplesTogetherEqualRowsOneByOne) {
+  const StreamKey k(13, 2, 5, Purpose::kReadNoise);
+  for (int n : {1, 2, 4, 7, 33}) {
+    const std::vector<std::uint64_t> idx = {5, 5, 5, 9, 2, 2, 5, 100000007, 9, 0, 0};
+    std::vector<std::uint32_t> subs;
+    for (std::size_t r = 0; r < idx.size(); ++r) subs.push_back(std::uint32_t(r % 4) << 21 | std::uint32_t(r % 3));
+    const int rows = int(idx.size());
+    std::vector<float> together(std::size_t(rows) * n), alone(static_cast<std::size_t>(n));
+    fill_normals_samples(k, idx.data(), subs.data(), rows, together.data(), n);
+    for (int r = 0; r < rows; ++r) {
+      fill_normals(k, idx[std::size_t(r)], subs[std::size_t(r)], alone.data(), n);
+      for (int i = 0; i < n; ++i)
+        ASSERT_EQ(together[std::size_t(r) * n + i], alone[std::size_t(i)]) << "n " << n << " row " << r << " i " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mho
