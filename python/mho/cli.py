@@ -17,12 +17,16 @@ import sys
 from . import _core
 
 
-def _design(tile, system, digital, key):
+def _design(tile, system, digital, key, layers=None):
     """The hardware as data (Spec.from_dict(rec["design"]["tile"]) rebuilds the TileSpec) and
     its design key (mho.specs.study_design's: `mho run` and `mho sweep` give one design the
-    same key); the 'hardware' reprs beside it are for reading."""
+    same key); the 'hardware' reprs beside it are for reading. layers: the design's per-layer
+    rules, written as the design file's `layers` list (config.layers_to_list)."""
+    from . import config
     design = {"tile": tile.to_dict(), "system": system.to_dict(),
               "digital": digital.to_dict() if digital is not None else None}
+    if layers:
+        design["layers"] = config.layers_to_list(layers)
     return {"design": design, "design_key": key}
 
 
@@ -41,8 +45,9 @@ def _study_record(c, r, pim_cost, dig_cost, sweep):
         "config": c["raw"],
         "inputs": inputs,
         "hardware": {"tile": repr(c["spec"]), "system": repr(c["system"]),
-                     "digital": repr(c["digital"]) if c["digital"] is not None else None},
-        **_design(c["spec"], c["system"], c["digital"], specs.design_key(config.study_design(c))),
+                     "digital": repr(c["digital"]) if c["digital"] is not None else None} | (
+                        {"layers": r.spec} if c["layers"] else {}),
+        **_design(c["spec"], c["system"], c["digital"], specs.design_key(config.study_design(c)), c["layers"]),
         "accuracy": {"model": r.model, "dataset": r.dataset, "test_images": r.test_samples,
                      "chips": r.chips, "float": r.float_accuracy, "pim_per_chip": r.pim_accuracies,
                      "pim_mean": r.mean, "pim_ci95": r.ci95, "drop": r.drop},
@@ -76,7 +81,7 @@ def _tables(c, r, sweep, pim_cost, dig_cost):
     # Every row keyed by its whole design, system and tech included, as `mho sweep` keys it.
     for p in points:
         t = p.parameter.get("time_s") if sweep and c["sweep"]["param"] == "time_s" else None
-        p.key = specs.design_key(config.study_design(c, _core.TileSpec.from_dict(p.design), t))
+        p.key = specs.design_key(config.study_design(c, _core.TileSpec.from_dict(p.design), t, p.layers))
     reports = [pim_cost] + ([dig_cost] if dig_cost is not None else [])
     designs = [{"point": 0}] * len(reports)
     return {"_chips": tables.chips_table(points), "_cost": tables.cost_table(reports, designs),
@@ -106,7 +111,7 @@ def run(config_path, out_dir=None, plots=None, progress=True, out=None):
         if c["sweep"]:
             members.append(stem + "_sweep.png")
     result_set = results.ResultSet(members)  # refuses a folder in a member's place, now
-    r = study.evaluate(c["model"], spec=c["spec"], chips=c["chips"], dataset=c["dataset"], batch=c["batch"],
+    r = study.evaluate(c["model"], spec=c["hardware"], chips=c["chips"], dataset=c["dataset"], batch=c["batch"],
                        calib_samples=c["calib_samples"], limit=c["test_images"], time_s=c["time_s"],
                        progress=progress, keep_pim=True)
     pim_cost = cost.measured(r.pim, system=c["system"], tech=c["tech"])
@@ -117,7 +122,7 @@ def run(config_path, out_dir=None, plots=None, progress=True, out=None):
     sweep = None
     if c["sweep"]:
         sw = c["sweep"]
-        sweep = study.sweep(c["model"], sw["param"], sw["values"], spec=c["spec"], chips=sw["chips"],
+        sweep = study.sweep(c["model"], sw["param"], sw["values"], spec=c["hardware"], chips=sw["chips"],
                             dataset=c["dataset"], batch=c["batch"], calib_samples=c["calib_samples"],
                             limit=c["test_images"], progress=progress, float_accuracy=r.float_accuracy)
         print(file=out)
@@ -154,14 +159,22 @@ def _array(text):
     return rows, cols
 
 
+# The options that edit the tile: refused with a design file's per-layer rules, whose tiles
+# were each built from the file's tile (which tile would an option edit?).
+TILE_OPTIONS = ("array", "cell", "weight_bits", "bits_per_cell", "encoding", "subtract", "input_bits", "input_mode",
+                "bits_per_plane", "signed_mode", "adc_bits", "columns_per_adc")
+
+
 def _cost_design(a):
     """(TileSpec, PimSystemSpec, DigitalSpec or None, node, tech file or None) that `mho cost`
     costs: the default design (data/default_design.yaml), edited by --design FILE (a design
-    file, docs/design_schema.md), then by each option given."""
+    file, docs/design_schema.md), then by each option given. a.layer_rules: the design
+    file's per-layer rules (config.Design.layers), or None (left out of the record's command)."""
     from . import config
     d = config.default_design()
     spec, system, dig, node, tech_file = d["hardware"], d["system"], d["digital"], d["tech_node"], None
     a.tech_components = None
+    a.layer_rules = None
     if a.design:
         try:
             des = config.design(a.design)
@@ -172,6 +185,12 @@ def _cost_design(a):
         a.tech_components = config.components_of(des.tech)  # the design's own figures, at any --node
         if a.net is None:  # --net wins
             a.net = des.network
+        a.layer_rules = des.layers
+        given = [o for o in TILE_OPTIONS if getattr(a, o) is not None]
+        if des.layers and given:
+            raise ValueError(f"--{given[0].replace('_', '-')}: the design file {a.design} has per-layer rules "
+                             f"(layers), each tile built from its hardware section; edit the file's hardware or "
+                             f"layers instead")
     if a.array is not None:
         spec = spec.replace(rows=a.array[0], cols=a.array[1])
     for opt, field in (("cell", "cell"), ("weight_bits", "weight_bits"), ("bits_per_cell", "bits_per_cell"),
@@ -220,18 +239,31 @@ def _replication(text):
 
 def _cost(a, out=None):
     out = out or sys.stdout
-    from . import cost, results, specs
+    from . import config, cost, layer_rules, results, specs
     spec, system, dig, node, tech_file = _cost_design(a)
     if a.net is None:
         raise ValueError("mho cost: no network: give --net or a design file with a 'network' key")
     tech = cost.load_tech(node, a.tech or tech_file, a.tech_components)
-    p = cost.pim(a.net, spec, system=system, tech=tech)
+    net = cost._network(a.net)
+    try:
+        hw = config.resolve_layers(net, a.layer_rules, spec)
+        for i, (_, t) in enumerate(a.layer_rules or ()):
+            if t != layer_rules.DIGITAL:
+                config._check_adc(tech, system, t, f"layers[{i}].adc.bits")
+    except config.ConfigError as e:
+        raise config.ConfigError(f"--design {a.design}: {e}") from None
+    p = cost.pim(net, hw, system=system, tech=tech)
     d, note = None, None
     if dig is not None:
         dig, d, note = cost.normalized_digital(a.net, p, dig, a.normalize, tech=tech)
     edits = " and ".join(x for x in (f"--design {a.design}" if a.design else "", "the options given") if x)
     print(f"design costed, at {tech.node}: the default design (data/default_design.yaml) edited by {edits}", file=out)
     print(f"  PIM tile  {spec!r}", file=out)
+    if not hw.uniform:
+        print(f"  per-layer hardware (layers of {a.design}; every other conv/linear layer on the PIM tile):", file=out)
+        for i in sorted(set(hw.layer_specs) | hw.digital):
+            own = "digital (off the arrays: digital MACs)" if i in hw.digital else repr(hw.layer_specs[i])
+            print(f"    {net.layer(i)['name']} (layer {i})  {own}", file=out)
     print(f"  system    {system!r}", file=out)
     print(f"  digital   {dig!r}" if dig is not None else "  digital   (none)", file=out)
     if note:
@@ -247,12 +279,15 @@ def _cost(a, out=None):
     if a.layers:
         print(file=out)
         print(cost.layer_table(p), file=out)
-    command = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(a).items()}
+    command = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(a).items() if k != "layer_rules"}
     rec = {"provenance": results.provenance(), "command": command,
-           "hardware": {"tile": repr(spec), "system": repr(system), "node": tech.node},
+           "hardware": {"tile": repr(spec), "system": repr(system), "node": tech.node} | (
+               {"layers": {net.layer(i)["name"]: "digital" if i in hw.digital else repr(hw.layer_specs[i])
+                           for i in sorted(set(hw.layer_specs) | hw.digital)}} if not hw.uniform else {}),
            **_design(spec, system, dig, specs.design_key(specs.study_design(
-               spec, results.sha256_file(a.net) if os.path.isfile(a.net) else f"zoo:{a.net}", None,
-               system=system, tech={"node": tech.node, "sha256": results.sha256_file(tech.file)}))),
+               hw.spec, results.sha256_file(a.net) if os.path.isfile(a.net) else f"zoo:{a.net}", None,
+               system=system, tech={"node": tech.node, "sha256": results.sha256_file(tech.file)}, layers=hw.layers())),
+               a.layer_rules),
            "inputs": {"tech": {"path": tech.file, "sha256": results.sha256_file(tech.file)}} | (
                {"model": {"path": a.net, "sha256": results.sha256_file(a.net)}} if os.path.isfile(a.net) else {}),
            "normalization": {"mode": a.normalize, "note": note},

@@ -25,10 +25,10 @@ import copy
 import os
 import re
 
-from . import _core
+from . import _core, layer_rules
 
 TOP_KEYS = ("model", "dataset", "chips", "seed", "test_images", "batch", "calib_samples", "time_s",
-            "hardware", "system", "tech", "digital", "sweep", "output")
+            "hardware", "system", "tech", "digital", "layers", "sweep", "output")
 
 
 RUN_SWEEP_KEYS = ("param", "values", "chips")
@@ -166,7 +166,99 @@ def _sections(raw, base, dflt, seed_hint):
         _fail("digital", f"expected a mapping of DigitalSpec fields, or false (no digital baseline), got {dig!r}")
     d["digital"] = None if dig is False else _spec(_core.DigitalSpec, dig or {}, "digital",
                                                    base=dflt and dflt["digital"])
+    d["layers"], d["layer_keys"] = _layers(raw.get("layers"), d["hardware"])
     return d
+
+
+# A `layers` entry: which layers (match) and either digital: true or the tile keys it edits.
+LAYER_KEYS = ("match", "digital")
+LAYERS_HELP = ("a list of {match: <layer-name glob such as 'conv2d:0', 'linear:*', 'features.*', or nn.Linear / "
+               "nn.Conv1d / nn.Conv2d>, digital: true} or {match: ..., <hardware keys this layer's tile changes>}")
+
+
+def _layers(raw, hardware):
+    """A design's `layers` as per-layer rules [(pattern, TileSpec | "digital")] (mho.layer_rules),
+    each entry's tile keys editing `hardware` (the design's tile, as its hardware section
+    does the default's), and the top-level TileSpec fields each entry sets; (None, None)
+    without the section. The design's tile is the implicit last rule, for every layer no
+    entry matches (Design.hardware)."""
+    if raw is None:
+        return None, None
+    if not isinstance(raw, list) or not raw:
+        _fail("layers", f"expected {LAYERS_HELP}; got {raw!r}")
+    tile_keys = [f for f in _core.TileSpec().fields() if f != "seed"]
+    rules, keys = [], []
+    for i, e in enumerate(raw):
+        where = f"layers[{i}]"
+        if not isinstance(e, dict):
+            _fail(where, f"expected a mapping {{match: ..., digital: true | <hardware keys>}}, got {e!r}")
+        if "seed" in e:
+            _fail(f"{where}.seed", "a layer has no seed of its own: chips differ by the study's top-level seed")
+        _known(e, LAYER_KEYS + tuple(tile_keys), where)
+        m = e.get("match")
+        if not isinstance(m, str) or not m:
+            _fail(f"{where}.match", f"expected a layer-name glob ('conv2d:0', 'linear:*', 'features.*') or a "
+                                    f"module type ({', '.join(layer_rules.ModuleType.NAMES)}), got {m!r}")
+        pattern = layer_rules.ModuleType(m) if m in layer_rules.ModuleType.NAMES else m
+        dig = e.get("digital", False)
+        if not isinstance(dig, bool):
+            _fail(f"{where}.digital", f"expected true (the layer stays off the arrays) or false, got {dig!r}")
+        edits = {k: v for k, v in e.items() if k not in LAYER_KEYS}
+        if dig and edits:
+            _fail(f"{where}.{next(iter(edits))}", "a digital layer has no tile: give digital: true alone, or "
+                                                  "this layer's tile keys without it")
+        rules.append((pattern, layer_rules.DIGITAL if dig else _spec(_core.TileSpec, edits, where, _NESTED,
+                                                                     base=hardware)))
+        # The fields it sets: a nested mapping edits its keys only, a preset (or `base:`) the whole part.
+        keys.append({f"{k}.{f}" for k, v in edits.items() if k in _NESTED and isinstance(v, dict) and "base" not in v
+                     for f in v} | {k for k, v in edits.items() if not (k in _NESTED and isinstance(v, dict)
+                                                                        and "base" not in v)})
+    return rules, keys
+
+
+def _layers_check(tech, system, layers):
+    for i, (_, t) in enumerate(layers or ()):
+        if t != layer_rules.DIGITAL:
+            _check_adc(tech, system, t, f"layers[{i}].adc.bits")
+
+
+def resolve_layers(net, layers, tile):
+    """The per-layer Hardware (mho.layer_rules.Hardware) of a design's `layers` rules (None:
+    every layer on `tile`) and tile on a network, errors naming the entry: an entry that
+    matches none of its conv/linear layers is refused (most likely a misspelt name)."""
+    if not layers:
+        return layer_rules.Hardware(tile)
+    for i, (p, _) in enumerate(layers):
+        if not layer_rules.matching(net, p):
+            names = [net.layer(j)["name"] for j in range(net.num_layers) if net.layer(j)["type"] in ("conv2d", "linear")]
+            _fail(f"layers[{i}].match", f"{layer_rules.pattern_text(p)!r} matches none of the network's conv/linear "
+                                        f"layers ({', '.join(names)})")
+    try:
+        return layer_rules.resolve(net, list(layers) + [("*", tile)], "layers")
+    except ValueError as e:
+        _fail("layers", str(e).removeprefix("layers: "))
+
+
+def layers_to_list(layers):
+    """Per-layer rules as a design file's `layers` list: every tile written in full (no seed)."""
+    return [{"match": layer_rules.pattern_text(p), "digital": True} if t == layer_rules.DIGITAL else
+            {"match": layer_rules.pattern_text(p), **layer_rules.spec_dict(t)} for p, t in layers]
+
+
+# A swept hardware parameter -> the fields it changes ('adc.bits', 'cell': the whole cell). A
+# `layers` entry that sets one of them, or a part or whole of one, would make the sweep
+# ambiguous (the entry's value or the swept one?); any other sweep edits every tile alike,
+# which is the same as editing the design's tile before the entries edit it.
+def _swept_fields(param):
+    if param == "array":
+        return {"rows", "cols"}
+    if param == "read_noise_scale":
+        return {"cell.read_sigma", "cell.read_noise"}
+    return {param}
+
+
+def _overlap(swept, entry):
+    return sorted({e for e in entry for p in swept if p == e or p.startswith(e + ".") or e.startswith(p + ".")})
 
 
 def default_design():
@@ -184,7 +276,7 @@ def default_design():
         except ConfigError as e:
             raise ConfigError(f"{path}: {e}") from None
         d["hardware"] = d["hardware"].replace(seed=1)
-        del d["tech_file"], d["tech_components"]
+        del d["tech_file"], d["tech_components"], d["layers"], d["layer_keys"]
         _default.update(d)
     return dict(_default)
 
@@ -192,10 +284,21 @@ def default_design():
 # network: what `mho cost --design` costs when the file names it (a zoo network or a model
 # file, relative to the file); None otherwise. Copies per layer are the system's
 # (PimSystemSpec.replication / layer_replication).
-Design = collections.namedtuple("Design", "tile system tech digital network", defaults=(None,))
+class Design(collections.namedtuple("Design", "tile system tech digital network layers", defaults=(None, None))):
+    """A whole design (docs/design_schema.md): tile (TileSpec), system (PimSystemSpec),
+    tech (TechTable of the node), digital (DigitalSpec, or None: no digital baseline),
+    network (what `mho cost --design` costs, or None) and layers (the `layers` section as
+    per-layer rules [(pattern, TileSpec | "digital")], or None: every layer on `tile`)."""
+    __slots__ = ()
+
+    @property
+    def hardware(self):
+        """What mho.study.evaluate / mho.cost.pim take: the tile, or the per-layer rules
+        followed by the catch-all ("*", tile) for the layers no entry matches."""
+        return self.tile if not self.layers else list(self.layers) + [("*", self.tile)]
+
+
 DESIGN_COST_KEYS = ("network", "published")
-Design.__doc__ = """A whole design (docs/design_schema.md): tile (TileSpec), system (PimSystemSpec),
-tech (TechTable of the node), digital (DigitalSpec, or None: no digital baseline)."""
 
 
 def design(source, base=None):
@@ -216,7 +319,7 @@ def design(source, base=None):
     if base is not None and not isinstance(base, Design):
         raise TypeError(f"design(base): expected a Design, got {type(base).__name__} {base!r}")
     try:
-        _known(raw, DESIGN_SECTIONS + DESIGN_COST_KEYS, "")
+        _known(raw, DESIGN_SECTIONS + ("layers",) + DESIGN_COST_KEYS, "")
         network = _network_key(raw, folder)
         if base is None:
             dflt = default_design()
@@ -229,13 +332,19 @@ def design(source, base=None):
                                          "top-level key 'seed')")
         if base is not None and base.digital is None and "digital" not in raw:
             d["digital"] = None
+        if base is not None and base.layers and "layers" not in raw:
+            if "hardware" in raw:  # its entries were built on the base's tile
+                _fail("layers", "the base design has per-layer rules (layers) built on its tile; editing its "
+                                "hardware needs the layers given again")
+            d["layers"] = base.layers
         if base is not None and base.tech.overlay and d["tech_node"] == base.tech.node:
             d["tech_components"] = _merged(components_of(base.tech), d["tech_components"] or {})
         tech = _tech(d["tech_node"], d["tech_file"] or tech_file, d["tech_components"])
         _check_adc(tech, d["system"], d["hardware"])
+        _layers_check(tech, d["system"], d["layers"])
     except ConfigError as e:
         raise ConfigError(where + str(e)) from None
-    return Design(d["hardware"], d["system"], tech, d["digital"], network)
+    return Design(d["hardware"], d["system"], tech, d["digital"], network, d["layers"])
 
 
 def _network_key(raw, folder):
@@ -268,6 +377,8 @@ def design_to_dict(d):
            "digital": d.digital.to_dict() if d.digital is not None else False}
     if d.network is not None:
         out["network"] = d.network
+    if d.layers:
+        out["layers"] = layers_to_list(d.layers)
     return out
 
 
@@ -287,6 +398,7 @@ def schema_keys():
     keys += [f"system.{f}" for f in _core.PimSystemSpec().fields()]
     keys += [f"tech.{f}" for f in TECH_KEYS]
     keys += [f"digital.{f}" for f in _core.DigitalSpec().fields()]
+    keys += ["layers"] + [f"layers.{f}" for f in LAYER_KEYS]  # an entry's other keys are hardware.*'s
     keys += [f"sweep.{f}" for f in RUN_SWEEP_KEYS] + [f"output.{f}" for f in OUTPUT_KEYS]
     return keys
 
@@ -438,21 +550,34 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
 
     d = _sections(raw, base, default_design(), "set the seed with the top-level key 'seed'")
     c["spec"] = d["hardware"].replace(seed=c["seed"])
+    # Per-layer rules: every tile with the study's seed, as the tile itself.
+    c["layers"] = None if d["layers"] is None else [
+        (p, t if t == layer_rules.DIGITAL else t.replace(seed=c["seed"])) for p, t in d["layers"]]
+    if c["layers"] and edits:
+        _fail("layers", "per-layer rules are not supported by mho sweep; sweep them with `mho run`'s sweep "
+                        "or mho.study.sweep")
     c["system"], c["digital"] = d["system"], d["digital"]
     node = d["tech_node"]
     c["tech_file"] = d["tech_file"] or cost.tech_file()
     c["tech"] = _tech(node, c["tech_file"], d["tech_components"])
     _check_adc(c["tech"], c["system"], c["spec"], None)  # its bits after the edits, below
 
-    def costs(spec, key):
-        """The design mapped and costed from shapes now, so the run cannot fail later."""
-        _check_adc(c["tech"], c["system"], spec, "hardware.adc.bits" if key == "hardware" else key)
-        _checked(key, cost.pim, net, spec, system=c["system"], tech=c["tech"])
-        _checked(key, _core.PimNetwork, net, spec, {})
+    def costs(hw, key):
+        """The design (a TileSpec or per-layer rules) mapped and costed from shapes now, so
+        the run cannot fail later."""
+        for i, (_, t) in enumerate(layer_rules.check(hw)):
+            if t != layer_rules.DIGITAL:
+                own = "hardware.adc.bits" if t is c["spec"] else f"layers[{i}].adc.bits"
+                _check_adc(c["tech"], c["system"], t, own if key == "hardware" else key)
+        _checked(key, cost.pim, net, hw, system=c["system"], tech=c["tech"])
+        h = layer_rules.resolve(net, hw)
+        _checked(key, _core.PimNetwork, net, h.spec, {}, **h.kwargs())
 
     for param, value in edits:
         c["spec"] = _checked(param, study.with_parameter, c["spec"], param, value)
-    costs(c["spec"], edits[-1][0] if edits else "hardware")
+    c["hardware"] = c["spec"] if not c["layers"] else c["layers"] + [("*", c["spec"])]
+    c["layer_hw"] = resolve_layers(net, c["layers"], c["spec"])
+    costs(c["hardware"], edits[-1][0] if edits else "hardware")
     if c["digital"] is not None:
         _checked("digital", cost.digital, net, spec=c["digital"], tech=c["tech"])
 
@@ -468,7 +593,15 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
         if sw["param"] != "time_s" and not _param_known(c["spec"], sw["param"]):
             _fail("sweep.param", f"{sw['param']!r}: not a TileSpec field nor one of array, read_noise_scale, "
                                  f"time_s, adc.*, dac.*, cell.*, wires.* (fields: {', '.join(c['spec'].fields())})")
-        designs = _checked("sweep.values", study.swept_designs, c["spec"], sw["param"], sw["values"])
+        if sw["param"] != "time_s":
+            for i, k in enumerate(d["layer_keys"] or ()):
+                both = _overlap(_swept_fields(sw["param"]), k)
+                if both:
+                    _fail("sweep.param", f"{sw['param']!r} changes {', '.join(both)}, which layers[{i}] sets too: the "
+                                         f"swept value and the entry's would compete; sweep a parameter no layers "
+                                         f"entry sets, or write one design per value")
+        # The swept value replaces the parameter in every tile, the layers' too (study.sweep).
+        designs = _checked("sweep.values", study.swept_designs, c["hardware"], sw["param"], sw["values"])
         if sw["param"] != "time_s":
             for i, (spec, _) in enumerate(designs):
                 costs(spec, f"sweep.values[{i}]")
@@ -482,16 +615,19 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
     return c
 
 
-def study_design(c, tile=None, time_s=None):
-    """mho.specs.study_design of a built config's design (its tile and time_s unless given:
-    a swept value replaces them), with its system and technology."""
+def study_design(c, tile=None, time_s=None, layers=None):
+    """mho.specs.study_design of a built config's design (its tile, per-layer hardware and
+    time_s unless given: a swept value replaces them; `layers` as
+    mho.layer_rules.Hardware.layers() gives it), with its system and technology."""
     from . import results, specs
     tech = {"node": c["tech"].node, "sha256": results.sha256_file(c["tech_file"])}
     if c["tech"].overlay:  # the design's own figures are part of the design (and its key)
         tech["components"] = components_of(c["tech"])
-    return specs.study_design(c["spec"] if tile is None else tile, results.sha256_file(c["model"]), c["dataset_name"],
+    if tile is None:
+        tile, layers = c["layer_hw"].spec, c["layer_hw"].layers()
+    return specs.study_design(tile, results.sha256_file(c["model"]), c["dataset_name"],
                               c["test_images"], c["calib_samples"], c["time_s"] if time_s is None else time_s,
-                              system=c["system"], tech=tech)
+                              system=c["system"], tech=tech, layers=layers)
 
 
 def _output(raw, base, stem):

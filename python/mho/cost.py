@@ -254,16 +254,20 @@ def layer_table(pim_report, width=9):
     the chip-wide parts are in the report's totals) and latency per component (us), each
     with the layer's copies (weight duplication) and total; the latency table marks the
     slowest layer (the pipeline cycle) and gives the activity the cell and DAC energy used.
-    Layers not on tiles appear in the latency table only (their buffer and digital time)."""
+    Layers not on tiles appear in the latency table only (their buffer and digital time),
+    but for conv/linear layers kept digital (per-layer rules), which appear in the energy
+    table too with copies 'dig' (their MACs are digital energy)."""
     layers = [l for l in pim_report.layers if l.latency_by_component_s]
     if not layers:
         return ""
-    tiled = [l for l in layers if l.arrays > 0]
+    kept = {l.layer for l in layers if l.arrays == 0 and l.kind in ("conv2d", "linear")}
+    tiled = [l for l in layers if l.arrays > 0 or (l.layer in kept and l.energy_by_component_J)]
     slowest = max(layers, key=lambda l: l.latency_s)
     name_w = max(14, min(24, max(len(l.name) for l in layers)))
     out = []
     for title, attr, scale, unit in LAYER_BLOCKS:
-        rows = layers if attr == "latency_by_component_s" else tiled
+        rows = layers if attr == "latency_by_component_s" else (
+            tiled if attr == "energy_by_component_J" else [l for l in tiled if l.arrays > 0])
         if not rows:
             continue
         comps = list(dict.fromkeys(k for l in rows for k, _ in getattr(l, attr)))
@@ -275,7 +279,8 @@ def layer_table(pim_report, width=9):
         for l in rows:
             parts = dict(getattr(l, attr))
             total = l.latency_s if attr == "latency_by_component_s" else sum(parts.values())
-            line = (f"{l.name[:name_w]:{name_w}s} {(str(l.replication) if l.arrays else '-'):>6s} " +
+            copies = str(l.replication) if l.arrays else ("dig" if l.layer in kept else "-")
+            line = (f"{l.name[:name_w]:{name_w}s} {copies:>6s} " +
                     " ".join(f"{parts.get(k, 0.0) * scale:{width}.4g}" for k in comps) +
                     f" {total * scale:{width}.4g}")
             if attr == "latency_by_component_s":

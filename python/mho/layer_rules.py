@@ -13,7 +13,8 @@ is an error (end with a catch-all ("*", ...)). A pattern is a glob (fnmatch) on 
 name -- exported layers are named "<kind>:<module path>" (e.g. "conv2d:features.0",
 "linear:fc"), so "linear:*" matches every linear layer -- or on the module path alone
 ("features.0", "blocks.*.conv2"), or a torch module type (nn.Linear matches linear layers,
-nn.Conv1d / nn.Conv2d convolutions). A digital layer's product is computed exactly (in
+nn.Conv1d / nn.Conv2d convolutions), or such a type by name without torch
+(ModuleType("nn.Linear"): what a design file's `layers[].match: nn.Linear` becomes). A digital layer's product is computed exactly (in
 float) and costed as digital MACs on the chip's digital datapath (evaluator/pim_cost.h).
 
 Reproducibility: a tile's noise is keyed by its placement index in the mapping, so making a
@@ -30,7 +31,32 @@ DIGITAL = "digital"
 _TYPE_KINDS = {"Linear": {"linear"}, "Conv1d": {"conv2d"}, "Conv2d": {"conv2d"}}
 
 
+class ModuleType:
+    """A torch module type named by text ("nn.Linear", "nn.Conv1d", "nn.Conv2d"): it matches
+    the layers that type becomes, as the type itself does, without importing torch (design
+    files name types this way)."""
+
+    NAMES = tuple(f"nn.{n}" for n in _TYPE_KINDS)
+
+    def __init__(self, name):
+        if name not in self.NAMES:
+            raise ValueError(f"module type {name!r}: expected one of {', '.join(self.NAMES)}")
+        self.name = name
+        self.__name__ = name.removeprefix("nn.")
+
+    def __eq__(self, other):
+        return isinstance(other, ModuleType) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __repr__(self):
+        return f"ModuleType({self.name!r})"
+
+
 def _type_kinds(pattern):
+    if isinstance(pattern, ModuleType):
+        return set(_TYPE_KINDS[pattern.__name__])
     kinds = set()
     for cls in getattr(pattern, "__mro__", ()):
         if cls.__module__.startswith("torch.nn") and cls.__name__ in _TYPE_KINDS:
@@ -56,7 +82,9 @@ def check(hardware, type_ok=None, types="nn.Linear, nn.Conv1d, nn.Conv2d", name=
         if not isinstance(rule, (list, tuple)) or len(rule) != 2:
             raise TypeError(f"{name}[{i}] = {rule!r}: expected a (pattern, TileSpec | 'digital') pair")
         pattern, target = rule
-        if isinstance(pattern, type):
+        if isinstance(pattern, ModuleType):
+            pass
+        elif isinstance(pattern, type):
             if not type_ok(pattern):
                 raise ValueError(f"{name}[{i}] pattern {pattern.__name__}: not a layer type that runs on tiles "
                                  f"({types})")
@@ -74,9 +102,28 @@ def check(hardware, type_ok=None, types="nn.Linear, nn.Conv1d, nn.Conv2d", name=
 
 
 def _matches(pattern, name, kind):
-    if isinstance(pattern, type):
+    if isinstance(pattern, (type, ModuleType)):
         return kind in _type_kinds(pattern)
     return fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name.split(":", 1)[-1], pattern)
+
+
+def matching(net, pattern):
+    """The indices of `net`'s conv/linear layers that `pattern` matches (whatever rule
+    comes first): a rule that matches none is most likely a misspelt name."""
+    return [i for i in range(net.num_layers) if net.layer(i)["type"] in ("conv2d", "linear")
+            and _matches(pattern, net.layer(i)["name"], net.layer(i)["type"])]
+
+
+def pattern_text(pattern):
+    """A rule's pattern as a design file writes it: the glob, or the module type's name."""
+    if isinstance(pattern, ModuleType):
+        return pattern.name
+    if isinstance(pattern, type):
+        if f"nn.{pattern.__name__}" not in ModuleType.NAMES:
+            raise ValueError(f"pattern {pattern.__name__}: a design file names only the types "
+                             f"{', '.join(ModuleType.NAMES)}")
+        return f"nn.{pattern.__name__}"
+    return pattern
 
 
 class Hardware:

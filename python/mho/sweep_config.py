@@ -17,7 +17,8 @@ names design points instead of one swept parameter.
 
 The other keys are those of mho.config (a study config) and give the design that every
 point starts from; `chips` and `digital` are not used by a sweep (chips per point are
-`sweep.chips`; the cost table is PIM only). Parameters a point may set:
+`sweep.chips`; the cost table is PIM only) and `layers` (per-layer rules) is refused: a
+sweep task builds one TileSpec per point. Parameters a point may set:
 
 - top-level study keys: model, dataset, test_images, calib_samples, time_s;
 - system.<PimSystemSpec field>, tech.node, tech.file;
@@ -185,6 +186,9 @@ def load_sweep(source, base_dir=None):
     for k in ("chips", "digital"):
         if k in raw:
             _fail(k, f"not used by mho sweep: {NOT_SWEPT[k]}")
+    if "layers" in raw:  # its tasks build one TileSpec per point
+        _fail("layers", "per-layer rules are not supported by mho sweep yet; sweep a design with layers with "
+                        "`mho run`'s sweep or mho.study.sweep")
     sw = raw.get("sweep")
     if sw is None:
         _fail("sweep", "missing: give the design points as sweep.grid and/or sweep.points")

@@ -72,8 +72,10 @@ def _check_rules(hardware):
     """`hardware` as a list of (pattern, TileSpec | "digital") with validated entries."""
     def convertible(cls):
         return issubclass(cls, nn.Module) and any(issubclass(cls, c) or issubclass(c, cls) for c in CONVERTIBLE)
-    return layer_rules.check(hardware, convertible, "nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention, nn.LSTM, nn.GRU, nn.RNN; "
-                                                    "other modules always run in torch")
+    rules = layer_rules.check(hardware, convertible, "nn.Linear, nn.Conv1d, nn.Conv2d, nn.MultiheadAttention, nn.LSTM, "
+                                                     "nn.GRU, nn.RNN; other modules always run in torch")
+    # A type named by text (a design file's) is the torch type it names.
+    return [(getattr(nn, p.__name__) if isinstance(p, layer_rules.ModuleType) else p, t) for p, t in rules]
 
 
 def _matches(pattern, name, module):

@@ -95,6 +95,9 @@ def load(path):
                                 f"({', '.join(sorted(set(MACRO_ENERGY + MACRO_AREA)))})")
     m["excludes"] = tuple(ex)
     base = config.design(path)
+    if base.layers:  # a macro is one array: every figure is of its tile
+        raise config.ConfigError(f"{path}: config key 'layers': a published macro is one array design; per-layer "
+                                 f"rules belong to network designs")
     work = pub.get("workload") or {}
     if not isinstance(work, dict):
         _fail(path, "workload", f"expected a mapping of rows, outputs, input_activity; got {work!r}")

@@ -82,7 +82,7 @@ TEST(TechTable, CellPresetsAgreeWithTheCellTable) {
     }
     ++checked;
   }
-  EXPECT_EQ(checked, 10);
+  EXPECT_EQ(checked, 11);
 }
 
 TEST(TechTable, AdcEnergyFollowsTheTableAcrossBits) {

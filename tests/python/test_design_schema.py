@@ -90,13 +90,16 @@ def _yaml_blocks(doc):
 def test_the_examples_load(doc):
     import yaml
     blocks = _yaml_blocks(doc)
-    assert len(blocks) == 2
-    full = config.design(yaml.load(blocks[0], Loader=specs.yaml_loader()))
-    assert set(yaml.safe_load(blocks[0])) == set(config.DESIGN_SECTIONS)  # every section
+    assert len(blocks) == 3
+    layers = config.design(yaml.load(blocks[0], Loader=specs.yaml_loader()))
+    assert [p for p, _ in layers.layers] == ["conv2d:0", "linear:11", mho.layer_rules.ModuleType("nn.Linear")]
+    assert layers.layers[2][1].dac.input_bits == 6 and layers.layers[2][1].adc.bits == 8
+    full = config.design(yaml.load(blocks[1], Loader=specs.yaml_loader()))
+    assert set(yaml.safe_load(blocks[1])) == set(config.DESIGN_SECTIONS)  # every section
     assert full.tile.cell.name == "rram_intel_22nm_4b" and full.tile.cell.bits == 4
     assert full.tile.cell.g_max_S == mho.cell_preset("rram_intel_22nm").g_max_S
     assert full.tile.adc.bits == 6 and full.tech.node == "22nm"
-    charge = config.design(yaml.load(blocks[1], Loader=specs.yaml_loader()))
+    charge = config.design(yaml.load(blocks[2], Loader=specs.yaml_loader()))
     assert charge.tile.accumulation == "charge" and charge.tile.cap.mismatch_sigma == 0.01
     assert charge.tile.cap.c_unit_F == mho.cap_preset("sram_22nm_wang2022").c_unit_F
 
