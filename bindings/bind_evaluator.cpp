@@ -125,6 +125,10 @@ void bind_evaluator(py::module_& m) {
       .field("bus_width_bits", &PimSystemSpec::bus_width_bits, "chip bus width, bits per clock (xy_bus: its wires, area)")
       .field("tile_row_arrays", &PimSystemSpec::tile_row_arrays, "tile level: arrays per tile along the weight rows")
       .field("tile_col_arrays", &PimSystemSpec::tile_col_arrays, "tile level: arrays per tile along the weight columns")
+      .field("layer_tile_row_arrays", &PimSystemSpec::layer_tile_row_arrays,
+             "tile design per conv/linear layer, in order: arrays per tile along the weight rows (empty: tile_row_arrays)")
+      .field("layer_tile_col_arrays", &PimSystemSpec::layer_tile_col_arrays,
+             "tile design per conv/linear layer, in order: arrays per tile along the weight columns (empty: tile_col_arrays)")
       .field("tile_buffer_line_bits", &PimSystemSpec::tile_buffer_line_bits, "tile level: bits per tile buffer line")
       .field("tile_input_lines_per_clock", &PimSystemSpec::tile_input_lines_per_clock,
              "tile level: input buffer lines moved per clock (its cores)")

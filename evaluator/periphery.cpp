@@ -176,7 +176,7 @@ double Periphery::interconnect_J(const LayerActions& a, double distance_m, doubl
          repeated_wire_J_per_bit_m() * distance_m;
 }
 
-double Periphery::tile_wires() const { return tile_root_wires(sys_, spec_); }
+double Periphery::tile_wires(const TileShape& shape) const { return tile_root_wires(sys_, spec_, shape); }
 
 double Periphery::tile_htree_J(double in_bits, double out_bits, double path_m) const {
   if (!htree_) return 0.0;
@@ -184,22 +184,22 @@ double Periphery::tile_htree_J(double in_bits, double out_bits, double path_m) c
          repeated_wire_J_per_bit_m() * path_m;
 }
 
-double Periphery::tile_htree_path_m(double arrays, double array_area) const {
-  const double full = double(sys_.tile_row_arrays) * sys_.tile_col_arrays;
+double Periphery::tile_htree_path_m(double arrays, double array_area, const TileShape& shape) const {
+  const double full = shape.arrays();
   return mho::tile_htree_path_m(std::min(arrays, full), array_area);
 }
 
-double Periphery::tile_htree_wire_m(double arrays, double array_area) const {
+double Periphery::tile_htree_wire_m(double arrays, double array_area, const TileShape& shape) const {
   if (!htree_ || !(arrays > 0)) return 0.0;
-  const double full = double(sys_.tile_row_arrays) * sys_.tile_col_arrays;
+  const double full = shape.arrays();
   const double tiles = std::floor(arrays / full), rest = arrays - tiles * full;
   // B n / T wires of d(n) in a tile of n arrays: full tiles, then the partial one.
-  return tile_wires() / full *
+  return tile_wires(shape) / full *
          (tiles * full * mho::tile_htree_path_m(full, array_area) + rest * mho::tile_htree_path_m(rest, array_area));
 }
 
-double Periphery::tile_htree_area(double arrays, double array_area) const {
-  return tile_htree_wire_m(arrays, array_area) * wire_footprint_m();
+double Periphery::tile_htree_area(double arrays, double array_area, const TileShape& shape) const {
+  return tile_htree_wire_m(arrays, array_area, shape) * wire_footprint_m();
 }
 
 double Periphery::repeater_leakage_W(double wire_m) const {

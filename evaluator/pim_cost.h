@@ -101,6 +101,13 @@ struct PimSystemSpec {
   // core (one line per clock) each way; its conventionally mapped tile, 1024 x 1024 cells =
   // 8 x 8 arrays of 128 x 128 (its VGG-8 floor plan, docs/neurosim_v14_vgg8.md).
   int tile_row_arrays = 8, tile_col_arrays = 8;
+  // A tile design per conv/linear layer, in order (empty: every layer on tile_row_arrays x
+  // tile_col_arrays tiles): a floor plan may put a layer on tiles of another size, as NeuroSim
+  // V1.4 puts its conventionally mapped layers on 1024 x 1024 tiles and the others on its
+  // novel-mapped ones (Chip.cpp ChipInitialize, docs/validation.md). Each tile's H-tree has
+  // its own rows' wires (tile_bus_width_bits 0) and its own side; the tile buffers' lines per
+  // clock are the chip's for every tile design.
+  std::vector<int> layer_tile_row_arrays, layer_tile_col_arrays;
   int tile_buffer_line_bits = 32;
   int tile_input_lines_per_clock = 1, tile_output_lines_per_clock = 1;
   // Weight duplication: "given" (layer_replication, one per conv/linear layer in order, or
