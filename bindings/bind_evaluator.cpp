@@ -111,6 +111,8 @@ void bind_evaluator(py::module_& m) {
              "'none' | 'htree' (H-trees inside the tiles: area, energy, latency; evaluator/interconnect.h)")
       .field("tile_bus_width_bits", &PimSystemSpec::tile_bus_width_bits,
              "htree: wires from a tile's root (0: the tile's rows, tile_row_arrays x rows)")
+      .field("tile_routing_layers", &PimSystemSpec::tile_routing_layers,
+             "htree: metal layers over the tiles free for the tree's wires (0: every wire in a track of its own)")
       .field("repeater_delay_tolerance", &PimSystemSpec::repeater_delay_tolerance,
              "xy_bus / htree: delay allowed above delay-optimal repeaters to save energy (0: delay-optimal)")
       .field("input_toggle", &PimSystemSpec::input_toggle, "xy_bus: fraction of input bits that toggle")

@@ -30,7 +30,8 @@ std::string PimSystemSpec::repr() const {
   s << "], row_driver='" << row_driver << "', column_mux='" << column_mux << "', write_voltage_V=" << write_voltage_V
     << ", accumulation='" << accumulation << "', buffer_type='" << buffer_type << "', buffer_levels=" << buffer_levels
     << ", interconnect='" << interconnect << "', tile_interconnect='" << tile_interconnect
-    << "', tile_bus_width_bits=" << tile_bus_width_bits << ", repeater_delay_tolerance=" << repeater_delay_tolerance
+    << "', tile_bus_width_bits=" << tile_bus_width_bits << ", tile_routing_layers=" << tile_routing_layers
+    << ", repeater_delay_tolerance=" << repeater_delay_tolerance
     << ", input_toggle=" << input_toggle << ", output_toggle=" << output_toggle
     << ", area_model='" << area_model << "', cell_aspect=" << cell_aspect
     << ", clock_hz=" << clock_hz << ", synchronous=" << (synchronous ? "True" : "False") << ", buffer_line_bits=" << buffer_line_bits
@@ -65,6 +66,7 @@ void PimSystemSpec::validate() const {
   require_in("PimSystemSpec.buffer_line_bits", buffer_line_bits, 1, 1 << 20);
   require_in("PimSystemSpec.buffer_lines_per_clock", buffer_lines_per_clock, 1, 1 << 20);
   require_in("PimSystemSpec.bus_width_bits", bus_width_bits, 1, 1 << 24);
+  require_in("PimSystemSpec.tile_routing_layers", tile_routing_layers, 0, 8);
   require_in("PimSystemSpec.tile_row_arrays", tile_row_arrays, 1, 1 << 20);
   require_in("PimSystemSpec.tile_col_arrays", tile_col_arrays, 1, 1 << 20);
   require_in("PimSystemSpec.tile_buffer_line_bits", tile_buffer_line_bits, 1, 1 << 20);

@@ -81,6 +81,12 @@ struct PimSystemSpec {
   // arrays, as NeuroSim's Tile.cpp sizes its tile H-tree: PEs x PE rows).
   std::string tile_interconnect = "none";
   int tile_bus_width_bits = 0;
+  // Metal layers over a tile's arrays and periphery free for its H-tree (0: none, every tree
+  // wire in a routing track of its own beside the arrays). Layer i's pitch is the node's
+  // `over_array_layer<i>_pitch_um` figure (data/tech.yaml); the tree's area is its repeaters
+  // plus the tracks of the wires that do not fit over the tile (evaluator/interconnect.h
+  // htree_track_share).
+  int tile_routing_layers = 0;
   // Repeaters of the xy_bus and the tile H-trees (evaluator/interconnect.h): the delay
   // allowed above the delay-optimal sizing to save energy (0: delay-optimal).
   double repeater_delay_tolerance = 0.0;

@@ -268,6 +268,30 @@ TEST(Periphery, TileHtreesOnEachLayersTileDesign) {
   EXPECT_THROW(sys.validate(), std::invalid_argument);
 }
 
+TEST(Periphery, TileHtreesOverTheArrays) {
+  // Two full tiles of 2 x 2 arrays, k = 1: 256 wires of d = sqrt(a) each, 128 crossing the
+  // busiest cut each way, a 2 sqrt(a) side. One layer over the tiles (M5, 160 nm) takes every
+  // x wire when 2 sqrt(a) / 160 nm >= 128 tracks, so half the length keeps its own track; two
+  // layers take both directions, and only the repeaters are left.
+  HtreeCase c;
+  PimSystemSpec& sys = c.sys;
+  const double d = std::sqrt(c.a), per_m = c.w.size * c.fig("repeater_unit_area_um2") / c.w.spacing_m;
+  ASSERT_GE(2 * d / 0.16e-6, 128.0);
+  sys.tile_routing_layers = 1;
+  EXPECT_NEAR(part(c.eval(sys).area_m2, "interconnect"), 2 * 256 * d * (per_m + 0.5 * c.fig("bus_wire_pitch_um")),
+              1e-9 * c.a);
+  sys.tile_routing_layers = 2;
+  EXPECT_NEAR(part(c.eval(sys).area_m2, "interconnect"), 2 * 256 * d * per_m, 1e-9 * c.a);
+  // More layers than the node's table gives: the figure is named.
+  sys.tile_routing_layers = 5;
+  try {
+    c.eval(sys);
+    ADD_FAILURE() << "no throw";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("over_array_layer5_pitch_um"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Periphery, BadChoicesNameTheField) {
   Fixture f;
   PimSystemSpec sys;
