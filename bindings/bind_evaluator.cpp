@@ -111,6 +111,8 @@ void bind_evaluator(py::module_& m) {
              "'none' | 'htree' (H-trees inside the tiles: area, energy, latency; evaluator/interconnect.h)")
       .field("tile_bus_width_bits", &PimSystemSpec::tile_bus_width_bits,
              "htree: wires from a tile's root (0: the tile's rows, tile_row_arrays x rows)")
+      .field("tile_routing_layers", &PimSystemSpec::tile_routing_layers,
+             "htree: metal layers over the tiles free for the tree's wires (0: every wire in a track of its own)")
       .field("repeater_delay_tolerance", &PimSystemSpec::repeater_delay_tolerance,
              "xy_bus / htree: delay allowed above delay-optimal repeaters to save energy (0: delay-optimal)")
       .field("input_toggle", &PimSystemSpec::input_toggle, "xy_bus: fraction of input bits that toggle")
@@ -125,6 +127,10 @@ void bind_evaluator(py::module_& m) {
       .field("bus_width_bits", &PimSystemSpec::bus_width_bits, "chip bus width, bits per clock (xy_bus: its wires, area)")
       .field("tile_row_arrays", &PimSystemSpec::tile_row_arrays, "tile level: arrays per tile along the weight rows")
       .field("tile_col_arrays", &PimSystemSpec::tile_col_arrays, "tile level: arrays per tile along the weight columns")
+      .field("layer_tile_row_arrays", &PimSystemSpec::layer_tile_row_arrays,
+             "tile design per conv/linear layer, in order: arrays per tile along the weight rows (empty: tile_row_arrays)")
+      .field("layer_tile_col_arrays", &PimSystemSpec::layer_tile_col_arrays,
+             "tile design per conv/linear layer, in order: arrays per tile along the weight columns (empty: tile_col_arrays)")
       .field("tile_buffer_line_bits", &PimSystemSpec::tile_buffer_line_bits, "tile level: bits per tile buffer line")
       .field("tile_input_lines_per_clock", &PimSystemSpec::tile_input_lines_per_clock,
              "tile level: input buffer lines moved per clock (its cores)")

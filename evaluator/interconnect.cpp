@@ -31,6 +31,16 @@ double tile_htree_path_m(double arrays, double array_area_m2) {
   return htree_root_to_leaf_m(k, pitch, pitch);
 }
 
+double htree_track_share(double wires, int k, double side_m, const std::vector<double>& pitches) {
+  if (k <= 0 || !(wires > 0)) return 0.0;
+  const double demand = wires * (1 - std::ldexp(1.0, -k));
+  double tracks[2] = {0, 0};
+  for (std::size_t i = 0; i < pitches.size(); ++i) tracks[i % 2] += side_m / pitches[i];
+  double share = 0;
+  for (double t : tracks) share += 0.5 * std::max(0.0, 1 - t / demand);
+  return share;
+}
+
 double repeated_wire_delay_s_per_m(const RepeaterDevice& d, double r, double c, double s, double h) {
   return (0.7 * (d.r_on_ohm / s) * (s * (d.c_in_F + d.c_out_F) + c * h) + r * h * (0.4 * c * h + 0.7 * s * d.c_in_F)) / h;
 }

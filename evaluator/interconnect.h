@@ -33,6 +33,8 @@
 // by golden-section search. t = 0 gives the delay-optimal s*, h*.
 #pragma once
 
+#include <vector>
+
 namespace mho {
 
 // The minimum inverter a repeater is built of, and the wire it drives (SI units).
@@ -59,5 +61,14 @@ double htree_total_length_m(int k, double px_m, double py_m);
 double htree_root_to_leaf_m(int k, double px_m, double py_m);
 // Root-to-leaf path in a square tile of `arrays` arrays of `array_area_m2` each.
 double tile_htree_path_m(double arrays, double array_area_m2);
+// Share of a distribution H-tree's wire length that needs routing tracks of its own beside the
+// arrays, when the metal layers of `layer_pitches_m` run over the tile (layer 1, 3, ... along x,
+// 2, 4, ... along y) free for the tree. Per direction, the wires crossing the busiest cut of the
+// tile are fewer than wires (1 - 2^-k) and reach it (a level-j bar carries wires / 2^(2j-1) each
+// way and one bar per row of H's crosses a cut, so their sum is wires (1/2 + 1/4 + ... + 1/2^k));
+// that direction's layers offer side / pitch tracks each along any cut; the wires that do not
+// fit keep a track of their own. Half of a square tree's length runs each way. 1 with no layer
+// (every wire in its own track), 0 when both directions fit.
+double htree_track_share(double wires, int k, double side_m, const std::vector<double>& layer_pitches_m);
 
 }  // namespace mho

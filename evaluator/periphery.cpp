@@ -71,6 +71,10 @@ Periphery::Periphery(const TileSpec& spec, const TechTable& tech, const PimSyste
     leak_unit_W_ = fig("repeater_unit_leakage_pW", by);
     wire_ = mho::repeated_wire(dev, fig("bus_wire_res_ohm_per_um", by), c_wire_, sys.repeater_delay_tolerance);
   }
+  if (htree_)
+    for (int i = 1; i <= sys.tile_routing_layers; ++i)
+      over_array_pitches_.push_back(
+          fig(("over_array_layer" + std::to_string(i) + "_pitch_um").c_str(), "tile_routing_layers"));
   layout_box_ = sys.area_model == "layout_box";
   const Dac dac(spec.dac);
   planes_ = dac.num_planes();
@@ -176,7 +180,7 @@ double Periphery::interconnect_J(const LayerActions& a, double distance_m, doubl
          repeated_wire_J_per_bit_m() * distance_m;
 }
 
-double Periphery::tile_wires() const { return tile_root_wires(sys_, spec_); }
+double Periphery::tile_wires(const TileShape& shape) const { return tile_root_wires(sys_, spec_, shape); }
 
 double Periphery::tile_htree_J(double in_bits, double out_bits, double path_m) const {
   if (!htree_) return 0.0;
@@ -184,22 +188,33 @@ double Periphery::tile_htree_J(double in_bits, double out_bits, double path_m) c
          repeated_wire_J_per_bit_m() * path_m;
 }
 
-double Periphery::tile_htree_path_m(double arrays, double array_area) const {
-  const double full = double(sys_.tile_row_arrays) * sys_.tile_col_arrays;
+double Periphery::tile_htree_path_m(double arrays, double array_area, const TileShape& shape) const {
+  const double full = shape.arrays();
   return mho::tile_htree_path_m(std::min(arrays, full), array_area);
 }
 
-double Periphery::tile_htree_wire_m(double arrays, double array_area) const {
+double Periphery::tile_htree_wire_m(double arrays, double array_area, const TileShape& shape) const {
   if (!htree_ || !(arrays > 0)) return 0.0;
-  const double full = double(sys_.tile_row_arrays) * sys_.tile_col_arrays;
+  const double full = shape.arrays();
   const double tiles = std::floor(arrays / full), rest = arrays - tiles * full;
   // B n / T wires of d(n) in a tile of n arrays: full tiles, then the partial one.
-  return tile_wires() / full *
+  return tile_wires(shape) / full *
          (tiles * full * mho::tile_htree_path_m(full, array_area) + rest * mho::tile_htree_path_m(rest, array_area));
 }
 
-double Periphery::tile_htree_area(double arrays, double array_area) const {
-  return tile_htree_wire_m(arrays, array_area) * wire_footprint_m();
+double Periphery::one_tree_area(double n, double array_area, const TileShape& shape) const {
+  // A tile of n arrays: B n / T wires of d(n), each with its repeaters, and the tracks of the
+  // share that does not fit over the tile's side S = sqrt(n a).
+  const double wires = tile_wires(shape) * n / shape.arrays();
+  const double share = htree_track_share(wires, htree_levels(n), std::sqrt(n * array_area), over_array_pitches_);
+  return wires * mho::tile_htree_path_m(n, array_area) * (wire_.area_per_m + share * pitch_);
+}
+
+double Periphery::tile_htree_area(double arrays, double array_area, const TileShape& shape) const {
+  if (!htree_ || !(arrays > 0)) return 0.0;
+  const double full = shape.arrays();
+  const double tiles = std::floor(arrays / full), rest = arrays - tiles * full;
+  return tiles * one_tree_area(full, array_area, shape) + (rest > 0 ? one_tree_area(rest, array_area, shape) : 0.0);
 }
 
 double Periphery::repeater_leakage_W(double wire_m) const {

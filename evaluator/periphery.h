@@ -37,7 +37,8 @@
 //   tile_interconnect htree  an H-tree inside every tile (evaluator/interconnect.h): B wires
 //       (tile_bus_width_bits; 0: the tile's rows) from the tile's buffers at its centre, each
 //       to the leaf that needs it. A layer's arrays (copies included) fill tiles of
-//       tile_row_arrays x tile_col_arrays arrays, the last one partly; a tile of n arrays is a
+//       tile_row_arrays x tile_col_arrays arrays (or the layer's own tile design,
+//       layer_tile_row_arrays / layer_tile_col_arrays), the last one partly; a tile of n arrays is a
 //       square of their areas, its tree has B n / T wires (T: a full tile's arrays) of the
 //       root-to-leaf length d(n), area B n / T x d(n) x (pitch + repeaters). Energy: each input
 //       bit travels d once to the arrays of its rows in every tile column (each tile of a
@@ -54,6 +55,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "crossbar/tile_spec.h"
 #include "evaluator/actions.h"
@@ -63,6 +65,7 @@
 namespace mho {
 
 struct PimSystemSpec;
+struct TileShape;
 
 class Periphery {
  public:
@@ -84,15 +87,16 @@ class Periphery {
   // root-to-leaf path of path_m, and the area of the trees of `arrays` arrays (a layer's, copies
   // included) of array_area_m2 each, and the root-to-leaf path of that layer's tile.
   bool tile_htree() const { return htree_; }
-  double tile_wires() const;  // B: wires from a full tile's root
+  // `shape`: the layer's tile design (evaluator/pipeline.h layer_tile_shapes).
+  double tile_wires(const TileShape& shape) const;  // B: wires from a full tile's root
   double tile_htree_J(double in_bits, double out_bits, double path_m) const;
-  double tile_htree_area(double arrays, double array_area_m2) const;
-  double tile_htree_wire_m(double arrays, double array_area_m2) const;  // total wire length
+  double tile_htree_area(double arrays, double array_area_m2, const TileShape& shape) const;
+  double tile_htree_wire_m(double arrays, double array_area_m2, const TileShape& shape) const;  // total wire length
   // Static power of the repeaters along `wire_m` metres of repeated wire (s / h repeaters of
   // size s per metre, s minimum inverters' leakage each).
   double repeater_leakage_W(double wire_m) const;
   double bus_wire_m(double chip_side_m) const;  // xy_bus: its wires' total length (0 otherwise)
-  double tile_htree_path_m(double arrays, double array_area_m2) const;
+  double tile_htree_path_m(double arrays, double array_area_m2, const TileShape& shape) const;
 
   // Areas per array (m^2), replacing or adding to evaluate_pim's parts.
   double row_drivers_area(double dac_area_m2) const;
@@ -123,6 +127,8 @@ class Periphery {
   bool adder_register_ = false, register_file_ = false, xy_bus_ = false, layout_box_ = false;
   bool htree_ = false;
   RepeatedWire wire_;  // the repeated wire of the bus and the trees (xy_bus or htree)
+  std::vector<double> over_array_pitches_;  // htree: pitches of the layers free over the tiles
+  double one_tree_area(double arrays, double array_area_m2, const TileShape& shape) const;
   double c_wire_ = 0, pitch_ = 0, leak_unit_W_ = 0;
   int sa_bits_ = 0, planes_ = 1, groups_ = 1, adcs_ = 1, cpa_ = 1, outputs_ = 1;
   double cell_h_m_ = 0, cell_w_m_ = 0;

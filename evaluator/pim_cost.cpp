@@ -30,15 +30,19 @@ std::string PimSystemSpec::repr() const {
   s << "], row_driver='" << row_driver << "', column_mux='" << column_mux << "', write_voltage_V=" << write_voltage_V
     << ", accumulation='" << accumulation << "', buffer_type='" << buffer_type << "', buffer_levels=" << buffer_levels
     << ", interconnect='" << interconnect << "', tile_interconnect='" << tile_interconnect
-    << "', tile_bus_width_bits=" << tile_bus_width_bits << ", repeater_delay_tolerance=" << repeater_delay_tolerance
+    << "', tile_bus_width_bits=" << tile_bus_width_bits << ", tile_routing_layers=" << tile_routing_layers
+    << ", repeater_delay_tolerance=" << repeater_delay_tolerance
     << ", input_toggle=" << input_toggle << ", output_toggle=" << output_toggle
     << ", area_model='" << area_model << "', cell_aspect=" << cell_aspect
     << ", clock_hz=" << clock_hz << ", synchronous=" << (synchronous ? "True" : "False") << ", buffer_line_bits=" << buffer_line_bits
     << ", buffer_lines_per_clock=" << buffer_lines_per_clock << ", bus_width_bits=" << bus_width_bits
     << ", tile_row_arrays=" << tile_row_arrays << ", tile_col_arrays=" << tile_col_arrays
     << ", tile_buffer_line_bits=" << tile_buffer_line_bits << ", tile_input_lines_per_clock=" << tile_input_lines_per_clock
-    << ", tile_output_lines_per_clock=" << tile_output_lines_per_clock
-    << ", replication='" << replication << "', layer_replication=[";
+    << ", tile_output_lines_per_clock=" << tile_output_lines_per_clock << ", layer_tile_row_arrays=[";
+  for (std::size_t i = 0; i < layer_tile_row_arrays.size(); ++i) s << (i ? ", " : "") << layer_tile_row_arrays[i];
+  s << "], layer_tile_col_arrays=[";
+  for (std::size_t i = 0; i < layer_tile_col_arrays.size(); ++i) s << (i ? ", " : "") << layer_tile_col_arrays[i];
+  s << "], replication='" << replication << "', layer_replication=[";
   for (std::size_t i = 0; i < layer_replication.size(); ++i) s << (i ? ", " : "") << layer_replication[i];
   s << "], area_budget_mm2=" << area_budget_mm2 << ")";
   return s.str();
@@ -62,6 +66,7 @@ void PimSystemSpec::validate() const {
   require_in("PimSystemSpec.buffer_line_bits", buffer_line_bits, 1, 1 << 20);
   require_in("PimSystemSpec.buffer_lines_per_clock", buffer_lines_per_clock, 1, 1 << 20);
   require_in("PimSystemSpec.bus_width_bits", bus_width_bits, 1, 1 << 24);
+  require_in("PimSystemSpec.tile_routing_layers", tile_routing_layers, 0, 8);
   require_in("PimSystemSpec.tile_row_arrays", tile_row_arrays, 1, 1 << 20);
   require_in("PimSystemSpec.tile_col_arrays", tile_col_arrays, 1, 1 << 20);
   require_in("PimSystemSpec.tile_buffer_line_bits", tile_buffer_line_bits, 1, 1 << 20);
@@ -71,6 +76,14 @@ void PimSystemSpec::validate() const {
     reject("PimSystemSpec.replication", "'" + replication + "'", "must be one of 'given', 'auto'");
   for (std::size_t i = 0; i < layer_replication.size(); ++i)
     require_in("PimSystemSpec.layer_replication[" + std::to_string(i) + "]", layer_replication[i], 1, 1 << 20);
+  for (std::size_t i = 0; i < layer_tile_row_arrays.size(); ++i)
+    require_in("PimSystemSpec.layer_tile_row_arrays[" + std::to_string(i) + "]", layer_tile_row_arrays[i], 1, 1 << 20);
+  for (std::size_t i = 0; i < layer_tile_col_arrays.size(); ++i)
+    require_in("PimSystemSpec.layer_tile_col_arrays[" + std::to_string(i) + "]", layer_tile_col_arrays[i], 1, 1 << 20);
+  if (!layer_tile_row_arrays.empty() && !layer_tile_col_arrays.empty() &&
+      layer_tile_row_arrays.size() != layer_tile_col_arrays.size())
+    reject("PimSystemSpec.layer_tile_col_arrays", std::to_string(layer_tile_col_arrays.size()) + " entries",
+           "as many as layer_tile_row_arrays (" + std::to_string(layer_tile_row_arrays.size()) + ") or none");
   require_finite_in("PimSystemSpec.area_budget_mm2", area_budget_mm2, 0.0, 1e6);
   fraction("PimSystemSpec.input_activity", input_activity);
   for (std::size_t i = 0; i < layer_activity.size(); ++i)
@@ -251,6 +264,7 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
   // Tile H-trees (evaluator/interconnect.h): each layer's arrays, copies included, fill tiles
   // of the array model's area per array; the trees are inside the tiles, so they add to the
   // chip before the chip bus is laid out.
+  const std::vector<TileShape> shapes = layer_tile_shapes(net, sys);
   std::vector<double> tree_area(net.layers().size(), 0.0), tree_path(net.layers().size(), 0.0);
   double trees = 0, tree_wire_m = 0;
   for (const LayerMapping& lm : mapping.layers()) {
@@ -258,10 +272,11 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     if (!am.peri.tile_htree()) continue;
     double per_array = 0;
     for (const auto& kv : am.area(1.0)) per_array += kv.second;
-    tree_area[std::size_t(lm.layer)] = am.peri.tile_htree_area(lm.arrays, per_array);
-    tree_path[std::size_t(lm.layer)] = am.peri.tile_htree_path_m(lm.arrays, per_array);
+    const TileShape& shape = shapes[std::size_t(lm.layer)];
+    tree_area[std::size_t(lm.layer)] = am.peri.tile_htree_area(lm.arrays, per_array, shape);
+    tree_path[std::size_t(lm.layer)] = am.peri.tile_htree_path_m(lm.arrays, per_array, shape);
     trees += tree_area[std::size_t(lm.layer)];
-    tree_wire_m += am.peri.tile_htree_wire_m(lm.arrays, per_array);
+    tree_wire_m += am.peri.tile_htree_wire_m(lm.arrays, per_array, shape);
   }
   // The chip bus spans the chip; its side before the bus sets the bus's length.
   const double side_m = std::sqrt(r.area_total_m2() + trees);
@@ -295,10 +310,11 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     const LayerMapping* lm = mapped_as[std::size_t(a.layer)];
     double tree_J = 0;
     if (lm && peri.tile_htree()) {
-      const int col_tiles = (lm->col_blocks + sys.tile_col_arrays - 1) / sys.tile_col_arrays;
-      const int row_tiles = (lm->row_blocks + sys.tile_row_arrays - 1) / sys.tile_row_arrays;
+      const TileShape& shape = shapes[std::size_t(a.layer)];
+      const int col_tiles = (lm->col_blocks + shape.col_arrays - 1) / shape.col_arrays;
+      const int row_tiles = (lm->row_blocks + shape.row_arrays - 1) / shape.row_arrays;
       const double out_bits = double(a.output_elements) * row_tiles *
-                              tile_partial_sum_bits(a.shift_add_bits, std::min(lm->row_blocks, sys.tile_row_arrays));
+                              tile_partial_sum_bits(a.shift_add_bits, std::min(lm->row_blocks, shape.row_arrays));
       tree_J = peri.tile_htree_J(a.buffer_read_bits * col_tiles, out_bits, tree_path[std::size_t(a.layer)]);
     }
     const double cells = peri.cells_in_adc() ? 0.0 : a.cell_energy_measured ? a.cell_energy_J : a.cell_reads * act * am.e_cell;
@@ -321,7 +337,8 @@ CostReport evaluate_pim(const Network& net, const Mapping& mapping, const std::v
     if (peri.tile_htree()) lc.area_by_component_m2.push_back({"interconnect", tree_area[std::size_t(a.layer)]});
 
     const LayerLatency t =
-        layer_latency(a, am.timing, a.replication, lm ? tile_buffer_traffic(a, *lm, am.spec, sys) : TileTraffic{});
+        layer_latency(a, am.timing, a.replication,
+                      lm ? tile_buffer_traffic(a, *lm, am.spec, sys, shapes[std::size_t(a.layer)]) : TileTraffic{});
     lc.replication = a.on_tiles ? a.replication : 0;
     lc.latency_by_component_s = {{"sensing", t.sensing_s}, {"adc", t.adc_s}, {"digital", t.digital_s},
                                  {"buffer", t.buffer_s}, {"tile_buffer", t.tile_buffer_s},

@@ -81,6 +81,12 @@ struct PimSystemSpec {
   // arrays, as NeuroSim's Tile.cpp sizes its tile H-tree: PEs x PE rows).
   std::string tile_interconnect = "none";
   int tile_bus_width_bits = 0;
+  // Metal layers over a tile's arrays and periphery free for its H-tree (0: none, every tree
+  // wire in a routing track of its own beside the arrays). Layer i's pitch is the node's
+  // `over_array_layer<i>_pitch_um` figure (data/tech.yaml); the tree's area is its repeaters
+  // plus the tracks of the wires that do not fit over the tile (evaluator/interconnect.h
+  // htree_track_share).
+  int tile_routing_layers = 0;
   // Repeaters of the xy_bus and the tile H-trees (evaluator/interconnect.h): the delay
   // allowed above the delay-optimal sizing to save energy (0: delay-optimal).
   double repeater_delay_tolerance = 0.0;
@@ -101,6 +107,13 @@ struct PimSystemSpec {
   // core (one line per clock) each way; its conventionally mapped tile, 1024 x 1024 cells =
   // 8 x 8 arrays of 128 x 128 (its VGG-8 floor plan, docs/neurosim_v14_vgg8.md).
   int tile_row_arrays = 8, tile_col_arrays = 8;
+  // A tile design per conv/linear layer, in order (empty: every layer on tile_row_arrays x
+  // tile_col_arrays tiles): a floor plan may put a layer on tiles of another size, as NeuroSim
+  // V1.4 puts its conventionally mapped layers on 1024 x 1024 tiles and the others on its
+  // novel-mapped ones (Chip.cpp ChipInitialize, docs/validation.md). Each tile's H-tree has
+  // its own rows' wires (tile_bus_width_bits 0) and its own side; the tile buffers' lines per
+  // clock are the chip's for every tile design.
+  std::vector<int> layer_tile_row_arrays, layer_tile_col_arrays;
   int tile_buffer_line_bits = 32;
   int tile_input_lines_per_clock = 1, tile_output_lines_per_clock = 1;
   // Weight duplication: "given" (layer_replication, one per conv/linear layer in order, or

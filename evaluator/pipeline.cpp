@@ -21,20 +21,46 @@ int tile_partial_sum_bits(int shift_add_bits, int blocks_in_tile) {
   return width;
 }
 
-double tile_root_wires(const PimSystemSpec& sys, const TileSpec& spec) {
-  return sys.tile_bus_width_bits > 0 ? double(sys.tile_bus_width_bits) : double(sys.tile_row_arrays) * spec.rows;
+double tile_root_wires(const PimSystemSpec& sys, const TileSpec& spec, const TileShape& shape) {
+  return sys.tile_bus_width_bits > 0 ? double(sys.tile_bus_width_bits) : double(shape.row_arrays) * spec.rows;
+}
+
+TileShape tile_shape(const PimSystemSpec& sys) { return {sys.tile_row_arrays, sys.tile_col_arrays}; }
+
+std::vector<TileShape> layer_tile_shapes(const Network& net, const PimSystemSpec& sys) {
+  std::vector<TileShape> out(net.layers().size(), tile_shape(sys));
+  if (sys.layer_tile_row_arrays.empty() && sys.layer_tile_col_arrays.empty()) return out;
+  const std::vector<MatrixLayer> matrices = matrix_layers(net);
+  auto check = [&](const char* field, const std::vector<int>& v) {
+    if (!v.empty() && v.size() != matrices.size())
+      reject(field, to_text(v.size()) + " entries",
+             "one per conv/linear layer of the network (" + to_text(matrices.size()) + "), in order, or none");
+  };
+  check("PimSystemSpec.layer_tile_row_arrays", sys.layer_tile_row_arrays);
+  check("PimSystemSpec.layer_tile_col_arrays", sys.layer_tile_col_arrays);
+  for (std::size_t i = 0; i < matrices.size(); ++i) {
+    TileShape& t = out[std::size_t(matrices[i].layer)];
+    if (!sys.layer_tile_row_arrays.empty()) t.row_arrays = sys.layer_tile_row_arrays[i];
+    if (!sys.layer_tile_col_arrays.empty()) t.col_arrays = sys.layer_tile_col_arrays[i];
+  }
+  return out;
 }
 
 TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
                                 const PimSystemSpec& sys) {
+  return tile_buffer_traffic(a, lm, spec, sys, tile_shape(sys));
+}
+
+TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
+                                const PimSystemSpec& sys, const TileShape& shape) {
   TileTraffic t;
   const bool tree = sys.tile_interconnect == "htree";
   if (!a.on_tiles || (sys.buffer_levels < 2 && !tree)) return t;
   // The busiest tile is the first: whole arrays of rows and outputs (mapping/mapping.h fills
   // blocks in order, the last one partly).
-  const int blocks_in_tile = std::min(lm.row_blocks, sys.tile_row_arrays);
-  const double rows_in_tile = std::min<double>(lm.matrix_rows, double(sys.tile_row_arrays) * spec.rows);
-  const double outputs_in_tile = std::min<double>(lm.matrix_cols, double(sys.tile_col_arrays) * spec.max_outputs());
+  const int blocks_in_tile = std::min(lm.row_blocks, shape.row_arrays);
+  const double rows_in_tile = std::min<double>(lm.matrix_rows, double(shape.row_arrays) * spec.rows);
+  const double outputs_in_tile = std::min<double>(lm.matrix_cols, double(shape.col_arrays) * spec.max_outputs());
   // buffer_read_bits: every vector's im2col input at activation precision (evaluator/actions.h).
   t.in_bits = a.buffer_read_bits * rows_in_tile / lm.matrix_rows;
   t.out_bits = double(a.output_elements) * outputs_in_tile / lm.matrix_cols *
@@ -42,9 +68,9 @@ TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, c
   if (tree) {
     // The tree of the busiest tile: its arrays (every copy of the block: the copies share the
     // tile, as its buffers) of a full tile's, that share of the wires.
-    const double full = double(sys.tile_row_arrays) * sys.tile_col_arrays;
-    const double in_tile = std::min(full, double(blocks_in_tile) * std::min(lm.col_blocks, sys.tile_col_arrays) * lm.replication);
-    const double wires = tile_root_wires(sys, spec);
+    const double full = shape.arrays();
+    const double in_tile = std::min(full, double(blocks_in_tile) * std::min(lm.col_blocks, shape.col_arrays) * lm.replication);
+    const double wires = tile_root_wires(sys, spec, shape);
     t.tree_bits = t.in_bits + t.out_bits;
     t.tree_wires = std::max(1.0, std::floor(wires * in_tile / full));
   }
@@ -172,6 +198,7 @@ std::map<int, int> system_replication(const Network& net, const TileSpec& spec, 
     if (!a.on_tiles) floor_s = std::max(floor_s, layer_latency(a, m, 1).total_s());
   // one.layers(): the layers on arrays, in network order.
   const std::vector<LayerMapping>& mapped = one.layers();
+  const std::vector<TileShape> shapes = layer_tile_shapes(net, sys);
   for (const LayerMapping& ml : mapped) {
     timing.push_back(latency_model(one.spec(ml.layer), tech, sys));
     const LayerCost& lc = r.layers[std::size_t(ml.layer)];
@@ -181,7 +208,7 @@ std::map<int, int> system_replication(const Network& net, const TileSpec& spec, 
     fixed -= a;
     const LayerActions& la = acts[std::size_t(ml.layer)];
     layer.push_back(&la);
-    tile.push_back(tile_buffer_traffic(la, ml, one.spec(ml.layer), sys));
+    tile.push_back(tile_buffer_traffic(la, ml, one.spec(ml.layer), sys, shapes[std::size_t(ml.layer)]));
     // More copies than sequential passes would leave every copy idle part of a pass.
     max_copies.push_back(int(std::min(std::ceil(la.sequential_passes), double(1 << 20))));
   }

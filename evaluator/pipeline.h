@@ -23,7 +23,7 @@
 //   latency = max(sensing + adc, digital) + buffer + tile_buffer + interconnect.
 // The tile level (NeuroSim V1.4's chip -> tile -> PE hierarchy, Tile.cpp
 // TileCalculatePerformance): a tile holds a block of up to tile_row_arrays x tile_col_arrays
-// arrays of a layer's weight matrix (row blocks x column blocks) and every copy of that block
+// arrays (the layer's tile design: layer_tile_shapes() below) of a layer's weight matrix (row blocks x column blocks) and every copy of that block
 // (NeuroSim duplicates inside the tile: its PE / subarray speed-up), so the copies share the
 // tile's buffers and do not shorten their time (NeuroSim adds the tile buffers' latency after
 // dividing the PE latency by the duplication). Per inference the tile's input buffer takes
@@ -81,17 +81,32 @@ struct LayerLatency {
 // With tile H-trees (PimSystemSpec::tile_interconnect = "htree") also the busiest tile's
 // bits on its tree (the same in + out bits, whatever the buffer levels) and the tree's wires
 // in that tile (its share of tile_bus_width_bits).
+// Arrays per tile of one layer's tile design: tile_row_arrays x tile_col_arrays, or the layer's
+// entries of layer_tile_row_arrays / layer_tile_col_arrays.
+struct TileShape {
+  int row_arrays = 8, col_arrays = 8;
+  double arrays() const { return double(row_arrays) * col_arrays; }
+};
+TileShape tile_shape(const PimSystemSpec& sys);  // the chip's tile design
+// One per network layer (the chip's tile design for layers that are not conv/linear). Throws,
+// naming the field, when a non-empty layer_tile_* list has not one entry per conv/linear layer.
+std::vector<TileShape> layer_tile_shapes(const Network& net, const PimSystemSpec& sys);
+
 struct TileTraffic {
   double in_bits = 0, out_bits = 0;
   double tree_bits = 0, tree_wires = 0;
 };
 TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
+                                const PimSystemSpec& sys, const TileShape& shape);
+// The same on the chip's tile design (tile_shape(sys)).
+TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
                                 const PimSystemSpec& sys);
 // Width of a partial sum leaving a tile that adds `blocks_in_tile` row blocks of
 // `shift_add_bits`-bit results: + ceil(log2(blocks_in_tile)) bits.
 int tile_partial_sum_bits(int shift_add_bits, int blocks_in_tile);
-// Wires from a full tile's root (its H-tree's B): tile_bus_width_bits, 0 meaning the tile's rows.
-double tile_root_wires(const PimSystemSpec& sys, const TileSpec& spec);
+// Wires from a full tile's root (its H-tree's B): tile_bus_width_bits, 0 meaning the tile's rows
+// (shape.row_arrays x rows).
+double tile_root_wires(const PimSystemSpec& sys, const TileSpec& spec, const TileShape& shape);
 
 LatencyModel latency_model(const TileSpec& spec, const TechTable& tech, const PimSystemSpec& sys);
 

@@ -86,6 +86,63 @@ TEST(Interconnect, TileLevelsAndPath) {
 }
 
 
+// The tree's bars with their wire counts, laid out as in walk(): horizontal bars (y, x0, x1,
+// wires) and vertical ones (x, y0, y1, wires), one entry per half bar.
+struct Bar {
+  double at, lo, hi, wires;
+};
+void bars(int level, double cx, double cy, double half_w, double half_h, double wires, std::vector<Bar>& horiz,
+          std::vector<Bar>& vert) {
+  if (level == 0) return;
+  horiz.push_back({cy, cx - half_w, cx, wires / 2});
+  horiz.push_back({cy, cx, cx + half_w, wires / 2});
+  for (double sx : {-1.0, 1.0}) {
+    vert.push_back({cx + sx * half_w, cy - half_h, cy, wires / 4});
+    vert.push_back({cx + sx * half_w, cy, cy + half_h, wires / 4});
+    for (double sy : {-1.0, 1.0})
+      bars(level - 1, cx + sx * half_w, cy + sy * half_h, half_w / 2, half_h / 2, wires / 4, horiz, vert);
+  }
+}
+// Most wires of `segs` crossing one cut across them: cuts between every two consecutive ends.
+double busiest_cut(const std::vector<Bar>& segs) {
+  std::vector<double> ends;
+  for (const Bar& b : segs) ends.insert(ends.end(), {b.lo, b.hi});
+  std::sort(ends.begin(), ends.end());
+  double most = 0;
+  for (std::size_t i = 1; i < ends.size(); ++i) {
+    const double cut = 0.5 * (ends[i - 1] + ends[i]);
+    double n = 0;
+    for (const Bar& b : segs) n += (b.lo < cut && cut < b.hi) ? b.wires : 0.0;
+    most = std::max(most, n);
+  }
+  return most;
+}
+
+TEST(Interconnect, BusiestCutOfTheEnumeratedTree) {
+  // The demand htree_track_share takes, wires (1 - 2^-k) each way, is the enumerated tree's
+  // busiest cut (pitches unequal: the count does not depend on them).
+  for (int k = 1; k <= 6; ++k) {
+    const double wires = 4608;
+    std::vector<Bar> horiz, vert;
+    bars(k, 0, 0, std::ldexp(118e-6, k - 2), std::ldexp(288e-6, k - 2), wires, horiz, vert);
+    EXPECT_NEAR(busiest_cut(horiz), wires * (1 - std::ldexp(1.0, -k)), 1e-9) << k;
+    EXPECT_NEAR(busiest_cut(vert), wires * (1 - std::ldexp(1.0, -k)), 1e-9) << k;
+  }
+}
+
+TEST(Interconnect, TrackShareByHand) {
+  // k = 1, 1000 wires: 500 cross the busiest cut each way; a 40 um side.
+  EXPECT_DOUBLE_EQ(htree_track_share(1000, 1, 40e-6, {}), 1.0);  // no layer over the tile
+  // One 160 nm layer along x: 250 tracks, half of the x wires fit; none of the y wires.
+  EXPECT_NEAR(htree_track_share(1000, 1, 40e-6, {0.16e-6}), 0.5 * 0.5 + 0.5 * 1.0, 1e-12);
+  EXPECT_NEAR(htree_track_share(1000, 1, 40e-6, {0.16e-6, 0.16e-6}), 0.5, 1e-12);
+  EXPECT_NEAR(htree_track_share(1000, 1, 40e-6, {0.08e-6, 0.08e-6}), 0.0, 1e-12);  // 500 tracks each: all fit
+  // 160 + 320 nm along x (250 + 125 tracks), 240 nm along y (166.7): 0.5 (1 - 375/500) + 0.5 (1 - 166.7/500).
+  EXPECT_NEAR(htree_track_share(1000, 1, 40e-6, {0.16e-6, 0.24e-6, 0.32e-6}),
+              0.5 * 0.25 + 0.5 * (1 - (40.0 / 0.24) / 500), 1e-12);
+  EXPECT_DOUBLE_EQ(htree_track_share(1000, 0, 40e-6, {}), 0.0);  // one array: no tree
+}
+
 // NeuroSim V1.4's 22 nm minimum inverter and 40 nm wire (data/tech.yaml, the periphery entry).
 const RepeaterDevice kDev{43178.7, 0.1459e-15, 0.07855e-15, 0.0127e-12};
 const double kR = 9.77e6, kC = 0.2e-9;

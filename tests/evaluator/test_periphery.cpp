@@ -148,29 +148,51 @@ TEST(Periphery, MultilevelSenseAmpMatchesNeuroSimProbe) {
   for (int i = 0; i < 3; ++i) EXPECT_NEAR((esw + (msa_column_power_W(r_ohm[i], 31) + pref) * t) * 1e15, e_fJ[i], 0.5);
 }
 
+// 512 x 30 on 128 x 128 arrays: 4 row blocks x 2 column blocks = 8 arrays of the default parts,
+// the chip's tiles 2 x 2 arrays; the repeated wire's footprint and energy per bit and metre by
+// hand from the 22 nm figures (delay-optimal repeaters, 0.8 V).
+struct HtreeCase {
+  TechTable tech = TechTable::load(kTech, "22nm");
+  TileSpec spec = spec128();
+  Network net = linear(512, 30);
+  Mapping m{matrix_layers(net), spec};
+  std::vector<LayerActions> acts = shape_actions(net, m, 8);
+  PimSystemSpec none, sys;
+  double footprint = 0, e_bit_m = 0, a = 0;  // a: one array with its periphery
+  RepeatedWire w;
+  CostReport r0;
+  HtreeCase() {
+    auto fig = [&](const char* k) { return tech.periphery.at(k); };
+    const RepeaterDevice dev{fig("repeater_unit_on_resistance_ohm"), fig("repeater_unit_input_cap_fF"),
+                             fig("repeater_unit_output_cap_fF"), fig("repeater_unit_area_um2")};
+    w = repeated_wire(dev, fig("bus_wire_res_ohm_per_um"), fig("bus_wire_cap_fF_per_um"), 0.0);
+    footprint = fig("bus_wire_pitch_um") + w.size * fig("repeater_unit_area_um2") / w.spacing_m;
+    e_bit_m = 0.5 * fig("bus_wire_cap_fF_per_um") * (1 + w.cap_ratio) * 0.8 * 0.8;
+    none.tile_row_arrays = 2;
+    none.tile_col_arrays = 2;
+    sys = none;
+    sys.tile_interconnect = "htree";
+    r0 = evaluate_pim(net, m, acts, tech, none);
+    for (const auto& kv : r0.layers[0].area_by_component_m2) a += kv.second;
+    a /= 8;
+  }
+  double fig(const char* k) const { return tech.periphery.at(k); }
+  CostReport eval(const PimSystemSpec& s) const { return evaluate_pim(net, m, acts, tech, s); }
+};
+
 TEST(Periphery, TileHtreesByHand) {
-  // 512 x 30: 4 row blocks x 2 column blocks = 8 arrays of the default parts.
-  const TechTable tech = TechTable::load(kTech, "22nm");
-  const TileSpec spec = spec128();
-  const Network net = linear(512, 30);
-  const Mapping m(matrix_layers(net), spec);
-  const std::vector<LayerActions> acts = shape_actions(net, m, 8);
+  HtreeCase c;
+  const TechTable& tech = c.tech;
+  const Mapping& m = c.m;
+  const Network& net = c.net;
+  const std::vector<LayerActions>& acts = c.acts;
   ASSERT_EQ(m.layers()[0].arrays, 8);
-  auto fig = [&](const char* k) { return tech.periphery.at(k); };
-  const RepeaterDevice dev{fig("repeater_unit_on_resistance_ohm"), fig("repeater_unit_input_cap_fF"),
-                           fig("repeater_unit_output_cap_fF"), fig("repeater_unit_area_um2")};
-  const RepeatedWire w = repeated_wire(dev, fig("bus_wire_res_ohm_per_um"), fig("bus_wire_cap_fF_per_um"), 0.0);
-  const double footprint = fig("bus_wire_pitch_um") + w.size * fig("repeater_unit_area_um2") / w.spacing_m;
-  const double e_bit_m = 0.5 * fig("bus_wire_cap_fF_per_um") * (1 + w.cap_ratio) * 0.8 * 0.8;
-  PimSystemSpec none;
-  none.tile_row_arrays = 2;
-  none.tile_col_arrays = 2;
-  PimSystemSpec sys = none;
-  sys.tile_interconnect = "htree";
-  const CostReport r0 = evaluate_pim(net, m, acts, tech, none), r = evaluate_pim(net, m, acts, tech, sys);
-  double a = 0;  // one array with its periphery
-  for (const auto& kv : r0.layers[0].area_by_component_m2) a += kv.second;
-  a /= 8;
+  auto fig = [&](const char* k) { return c.fig(k); };
+  const RepeatedWire& w = c.w;
+  const double footprint = c.footprint, e_bit_m = c.e_bit_m, a = c.a;
+  PimSystemSpec& sys = c.sys;
+  const CostReport& r0 = c.r0;
+  const CostReport r = evaluate_pim(net, m, acts, tech, sys);
   // Two full tiles of 2 x 2 arrays: a 2 x 2 H-tree over a square of 4 a, root to leaf one
   // array pitch sqrt(a); 2 x 128 wires from each root.
   const double d = std::sqrt(a);
@@ -199,6 +221,75 @@ TEST(Periphery, TileHtreesByHand) {
   const CostReport r3 = evaluate_pim(net, m, acts, tech, sys);
   const double want = 128 * (6 * std::sqrt(3 * a) / 2 + 2 * std::sqrt(2 * a) / 2) * footprint;
   EXPECT_NEAR(part(r3.layers[0].area_by_component_m2, "interconnect"), want, 1e-9 * want);
+}
+
+TEST(Periphery, TileHtreesOnEachLayersTileDesign) {
+  // The same 8 arrays (4 row blocks x 2 column blocks) on a tile design of their own, 4 x 2
+  // arrays, while the chip's is 2 x 2: one full tile of 8 arrays, k = ceil(log2 ceil(sqrt 8))
+  // = 2 levels over a square of 8 a, root to leaf d = sqrt(8 a) (1 - 1/4), 4 x 128 wires.
+  HtreeCase c;
+  PimSystemSpec& sys = c.sys;
+  sys.layer_tile_row_arrays = {4};
+  sys.layer_tile_col_arrays = {2};
+  const CostReport r = c.eval(sys);
+  const double a = c.a;
+  const double d = std::sqrt(8 * a) * 0.75;
+  EXPECT_NEAR(part(r.layers[0].area_by_component_m2, "interconnect"), 512 * d * c.footprint, 1e-9 * a);
+  // Energy: 512 x 8 input bits into the one tile, 30 outputs out of it at shift-add + 2 bits
+  // (four row blocks summed in the tile), toggle rates 0.5.
+  const int width = c.acts[0].shift_add_bits + 2;
+  const double in = 512 * 8, out = 30 * width;
+  const double dist_J = (in + 30 * 8) * c.tech.wire_J_per_bit_m * 0.5 * std::sqrt(r.area_total_m2());
+  const double tree_J = (0.5 * in + 0.5 * out) * c.e_bit_m * d;
+  EXPECT_NEAR(part(r.energy_J, "interconnect") - dist_J, tree_J, 1e-9 * tree_J);
+  // Latency: all 512 rows x 8 bits in and 30 outputs out over the tile's 512 wires, at 1 ns.
+  const double clocks = std::ceil((512.0 * 8 + 30 * width) / 512);
+  EXPECT_NEAR(part(r.layers[0].latency_by_component_s, "interconnect") -
+                  part(c.r0.layers[0].latency_by_component_s, "interconnect"), clocks * 1e-9, 1e-15);
+  // Only the rows list given: 3 x 2 tiles (one full of 6 arrays, 2 rest): per array 3 x 128 / 6 wires.
+  sys.layer_tile_row_arrays = {3};
+  sys.layer_tile_col_arrays.clear();
+  const CostReport r3 = c.eval(sys);
+  const double want = 64 * (6 * mho::tile_htree_path_m(6, a) + 2 * mho::tile_htree_path_m(2, a)) * c.footprint;
+  EXPECT_NEAR(part(r3.layers[0].area_by_component_m2, "interconnect"), want, 1e-9 * want);
+  EXPECT_NEAR(mho::tile_htree_path_m(6, a), std::sqrt(6 * a) * 0.75, 1e-12);  // 3 per side -> 4 leaves, k = 2
+  // A list that is not one entry per conv/linear layer, or an entry out of range, names the field.
+  sys.layer_tile_row_arrays = {3, 1};
+  try {
+    c.eval(sys);
+    ADD_FAILURE() << "no throw";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("layer_tile_row_arrays"), std::string::npos) << e.what();
+  }
+  sys.layer_tile_row_arrays = {0};
+  EXPECT_THROW(sys.validate(), std::invalid_argument);
+  sys.layer_tile_row_arrays = {2, 2};
+  sys.layer_tile_col_arrays = {2};
+  EXPECT_THROW(sys.validate(), std::invalid_argument);
+}
+
+TEST(Periphery, TileHtreesOverTheArrays) {
+  // Two full tiles of 2 x 2 arrays, k = 1: 256 wires of d = sqrt(a) each, 128 crossing the
+  // busiest cut each way, a 2 sqrt(a) side. One layer over the tiles (M5, 160 nm) takes every
+  // x wire when 2 sqrt(a) / 160 nm >= 128 tracks, so half the length keeps its own track; two
+  // layers take both directions, and only the repeaters are left.
+  HtreeCase c;
+  PimSystemSpec& sys = c.sys;
+  const double d = std::sqrt(c.a), per_m = c.w.size * c.fig("repeater_unit_area_um2") / c.w.spacing_m;
+  ASSERT_GE(2 * d / 0.16e-6, 128.0);
+  sys.tile_routing_layers = 1;
+  EXPECT_NEAR(part(c.eval(sys).area_m2, "interconnect"), 2 * 256 * d * (per_m + 0.5 * c.fig("bus_wire_pitch_um")),
+              1e-9 * c.a);
+  sys.tile_routing_layers = 2;
+  EXPECT_NEAR(part(c.eval(sys).area_m2, "interconnect"), 2 * 256 * d * per_m, 1e-9 * c.a);
+  // More layers than the node's table gives: the figure is named.
+  sys.tile_routing_layers = 5;
+  try {
+    c.eval(sys);
+    ADD_FAILURE() << "no throw";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("over_array_layer5_pitch_um"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Periphery, BadChoicesNameTheField) {
