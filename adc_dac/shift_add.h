@@ -36,6 +36,10 @@ class ShiftAdd {
       for (int j = 0; j < n; ++j) acc[j] += wt_ * (row[j] - ref);
       return;
     }
+    if (inl_ == T(0) && !z) {  // the common case as its own loop: no spills of the unused terms
+      for (int j = 0; j < n; ++j) acc[j] += wl_ * std::clamp(std::nearbyint((row[j] - ref) * inv_), lo_, hi_);
+      return;
+    }
     for (int j = 0; j < n; ++j) {
       T c = (row[j] - ref) * inv_;
       if (inl_ != T(0)) {

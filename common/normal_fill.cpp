@@ -30,9 +30,9 @@ inline std::uint64_t row_seed(std::uint64_t sample, std::uint32_t sub) {
 }  // namespace
 
 namespace {
-// Rows r < rows of n draws each into out[r * n ...], row r seeded by seed_of(r).
-template <typename SeedOf>
-void fill_seeded_rows(SeedOf seed_of, int rows, float* out, int n) {
+// Rows r < rows of n draws each into out[r * n ...], row r seeded by seeds[r]. Every loop but
+// the last runs over all the rows' pairs at once, so that it vectorises however short a row is.
+void fill_seeded_rows(const std::uint64_t* seeds, int rows, float* out, int n) {
   if (n <= 0 || rows <= 0) return;
   const int m = (n + 1) / 2, half = n / 2;  // pair p gives out[p] and out[p + m]
   // All rows' pairs in one array, whose length is a multiple of 16 pairs, so that every
@@ -40,24 +40,24 @@ void fill_seeded_rows(SeedOf seed_of, int rows, float* out, int n) {
   // in the last bit): an element does not depend on how many rows share the call.
   const int total = rows * m, padded = (total + 15) / 16 * 16;
   thread_local std::vector<float> u1, u2, c, s;
+  thread_local std::vector<std::uint64_t> counters;
   if (u1.size() < std::size_t(padded)) {
     u1.resize(std::size_t(padded));
     u2.resize(std::size_t(padded));
     c.resize(std::size_t(padded));
     s.resize(std::size_t(padded));
+    counters.resize(std::size_t(padded));
   }
   float* a = u1.data();
   float* b = u2.data();
+  std::uint64_t* ctr = counters.data();
   constexpr float kTwoPi = 6.28318530717958647692f, kInv24 = 1.0f / 16777216.0f;
-  for (int r = 0; r < rows; ++r) {
-    const std::uint64_t seed = seed_of(r);
-    float* ar = a + std::size_t(r) * m;
-    float* br = b + std::size_t(r) * m;
-    for (int p = 0; p < m; ++p) {
-      const std::uint64_t h = splitmix(seed + std::uint64_t(p + 1) * kGamma);
-      ar[p] = (float(std::int32_t(h >> 40)) + 0.5f) * kInv24;
-      br[p] = float(std::int32_t((h >> 16) & 0xFFFFFFu)) * kInv24;
-    }
+  for (int r = 0; r < rows; ++r)
+    for (int p = 0; p < m; ++p) ctr[std::size_t(r) * m + p] = seeds[r] + std::uint64_t(p + 1) * kGamma;
+  for (int q = 0; q < total; ++q) {
+    const std::uint64_t h = splitmix(ctr[q]);
+    a[q] = (float(std::int32_t(h >> 40)) + 0.5f) * kInv24;
+    b[q] = float(std::int32_t((h >> 16) & 0xFFFFFFu)) * kInv24;
   }
   for (int p = total; p < padded; ++p) a[p] = b[p] = 0.5f;
   float* cs = c.data();
@@ -75,29 +75,26 @@ void fill_seeded_rows(SeedOf seed_of, int rows, float* out, int n) {
     for (int p = 0; p < half; ++p) o[p + m] = sr[p];
   }
 }
+
+thread_local std::vector<std::uint64_t> row_seeds;
 }  // namespace
 
 void fill_normals_rows(const StreamKey& key, std::uint64_t index, const std::uint32_t* subs, int rows,
                        float* out, int n) {
+  if (rows <= 0) return;
   const std::uint64_t base = sample_seed(key, index);
-  fill_seeded_rows([&](int r) { return row_seed(base, subs[r]); }, rows, out, n);
+  if (row_seeds.size() < std::size_t(rows)) row_seeds.resize(std::size_t(rows));
+  for (int r = 0; r < rows; ++r) row_seeds[std::size_t(r)] = row_seed(base, subs[r]);
+  fill_seeded_rows(row_seeds.data(), rows, out, n);
 }
 
 void fill_normals_samples(const StreamKey& key, const std::uint64_t* indices, const std::uint32_t* subs,
                           int rows, float* out, int n) {
-  // Rows of one sample usually come together: its part of the seed is hashed once per run.
-  std::uint64_t last = 0, base = 0;
-  bool have = false;
-  fill_seeded_rows(
-      [&](int r) {
-        if (!have || indices[r] != last) {
-          last = indices[r];
-          base = sample_seed(key, last);
-          have = true;
-        }
-        return row_seed(base, subs[r]);
-      },
-      rows, out, n);
+  if (rows <= 0) return;
+  if (row_seeds.size() < std::size_t(rows)) row_seeds.resize(std::size_t(rows));
+  // Every row's seed hashed in full (three SplitMix64 rounds): branch-free, it vectorises.
+  for (int r = 0; r < rows; ++r) row_seeds[std::size_t(r)] = row_seed(sample_seed(key, indices[r]), subs[r]);
+  fill_seeded_rows(row_seeds.data(), rows, out, n);
 }
 
 void fill_normals(const StreamKey& key, std::uint64_t index, std::uint32_t sub, float* out, int n) {

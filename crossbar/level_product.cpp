@@ -108,6 +108,75 @@ int compact(const T* l, int k, int* idx, T* lvl) {
   return na;
 }
 
+// Narrow arrays (a depthwise group: 9 rows, 4 GEMM columns) with levels in {-1, 0, +1}: each
+// pass row sums every row of m in ascending order, driven or not. A level-0 row adds l * m =
+// +-0, which leaves a sum that is never -0 unchanged (it starts at +0, and x + -x is +0), and
+// a +-1 row adds +-m exactly, as the driven-rows sum does: the same bits, with none of the
+// compaction and dispatch that cost more than the additions on so few rows and columns.
+constexpr int kNarrowRows = 32, kNarrowColumns = 8;
+
+// Rows r0 .. r1; false (before any output is written) if a level is not 0 or +-1.
+template <int W, typename T>
+bool narrow_rows(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>& m, const RowMat<T>* s, RowMat<T>& out,
+                 RowMat<T>* var, std::uint8_t* driven, Eigen::Index r0, Eigen::Index r1, std::uint64_t* drives) {
+  const int K = int(lv.cols());
+  const T* md = m.data();
+  const Eigen::Index lm = m.outerStride();
+  const T* sd = s ? s->data() : nullptr;
+  const Eigen::Index ls = s ? s->outerStride() : 0;
+  std::uint64_t count = 0;
+  // Every level 0 or +-1 first: one flat pass when the rows are contiguous (a tile's are).
+  const bool flat = lv.outerStride() == K;
+  for (Eigen::Index r = r0; r < r1; r += flat ? r1 - r0 : 1) {
+    const T* l = lv.row(r).data();
+    const Eigen::Index n = flat ? (r1 - r0) * K : K;
+    int other = 0;
+    for (Eigen::Index i = 0; i < n; ++i) other |= (l[i] != T(0)) & (l[i] != T(1)) & (l[i] != T(-1));
+    if (other) return false;
+  }
+  for (Eigen::Index r = r0; r < r1; ++r) {
+    const T* l = lv.row(r).data();
+    T a[W] = {}, q[W] = {}, drives = T(0);
+    for (int i = 0; i < K; ++i) {
+      const T li = l[i];
+      drives += li * li;  // 0 or 1 (the levels were checked): an exact count
+      for (int c = 0; c < W; ++c) a[c] += li * md[i * lm + c];
+      if (sd)
+        for (int c = 0; c < W; ++c) q[c] += (li * li) * sd[i * ls + c];
+    }
+    T* o = out.row(r).data();
+    for (int c = 0; c < W; ++c) o[c] = a[c];
+    if (sd) {
+      T* v = var->row(r).data();
+      for (int c = 0; c < W; ++c) v[c] = q[c];
+    }
+    const int na = int(drives);
+    if (driven) driven[r] = na > 0;
+    count += std::uint64_t(na);
+  }
+  *drives += count;
+  return true;
+}
+
+template <typename T>
+using NarrowKernel = bool (*)(const Eigen::Ref<const RowMat<T>>&, const RowMat<T>&, const RowMat<T>*, RowMat<T>&,
+                              RowMat<T>*, std::uint8_t*, Eigen::Index, Eigen::Index, std::uint64_t*);
+
+template <typename T>
+NarrowKernel<T> narrow_kernel(int n) {
+  switch (n) {
+    case 1: return narrow_rows<1, T>;
+    case 2: return narrow_rows<2, T>;
+    case 3: return narrow_rows<3, T>;
+    case 4: return narrow_rows<4, T>;
+    case 5: return narrow_rows<5, T>;
+    case 6: return narrow_rows<6, T>;
+    case 7: return narrow_rows<7, T>;
+    case 8: return narrow_rows<8, T>;
+    default: return nullptr;
+  }
+}
+
 #ifdef __AVX2__
 // For each 8-bit mask of non-zero lanes, the lanes in ascending order (then padding): one
 // permutation moves a block's non-zeros to the front. The scalar loop above spent a sixth of
@@ -161,6 +230,25 @@ void driven_rows_product(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>&
   const T* sd = s ? s->data() : nullptr;
   const Eigen::Index ls = s ? s->outerStride() : 0;
   std::uint64_t count = 0;  // an integer sum: the same for any split
+  if (K <= kNarrowRows && N <= kNarrowColumns && N > 0) {
+    // Falls through to the driven-rows sum (which rewrites every output) at any other level.
+    const NarrowKernel<T> kernel = narrow_kernel<T>(N);
+    bool ok = true;
+    if (R >= 64 && !omp_in_parallel()) {
+#pragma omp parallel num_threads(threads()) reduction(+ : count) reduction(&& : ok)
+      {
+        const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        ok = kernel(lv, m, s, out, var, driven, R * t / nt, R * (t + 1) / nt, &count);
+      }
+    } else {
+      ok = kernel(lv, m, s, out, var, driven, 0, R, &count);
+    }
+    if (ok) {
+      if (nonzeros) *nonzeros = count;
+      return;
+    }
+    count = 0;
+  }
   // The columns c0 .. N of pass row r from its compacted levels.
   auto row_columns = [&](Eigen::Index r, const int* ix, const T* lv_, int na, int c0) {
     T* o = out.row(r).data();

@@ -71,6 +71,10 @@ TEST(DrivenRowsProduct, EqualsAscendingLoopBitForBit) {
       check<float>(97, 25, n, p_on, false, false);
       check<float>(70, 150, n, p_on, true, false);
       check<double>(65, 33, n, p_on, true, true);
+      // Narrow arrays (<= 32 rows, <= 8 columns) with +-1 and 0/1 levels: their own kernel.
+      check<float>(97, 9, n, p_on, true, false);
+      check<double>(80, 32, n, p_on, false, false);
+      check<float>(20, 9, n, p_on, true, true);  // general levels: the driven-rows path
     }
 }
 
