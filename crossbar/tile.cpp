@@ -754,18 +754,25 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
         thread_local std::vector<T> acc, d;
         const Eigen::Index R = Eigen::Index(P) * nb;
         if (read_noise) {
-          ids.clear();
-          subs.clear();
-          rows.clear();
+          // The driven passes listed branch-free: every entry written, the count advanced if driven.
+          ids.resize(std::size_t(R));
+          subs.resize(std::size_t(R));
+          rows.resize(std::size_t(R));
+          std::uint64_t* id = ids.data();
+          std::uint32_t* su = subs.data();
+          Eigen::Index* ro = rows.data();
+          const std::uint8_t* dr = driven.data();
+          std::size_t n = 0;
           for (Eigen::Index b = 0; b < nb; ++b)
-            for (int k = 0; k < P; ++k)
-              if (!know_driven || driven[std::size_t(k * nb + b)] != 0) {
-                ids.push_back(std::uint64_t(first + b0 + b));
-                subs.push_back(sub_index(k, 0));
-                rows.push_back(k * nb + b);
-              }
-          zs.resize(rows.size() * std::size_t(ncols));
-          fill_normals_samples(read_key, ids.data(), subs.data(), int(rows.size()), zs.data(), ncols);
+            for (int k = 0; k < P; ++k) {
+              id[n] = std::uint64_t(first + b0 + b);
+              su[n] = sub_index(k, 0);
+              ro[n] = k * nb + b;
+              n += !know_driven || dr[std::size_t(k * nb + b)] != 0;
+            }
+          rows.resize(n);
+          zs.resize(n * std::size_t(ncols));
+          fill_normals_samples(read_key, ids.data(), subs.data(), int(n), zs.data(), ncols);
           // The draws in pass-row order, 0 on undriven rows: one vector loop over the block,
           // where an undriven row (current and variance +0) stays +0 + 0 * 0 = +0.
           zfull.assign(std::size_t(R) * std::size_t(ncols), 0.0f);
