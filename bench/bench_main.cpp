@@ -368,7 +368,7 @@ int main(int argc, char** argv) {
       {"parasitics", [] { parasitics("parasitics", 0.1); }},
       {"parasitics_1ohm", [] { parasitics("parasitics_1ohm", 1.0); }},
       {"parasitics_1024", [] { parasitics("parasitics_1024", 0.1); }},
-      {"mobilenet_block", [] { mobilenet_block(7); }},
+      {"mobilenet_block", [] { mobilenet_block(15); }},
   };
   if (argc != 2 || !cases.count(argv[1])) {
     std::fprintf(stderr, "usage: mho_bench CASE   (cases:");

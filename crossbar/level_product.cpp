@@ -114,6 +114,8 @@ int compact(const T* l, int k, int* idx, T* lvl) {
 // a +-1 row adds +-m exactly, as the driven-rows sum does: the same bits, with none of the
 // compaction and dispatch that cost more than the additions on so few rows and columns.
 constexpr int kNarrowRows = 32, kNarrowColumns = 8;
+// Rows whose sums are looked up (3^6 patterns: 729 x 8 sums of 8 columns, 47 KiB in double).
+constexpr int kPrefixRows = 6, kPrefixPatterns = 729;
 
 // Rows r0 .. r1; false (before any output is written) if a level is not 0 or +-1.
 template <int W, typename T>
@@ -134,10 +136,44 @@ bool narrow_rows(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>& m, cons
     for (Eigen::Index i = 0; i < n; ++i) other |= (l[i] != T(0)) & (l[i] != T(1)) & (l[i] != T(-1));
     if (other) return false;
   }
+  // The sums of the first kPrefixRows rows for each of their 3^kPrefixRows level patterns,
+  // each built from a shorter pattern plus its last driven row, in ascending order: the same
+  // additions the loop below would make (the undriven rows' +-0 aside), looked up per pass row.
+  const int pre = K > kPrefixRows ? kPrefixRows : 0;
+  thread_local std::vector<T> table;
+  const int entries = pre ? kPrefixPatterns : 0;
+  table.resize(std::size_t(entries) * (2 * W + 1));
+  T* pa = table.data();              // entries x W sums
+  T* pq = pa + std::size_t(entries) * W;  // entries x W variance sums
+  T* pc = pq + std::size_t(entries) * W;  // entries: driven rows
+  if (pre) {
+    for (int c = 0; c < W; ++c) pa[c] = pq[c] = T(0);
+    pc[0] = T(0);
+    for (int e = 1; e < entries; ++e) {
+      int h = 0, p3 = 1;  // the highest driven row of pattern e and 3^h
+      for (int t = e, i = 0, pw = 1; t > 0; t /= 3, ++i, pw *= 3)
+        if (t % 3) h = i, p3 = pw;
+      const int d = (e / p3) % 3;
+      const T li = d == 1 ? T(1) : T(-1);
+      const int from = e - d * p3;
+      for (int c = 0; c < W; ++c) pa[e * W + c] = pa[from * W + c] + li * md[h * lm + c];
+      if (sd)
+        for (int c = 0; c < W; ++c) pq[e * W + c] = pq[from * W + c] + (li * li) * sd[h * ls + c];
+      pc[e] = pc[from] + T(1);
+    }
+  }
   for (Eigen::Index r = r0; r < r1; ++r) {
     const T* l = lv.row(r).data();
     T a[W] = {}, q[W] = {}, drives = T(0);
-    for (int i = 0; i < K; ++i) {
+    if (pre) {
+      int e = 0;  // digit i of row i: 0 undriven, 1 at +1, 2 at -1
+      for (int i = pre - 1; i >= 0; --i) e = 3 * e + int(l[i] * l[i]) + int(l[i] < T(0));
+      for (int c = 0; c < W; ++c) a[c] = pa[e * W + c];
+      if (sd)
+        for (int c = 0; c < W; ++c) q[c] = pq[e * W + c];
+      drives = pc[e];
+    }
+    for (int i = pre; i < K; ++i) {
       const T li = l[i];
       drives += li * li;  // 0 or 1 (the levels were checked): an exact count
       for (int c = 0; c < W; ++c) a[c] += li * md[i * lm + c];

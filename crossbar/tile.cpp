@@ -776,9 +776,11 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
           // The draws in pass-row order, 0 on undriven rows: one vector loop over the block,
           // where an undriven row (current and variance +0) stays +0 + 0 * 0 = +0.
           zfull.assign(std::size_t(R) * std::size_t(ncols), 0.0f);
-          for (std::size_t t = 0; t < rows.size(); ++t)
-            std::memcpy(zfull.data() + std::size_t(rows[t]) * std::size_t(ncols), zs.data() + t * std::size_t(ncols),
-                        sizeof(float) * std::size_t(ncols));
+          for (std::size_t t = 0; t < rows.size(); ++t) {
+            float* to = zfull.data() + std::size_t(rows[t]) * std::size_t(ncols);
+            const float* from = zs.data() + t * std::size_t(ncols);
+            for (int j = 0; j < ncols; ++j) to[j] = from[j];  // a few floats: no library call
+          }
           T* c = cur.data();
           const float* zk = zfull.data();
           if (charge_noise_) {
