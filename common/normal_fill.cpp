@@ -3,6 +3,7 @@
 #include "common/normal_fill.h"
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 namespace mho {
@@ -52,8 +53,22 @@ void fill_seeded_rows(const std::uint64_t* seeds, int rows, float* out, int n) {
   float* b = u2.data();
   std::uint64_t* ctr = counters.data();
   constexpr float kTwoPi = 6.28318530717958647692f, kInv24 = 1.0f / 16777216.0f;
-  for (int r = 0; r < rows; ++r)
-    for (int p = 0; p < m; ++p) ctr[std::size_t(r) * m + p] = seeds[r] + std::uint64_t(p + 1) * kGamma;
+  // Short rows (a narrow tile's 4 columns are 2 pairs) with their pair count known at compile
+  // time: the per-row loops below would otherwise cost more than the draws.
+  auto per_row = [&](auto pairs) {
+    constexpr int M = decltype(pairs)::value;
+    for (int r = 0; r < rows; ++r)
+      for (int p = 0; p < M; ++p) ctr[std::size_t(r) * M + p] = seeds[r] + std::uint64_t(p + 1) * kGamma;
+  };
+  switch (m) {
+    case 1: per_row(std::integral_constant<int, 1>()); break;
+    case 2: per_row(std::integral_constant<int, 2>()); break;
+    case 3: per_row(std::integral_constant<int, 3>()); break;
+    case 4: per_row(std::integral_constant<int, 4>()); break;
+    default:
+      for (int r = 0; r < rows; ++r)
+        for (int p = 0; p < m; ++p) ctr[std::size_t(r) * m + p] = seeds[r] + std::uint64_t(p + 1) * kGamma;
+  }
   for (int q = 0; q < total; ++q) {
     const std::uint64_t h = splitmix(ctr[q]);
     a[q] = (float(std::int32_t(h >> 40)) + 0.5f) * kInv24;
@@ -67,12 +82,30 @@ void fill_seeded_rows(const std::uint64_t* seeds, int rows, float* out, int n) {
     cs[p] = r * std::cos(kTwoPi * b[p]);
     sn[p] = r * std::sin(kTwoPi * b[p]);
   }
-  for (int r = 0; r < rows; ++r) {
-    float* o = out + std::size_t(r) * n;
-    const float* cr = cs + std::size_t(r) * m;
-    const float* sr = sn + std::size_t(r) * m;
-    for (int p = 0; p < m; ++p) o[p] = cr[p];
-    for (int p = 0; p < half; ++p) o[p + m] = sr[p];
+  auto copy_out = [&](auto pairs, auto halves) {
+    constexpr int M = decltype(pairs)::value, H = decltype(halves)::value;
+    for (int r = 0; r < rows; ++r) {
+      float* o = out + std::size_t(r) * (M + H);
+      const float* cr = cs + std::size_t(r) * M;
+      const float* sr = sn + std::size_t(r) * M;
+      for (int p = 0; p < M; ++p) o[p] = cr[p];
+      for (int p = 0; p < H; ++p) o[p + M] = sr[p];
+    }
+  };
+  using I1 = std::integral_constant<int, 1>;
+  using I2 = std::integral_constant<int, 2>;
+  if (m == 2 && half == 2) {
+    copy_out(I2(), I2());
+  } else if (m == 1 && half == 1) {
+    copy_out(I1(), I1());
+  } else {
+    for (int r = 0; r < rows; ++r) {
+      float* o = out + std::size_t(r) * n;
+      const float* cr = cs + std::size_t(r) * m;
+      const float* sr = sn + std::size_t(r) * m;
+      for (int p = 0; p < m; ++p) o[p] = cr[p];
+      for (int p = 0; p < half; ++p) o[p + m] = sr[p];
+    }
   }
 }
 
