@@ -115,7 +115,7 @@ int compact(const T* l, int k, int* idx, T* lvl) {
 // compaction and dispatch that cost more than the additions on so few rows and columns.
 constexpr int kNarrowRows = 32, kNarrowColumns = 8;
 // Rows whose sums are looked up: 3^6 = 729 patterns (their sums, variance sums and counts take
-// at most 729 x 17 values, 97 KiB at 8 double columns; 11 KiB at a depthwise group's 4 floats).
+// at most 729 x 17 values, 97 KiB at 8 double columns; 26 KiB at a depthwise group's 4 float columns).
 constexpr int kPrefixRows = 6, kPrefixPatterns = 729;
 
 // Rows r0 .. r1; false (before any output is written) if a level is not 0 or +-1.
