@@ -137,9 +137,10 @@ bool narrow_rows(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>& m, cons
     for (Eigen::Index i = 0; i < n; ++i) other |= (l[i] != T(0)) & (l[i] != T(1)) & (l[i] != T(-1));
     if (other) return false;
   }
-  // The sums of the first kPrefixRows rows for each of their 3^kPrefixRows level patterns,
-  // each built from a shorter pattern plus its last driven row, in ascending order: the same
-  // additions the loop below would make (the undriven rows' +-0 aside), looked up per pass row.
+  // The sums of the first kPrefixRows rows for each of their 3^kPrefixRows level patterns (row
+  // i is digit i: 0 undriven, 1 at +1, 2 at -1), looked up per pass row. Pattern e + d 3^h
+  // (e < 3^h) is pattern e plus row h: each entry makes the additions of the loop below, in
+  // ascending row order (the undriven rows' +-0 aside).
   const int pre = K > kPrefixRows ? kPrefixRows : 0;
   thread_local std::vector<T> table;
   const int entries = pre ? kPrefixPatterns : 0;
@@ -150,33 +151,32 @@ bool narrow_rows(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>& m, cons
   if (pre) {
     for (int c = 0; c < W; ++c) pa[c] = pq[c] = T(0);
     pc[0] = T(0);
-    for (int e = 1; e < entries; ++e) {
-      int h = 0, p3 = 1;  // the highest driven row of pattern e and 3^h
-      for (int t = e, i = 0, pw = 1; t > 0; t /= 3, ++i, pw *= 3)
-        if (t % 3) h = i, p3 = pw;
-      const int d = (e / p3) % 3;
-      const T li = d == 1 ? T(1) : T(-1);
-      const int from = e - d * p3;
-      for (int c = 0; c < W; ++c) pa[e * W + c] = pa[from * W + c] + li * md[h * lm + c];
-      if (sd)
-        for (int c = 0; c < W; ++c) pq[e * W + c] = pq[from * W + c] + (li * li) * sd[h * ls + c];
-      pc[e] = pc[from] + T(1);
-    }
+    for (int h = 0, size = 1; h < pre; ++h, size *= 3)
+      for (int d = 1; d <= 2; ++d) {
+        const T li = d == 1 ? T(1) : T(-1);
+        for (int e = 0; e < size; ++e) {
+          const int to = e + d * size;
+          for (int c = 0; c < W; ++c) pa[to * W + c] = pa[e * W + c] + li * md[h * lm + c];
+          if (sd)
+            for (int c = 0; c < W; ++c) pq[to * W + c] = pq[e * W + c] + (li * li) * sd[h * ls + c];
+          pc[to] = pc[e] + T(1);
+        }
+      }
   }
   for (Eigen::Index r = r0; r < r1; ++r) {
     const T* l = lv.row(r).data();
-    T a[W] = {}, q[W] = {}, drives = T(0);
+    T a[W] = {}, q[W] = {}, n_driven = T(0);
     if (pre) {
-      int e = 0;  // digit i of row i: 0 undriven, 1 at +1, 2 at -1
+      int e = 0;
       for (int i = pre - 1; i >= 0; --i) e = 3 * e + int(l[i] * l[i]) + int(l[i] < T(0));
       for (int c = 0; c < W; ++c) a[c] = pa[e * W + c];
       if (sd)
         for (int c = 0; c < W; ++c) q[c] = pq[e * W + c];
-      drives = pc[e];
+      n_driven = pc[e];
     }
     for (int i = pre; i < K; ++i) {
       const T li = l[i];
-      drives += li * li;  // 0 or 1 (the levels were checked): an exact count
+      n_driven += li * li;  // 0 or 1 (the levels were checked): an exact count
       for (int c = 0; c < W; ++c) a[c] += li * md[i * lm + c];
       if (sd)
         for (int c = 0; c < W; ++c) q[c] += (li * li) * sd[i * ls + c];
@@ -187,7 +187,7 @@ bool narrow_rows(const Eigen::Ref<const RowMat<T>>& lv, const RowMat<T>& m, cons
       T* v = var->row(r).data();
       for (int c = 0; c < W; ++c) v[c] = q[c];
     }
-    const int na = int(drives);
+    const int na = int(n_driven);
     if (driven) driven[r] = na > 0;
     count += std::uint64_t(na);
   }

@@ -730,14 +730,27 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
           analog_currents<T>(x.middleRows(b0, nb), first + b0, true, &lv, &cur, &var, &block_totals, &driven);
       const bool read_noise = var.size() > 0 || charge_noise_;
       const bool know_driven = !driven.empty();
-      // The ADC sees amperes = cur * unit * v: express its range in the units of cur.
-      std::vector<Adc> adcs;
-      std::vector<double> weight(std::size_t(P) * G);
+      // The ADC sees amperes = cur * unit * v: express its range in the units of cur. One
+      // conversion with its shift-and-add weight per (plane, group), set up once per block.
+      std::vector<ShiftAdd<T>> converts;
+      converts.reserve(std::size_t(P) * G);
       for (int k = 0; k < P; ++k)
-        for (int g = 0; g < G; ++g) {
-          adcs.emplace_back(spec_.adc, adc_range_[k][g] / (unit * v), groups_[g].is_signed);
-          weight[k * G + g] = dac_.multiplier(k, x_max_) * groups_[g].coeff * unit;
+        for (int g = 0; g < G; ++g)
+          converts.emplace_back(Adc(spec_.adc, adc_range_[k][g] / (unit * v), groups_[g].is_signed),
+                                dac_.multiplier(k, x_max_) * groups_[g].coeff * unit);
+      // Pass row `row` (noise added) of plane k through group g's conversion into one sample's
+      // outputs acc.
+      auto convert_group = [&](int k, int g, const T* row, const float* zp, T* acc) {
+        const Group& gr = groups_[g];
+        const T ref = gr.analog_ref >= 0 ? row[gr.analog_ref] : T(0);
+        if (gr.width == n_out_) {
+          converts[std::size_t(k * G + g)](row + gr.gemm_col0, ref, n_out_, zp, acc);
+        } else {  // a reference column converted on its own: subtracted from every output
+          T one = T(0);
+          converts[std::size_t(k * G + g)](row + gr.gemm_col0, ref, 1, zp, &one);
+          for (int j = 0; j < n_out_; ++j) acc[j] += one;
         }
+      };
       // (Only where this block runs on one thread anyway: the loop below splits samples.)
       if (n_out_ <= narrow_outputs && (omp_in_parallel() || threads() == 1)) {
         // Pass by pass over the block: one noise call per block and each conversion's set-up
@@ -802,7 +815,6 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
         for (int k = 0; k < P; ++k)
           for (int g = 0; g < G; ++g) {
             const Group& gr = groups_[g];
-            const ShiftAdd<T> convert(adcs[k * G + g], weight[k * G + g]);
             if (adc_noise) {
               std::fill(subs.begin(), subs.end(), sub_index(k, g));
               zs.resize(std::size_t(nb) * std::size_t(gr.width));
@@ -816,22 +828,13 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
               const T* c = cur.data() + std::size_t(k * nb) * std::size_t(ncols);
               for (Eigen::Index b = 0; b < nb; ++b, c += ncols)
                 d[std::size_t(b)] = c[gr.gemm_col0] - (gr.analog_ref >= 0 ? c[gr.analog_ref] : T(0));
-              convert(d.data(), T(0), int(nb), adc_noise ? zs.data() : nullptr, acc.data());
+              converts[std::size_t(k * G + g)](d.data(), T(0), int(nb), adc_noise ? zs.data() : nullptr, acc.data());
               continue;
             }
-            for (Eigen::Index b = 0; b < nb; ++b) {
-              const T* row = cur.row(k * nb + b).data();
-              const T ref = gr.analog_ref >= 0 ? row[gr.analog_ref] : T(0);
-              const float* zp = adc_noise ? zs.data() + std::size_t(b) * std::size_t(gr.width) : nullptr;
-              T* a = acc.data() + std::size_t(b) * std::size_t(n_out_);
-              if (gr.width == n_out_) {
-                convert(row + gr.gemm_col0, ref, n_out_, zp, a);
-              } else {  // a reference column converted on its own: subtracted from every output
-                T one = T(0);
-                convert(row + gr.gemm_col0, ref, 1, zp, &one);
-                for (int j = 0; j < n_out_; ++j) a[j] += one;
-              }
-            }
+            for (Eigen::Index b = 0; b < nb; ++b)
+              convert_group(k, g, cur.row(k * nb + b).data(),
+                            adc_noise ? zs.data() + std::size_t(b) * std::size_t(gr.width) : nullptr,
+                            acc.data() + std::size_t(b) * std::size_t(n_out_));
           }
         for (Eigen::Index b = 0; b < nb; ++b) {
           T* o = out.row(b0 + b).data();
@@ -879,19 +882,8 @@ RowMat<T> Tile::read(const Eigen::Ref<const RowMat<T>>& x, std::int64_t first, b
             }
             t += on;
             for (int g = 0; g < G; ++g) {
-              const Group& gr = groups_[g];
-              const T ref = gr.analog_ref >= 0 ? row[gr.analog_ref] : T(0);
-              if (adc_noise) fill_normals(adc_key, sample, sub_index(k, g), z.data(), gr.width);
-              const float* zp = adc_noise ? z.data() : nullptr;
-              if (gr.width == n_out_) {
-                convert_shift_add(row + gr.gemm_col0, ref, n_out_, adcs[k * G + g], zp,
-                                   weight[k * G + g], acc.data());
-              } else {  // a reference column converted on its own: subtracted from every output
-                T one = T(0);
-                convert_shift_add(row + gr.gemm_col0, ref, 1, adcs[k * G + g], zp,
-                                   weight[k * G + g], &one);
-                for (T& a : acc) a += one;
-              }
+              if (adc_noise) fill_normals(adc_key, sample, sub_index(k, g), z.data(), groups_[g].width);
+              convert_group(k, g, row, adc_noise ? z.data() : nullptr, acc.data());
             }
           }
           T* o = out.row(b0 + b).data();

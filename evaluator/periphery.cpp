@@ -193,28 +193,33 @@ double Periphery::tile_htree_path_m(double arrays, double array_area, const Tile
   return mho::tile_htree_path_m(std::min(arrays, full), array_area);
 }
 
+namespace {
+// f(n) summed over the tiles a layer's `arrays` fill: full tiles of `full` arrays, then the
+// partial one.
+template <typename F>
+double over_tiles(double arrays, double full, F f) {
+  const double tiles = std::floor(arrays / full), rest = arrays - tiles * full;
+  return tiles * f(full) + (rest > 0 ? f(rest) : 0.0);
+}
+}  // namespace
+
 double Periphery::tile_htree_wire_m(double arrays, double array_area, const TileShape& shape) const {
   if (!htree_ || !(arrays > 0)) return 0.0;
-  const double full = shape.arrays();
-  const double tiles = std::floor(arrays / full), rest = arrays - tiles * full;
-  // B n / T wires of d(n) in a tile of n arrays: full tiles, then the partial one.
-  return tile_wires(shape) / full *
-         (tiles * full * mho::tile_htree_path_m(full, array_area) + rest * mho::tile_htree_path_m(rest, array_area));
-}
-
-double Periphery::one_tree_area(double n, double array_area, const TileShape& shape) const {
-  // A tile of n arrays: B n / T wires of d(n), each with its repeaters, and the tracks of the
-  // share that does not fit over the tile's side S = sqrt(n a).
-  const double wires = tile_wires(shape) * n / shape.arrays();
-  const double share = htree_track_share(wires, htree_levels(n), std::sqrt(n * array_area), over_array_pitches_);
-  return wires * mho::tile_htree_path_m(n, array_area) * (wire_.area_per_m + share * pitch_);
+  // B n / T wires of d(n) in a tile of n arrays.
+  const double per_array = tile_wires(shape) / shape.arrays();
+  return over_tiles(arrays, shape.arrays(),
+                    [&](double n) { return per_array * n * mho::tile_htree_path_m(n, array_area); });
 }
 
 double Periphery::tile_htree_area(double arrays, double array_area, const TileShape& shape) const {
   if (!htree_ || !(arrays > 0)) return 0.0;
-  const double full = shape.arrays();
-  const double tiles = std::floor(arrays / full), rest = arrays - tiles * full;
-  return tiles * one_tree_area(full, array_area, shape) + (rest > 0 ? one_tree_area(rest, array_area, shape) : 0.0);
+  // A tile of n arrays: B n / T wires of d(n), each with its repeaters, and the tracks of the
+  // share that does not fit over the tile's side S = sqrt(n a).
+  return over_tiles(arrays, shape.arrays(), [&](double n) {
+    const double wires = tile_wires(shape) * n / shape.arrays();
+    const double share = htree_track_share(wires, htree_levels(n), std::sqrt(n * array_area), over_array_pitches_);
+    return wires * mho::tile_htree_path_m(n, array_area) * (wire_.area_per_m + share * pitch_);
+  });
 }
 
 double Periphery::repeater_leakage_W(double wire_m) const {

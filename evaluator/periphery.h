@@ -128,7 +128,6 @@ class Periphery {
   bool htree_ = false;
   RepeatedWire wire_;  // the repeated wire of the bus and the trees (xy_bus or htree)
   std::vector<double> over_array_pitches_;  // htree: pitches of the layers free over the tiles
-  double one_tree_area(double arrays, double array_area_m2, const TileShape& shape) const;
   double c_wire_ = 0, pitch_ = 0, leak_unit_W_ = 0;
   int sa_bits_ = 0, planes_ = 1, groups_ = 1, adcs_ = 1, cpa_ = 1, outputs_ = 1;
   double cell_h_m_ = 0, cell_w_m_ = 0;

@@ -47,11 +47,6 @@ std::vector<TileShape> layer_tile_shapes(const Network& net, const PimSystemSpec
 }
 
 TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
-                                const PimSystemSpec& sys) {
-  return tile_buffer_traffic(a, lm, spec, sys, tile_shape(sys));
-}
-
-TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
                                 const PimSystemSpec& sys, const TileShape& shape) {
   TileTraffic t;
   const bool tree = sys.tile_interconnect == "htree";

@@ -98,9 +98,6 @@ struct TileTraffic {
 };
 TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
                                 const PimSystemSpec& sys, const TileShape& shape);
-// The same on the chip's tile design (tile_shape(sys)).
-TileTraffic tile_buffer_traffic(const LayerActions& a, const LayerMapping& lm, const TileSpec& spec,
-                                const PimSystemSpec& sys);
 // Width of a partial sum leaving a tile that adds `blocks_in_tile` row blocks of
 // `shift_add_bits`-bit results: + ceil(log2(blocks_in_tile)) bits.
 int tile_partial_sum_bits(int shift_add_bits, int blocks_in_tile);

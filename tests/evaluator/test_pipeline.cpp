@@ -115,7 +115,7 @@ TEST(Pipeline, TileBufferLatencyByHand) {
   // The busiest tile: 2 of the 3 row blocks (256 of 300 rows), one array column of outputs.
   // In: 256 rows x 8 bits = 2048 bits over 16 bits per clock = 128 clocks. Out: per_array
   // outputs at sa + 1 bits (two row blocks summed) over 8 bits per clock.
-  const TileTraffic tt = tile_buffer_traffic(acts[0], m.layers()[0], spec, sys);
+  const TileTraffic tt = tile_buffer_traffic(acts[0], m.layers()[0], spec, sys, tile_shape(sys));
   EXPECT_DOUBLE_EQ(tt.in_bits, 2048.0);
   EXPECT_DOUBLE_EQ(tt.out_bits, double(per_array) * (sa + 1));
   const double clocks = 128 + std::ceil(per_array * (sa + 1) / 8.0);
@@ -128,7 +128,7 @@ TEST(Pipeline, TileBufferLatencyByHand) {
   // A tile holding the whole matrix: every row and output, at the partial-sum width of 3 row
   // blocks (sa + 2); 2400 bits over 16 = 150 clocks.
   sys.tile_row_arrays = sys.tile_col_arrays = 8;
-  const TileTraffic all = tile_buffer_traffic(acts[0], m.layers()[0], spec, sys);
+  const TileTraffic all = tile_buffer_traffic(acts[0], m.layers()[0], spec, sys, tile_shape(sys));
   EXPECT_DOUBLE_EQ(all.in_bits, 2400.0);
   EXPECT_DOUBLE_EQ(all.out_bits, 40.0 * (sa + 2));
   EXPECT_EQ(acts[0].partial_sum_bits, sa + 2);
@@ -137,12 +137,12 @@ TEST(Pipeline, TileBufferLatencyByHand) {
   const Mapping cm(matrix_layers(cn), spec);
   const std::vector<LayerActions> ca = shape_actions(cn, cm, 8);
   sys.tile_row_arrays = 1;
-  const TileTraffic ct = tile_buffer_traffic(ca[0], cm.layers()[0], spec, sys);
+  const TileTraffic ct = tile_buffer_traffic(ca[0], cm.layers()[0], spec, sys, tile_shape(sys));
   EXPECT_DOUBLE_EQ(ct.in_bits, 16.0 * 128 * 8);
   EXPECT_DOUBLE_EQ(ct.out_bits, 16.0 * 8 * ca[0].shift_add_bits);
   // No tile level with one buffer level (the default): nothing, and the latency is unchanged.
   sys.buffer_levels = 1;
-  const TileTraffic none = tile_buffer_traffic(acts[0], m.layers()[0], spec, sys);
+  const TileTraffic none = tile_buffer_traffic(acts[0], m.layers()[0], spec, sys, tile_shape(sys));
   EXPECT_EQ(none.in_bits + none.out_bits, 0.0);
   EXPECT_EQ(part(evaluate_pim(net, m, acts, t, sys).layers[0].latency_by_component_s, "tile_buffer"), 0.0);
 }
