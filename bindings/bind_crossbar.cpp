@@ -97,6 +97,9 @@ void bind_crossbar(py::module_& m) {
   m.def("cap_preset", [](py::handle name) { return cap_preset(to_string(name, "cap_preset(name)")); },
         py::arg("name"), "The CapSpec of a published charge-domain macro (see crossbar/cap_spec.h).");
   m.def("cap_preset_names", &cap_preset_names, "Names of the capacitor presets.");
+  m.def("mom_mismatch_sigma", [](double c_unit_F) { return mom_mismatch_sigma(c_unit_F); }, py::arg("c_unit_F"),
+        "Relative sigma of one unit capacitor of c_unit_F (F) by the SKY130 MOM capacitor models: "
+        "0.98 % x sqrt(1 fF / C) (crossbar/cap_spec.h).");
 
   SpecBinder<TileSpec>(m, "TileSpec", "One crossbar array and its periphery. See crossbar/tile_spec.h.")
       .field("rows", &TileSpec::rows, "word lines (inputs)")

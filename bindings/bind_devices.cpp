@@ -33,6 +33,10 @@ void bind_devices(py::module_& m) {
       .field("feature_size_m", &CellSpec::feature_size_m, "feature size F, m")
       .field("v_read_V", &CellSpec::v_read_V, "full-scale read voltage, V")
       .field("t_read_s", &CellSpec::t_read_s, "read pulse, s")
+      .field("wl_cell_cap_F", &CellSpec::wl_cell_cap_F, "word-line load each cell adds beyond the wire, F")
+      .field("wl_driver_cap_F", &CellSpec::wl_driver_cap_F, "word-line driver's own capacitance, F")
+      .field("wl_v_low_V", &CellSpec::wl_v_low_V, "word line's low level, V (0 with wl_v_high_V 0: ground)")
+      .field("wl_v_high_V", &CellSpec::wl_v_high_V, "word line's high level, V (0: the tech table's vdd)")
       .finish();
 
   py::class_<CellModel> cellModel_cls(m, "CellModel", "Behaviour of a CellSpec: sigma and drift functions.");

@@ -31,11 +31,29 @@ double cap_units_per_cell(const CapSpec& cap, int level_bits) {
   return 1.0;
 }
 
+// SkyWater SKY130 (130 nm) foundry SPICE models, google/skywater-pdk-libs-sky130_fd_pr at
+// f62031a, cells/cap_vpp_01p8x01p8_m1m2_noshield: the 0.7833 fF metal-oxide-metal capacitor's
+// mismatch block `vary ..._slope dist=gauss std=0.0183` scaled by 0.85105 sqrt(0.50527 / mult)
+// in ctot_a, so sigma(C)/C = 1.107 % for one device (mult = 1), i.e. 0.98 % x sqrt(1 fF / C)
+// by Pelgrom's area law (the same models' larger MOM cells, 4-94 fF, give 1.2-1.7 % sqrt(fF)).
+// A 130 nm process's figure: no capacitor-matching data of the macros' own processes was
+// reachable.
+double mom_mismatch_sigma(double c_unit_F) {
+  if (!(c_unit_F > 0.0) || !std::isfinite(c_unit_F))
+    reject("mom_mismatch_sigma(c_unit_F)", to_text(c_unit_F), "a finite capacitance > 0, F");
+  return 0.009798 / std::sqrt(c_unit_F / 1e-15);
+}
+
 namespace {
+constexpr const char* kMomMatchingSource =
+    " Mismatch: sigma 0.98 % x sqrt(1 fF / C_u) for a unit capacitor, from the SkyWater SKY130 "
+    "(130 nm) foundry models of a 0.78 fF MOM capacitor (sky130_fd_pr cap_vpp_01p8x01p8_m1m2_noshield: "
+    "1.107 % per device), not the macro's own process.";
 // CiMLoop (Andrulis, Sze, Emer, ISPASS 2024) models each macro in the repository
 // mit-emze/cimloop, workspace/models/arch/1_macro/<macro>/{arch,variables_iso}.yaml; the
 // figures below are that model's (the papers themselves were not reachable from here).
-// Capacitor mismatch is in none of them: mismatch_sigma stays 0 (set it per process).
+// Capacitor mismatch is in none of them; each preset takes its unit capacitor's sigma from
+// mom_mismatch_sigma (below), the only capacitor-matching figure reachable from here.
 CapSpec jia_65nm() {
   CapSpec c;
   c.name = "sram_65nm_jia2020";
@@ -46,6 +64,8 @@ CapSpec jia_65nm() {
   c.scheme = "bitline_sharing";
   c.c_unit_F = 2e-15;
   c.v_dd_V = 0.85;
+  c.mismatch_sigma = mom_mismatch_sigma(c.c_unit_F);
+  c.source += kMomMatchingSource;
   return c;
 }
 CapSpec dong_7nm() {
@@ -59,6 +79,8 @@ CapSpec dong_7nm() {
   c.scheme = "binary_weighted";
   c.c_unit_F = 1e-15;
   c.v_dd_V = 0.8;
+  c.mismatch_sigma = mom_mismatch_sigma(c.c_unit_F);
+  c.source += kMomMatchingSource;
   return c;
 }
 CapSpec wang_22nm() {
@@ -71,6 +93,8 @@ CapSpec wang_22nm() {
   c.scheme = "c2c";
   c.c_unit_F = 2e-15;
   c.v_dd_V = 1.0;
+  c.mismatch_sigma = mom_mismatch_sigma(c.c_unit_F);
+  c.source += kMomMatchingSource;
   return c;
 }
 const std::map<std::string, std::function<CapSpec()>>& cap_presets() {

@@ -38,8 +38,8 @@ struct CapSpec {
   // mit-emze/cimloop, workspace/models/arch/1_macro/jia_jssc_2020/arch.yaml:
   // bitcell_capacitor capacitance 2e-15 F (the paper itself was not reachable here).
   double c_unit_F = 2e-15;
-  // No published unit-capacitor mismatch figure was reachable from here, so the default is 0
-  // (no mismatch); set it from the process's capacitor-matching data.
+  // The default is 0 (no mismatch); the presets take mom_mismatch_sigma(c_unit_F), a foundry's
+  // metal-oxide-metal capacitor matching (below); set it from the process's matching data.
   double mismatch_sigma = 0.0;
   std::string scheme = "bitline_sharing";  // "bitline_sharing" | "binary_weighted" | "c2c"
   // The same model's VOLTAGE: 0.85 (jia_jssc_2020/variables_iso.yaml), the paper's low-voltage
@@ -59,6 +59,12 @@ struct CapSpec {
 // Unit capacitors in one cell of `level_bits` stored bits: bit-line sharing 1, binary-weighted
 // 2^b - 1 (1 + 2 + ... + 2^(b-1)), a C-2C ladder 3 per bit (a C and a 2C per stage).
 double cap_units_per_cell(const CapSpec& cap, int level_bits);
+
+// Relative sigma of one unit capacitor of c_unit_F (F) by a foundry's metal-oxide-metal
+// capacitor models (SKY130, 130 nm; cap_spec.cpp has the derivation): 0.98 % x sqrt(1 fF / C).
+// The presets' mismatch_sigma; a design that changes a preset's c_unit_F sets mismatch_sigma
+// to this again if it wants the same matching law.
+double mom_mismatch_sigma(double c_unit_F);
 
 // Capacitor models of published charge-domain SRAM macros, each constant with its `source`
 // (cap_spec.cpp). No 28 nm macro's capacitor figures were reachable, so there is none for it.

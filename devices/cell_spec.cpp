@@ -99,6 +99,13 @@ void CellSpec::validate() const {
   require_finite_in("CellSpec.feature_size_m", feature_size_m, 1e-10, 1e-5);
   require_finite_positive("CellSpec.v_read_V", v_read_V, 10.0);
   require_finite_positive("CellSpec.t_read_s", t_read_s, 1.0);
+  require_finite_in("CellSpec.wl_cell_cap_F", wl_cell_cap_F, 0.0, 1e-12);
+  require_finite_in("CellSpec.wl_driver_cap_F", wl_driver_cap_F, 0.0, 1e-9);
+  require_finite_in("CellSpec.wl_v_high_V", wl_v_high_V, 0.0, 10.0);
+  require_finite_in("CellSpec.wl_v_low_V", wl_v_low_V, 0.0, 10.0);
+  if (wl_v_low_V > 0.0 && wl_v_low_V >= wl_v_high_V)
+    reject("CellSpec.wl_v_low_V", to_text(wl_v_low_V),
+           "must be below wl_v_high_V (" + to_text(wl_v_high_V) + "; 0 and 0: ground to the tech table's vdd)");
   // sinh(V / v0) overflows past V / v0 = 710; 100 keeps the currents finite (sinh(100) ~ 1e43)
   // and is already a cell conducting 1e43 times its linear current.
   if (iv == "sinh" && v_read_V / iv_v0_V > 100.0)
@@ -126,7 +133,9 @@ std::string CellSpec::repr() const {
      << ", iv='" << iv << "', iv_v0_V=" << iv_v0_V << ", stuck_at_min_prob=" << stuck_at_min_prob
      << ", stuck_at_max_prob=" << stuck_at_max_prob << ", area_F2=" << area_F2
      << ", feature_size_m=" << feature_size_m << ", v_read_V=" << v_read_V
-     << ", t_read_s=" << t_read_s << ")";
+     << ", t_read_s=" << t_read_s << ", wl_cell_cap_F=" << wl_cell_cap_F
+     << ", wl_driver_cap_F=" << wl_driver_cap_F << ", wl_v_low_V=" << wl_v_low_V
+     << ", wl_v_high_V=" << wl_v_high_V << ")";
   return os.str();
 }
 

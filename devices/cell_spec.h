@@ -66,6 +66,16 @@ struct CellSpec {
   double v_read_V = 0.2;
   double t_read_s = 10e-9;
 
+  // A word line's load beyond its wire (the cost model's "wires", evaluator/pim_cost.h): the
+  // gate and coupling capacitance each cell on the line adds (its access transistor), and the
+  // driver's own output capacitance, F; the line swings from wl_v_low_V to wl_v_high_V and
+  // draws C (high - low) high from the high rail per charge (both 0: ground to the tech
+  // table's vdd). Defaults: the wire alone, the model before these fields existed.
+  double wl_cell_cap_F = 0.0;
+  double wl_driver_cap_F = 0.0;
+  double wl_v_low_V = 0.0;
+  double wl_v_high_V = 0.0;
+
   // Throws std::invalid_argument on the first bad field.
   void validate() const;
   std::string repr() const;

@@ -162,7 +162,11 @@ struct ArrayModel {
       cell_area += cap_units_per_cell(s.cap, s.weight_bits == 0 ? 1 : s.slice_bits()) * s.cap.c_unit_F / s.cap.density_F_per_m2;
     // Cell pitch along a word line (width) and a bit line (height): area_F2 F^2 at cell_aspect.
     const double pitch_w = std::sqrt(cell_area * sys.cell_aspect), pitch_h = std::sqrt(cell_area / sys.cell_aspect);
-    e_wordline = tech.array_wire_F_per_m * s.cols * pitch_w * tech.vdd_V * tech.vdd_V;
+    // A word line charged from its low to its high level draws C (high - low) from the high
+    // rail: the wire, the cells' gate and coupling loads and the driver's output.
+    const double wl_high = cell.wl_v_high_V > 0 ? cell.wl_v_high_V : tech.vdd_V;
+    const double wl_C = tech.array_wire_F_per_m * s.cols * pitch_w + s.cols * cell.wl_cell_cap_F + cell.wl_driver_cap_F;
+    e_wordline = wl_C * (wl_high - cell.wl_v_low_V) * wl_high;
     // A charge-sharing line is charged by its cells' capacitors, not from the supply.
     e_bitline = charge ? 0.0 : tech.array_wire_F_per_m * s.rows * pitch_h * cell.v_read_V * cell.v_read_V;
     adcs = s.adcs_per_array();

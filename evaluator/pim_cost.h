@@ -26,7 +26,9 @@
 // ReLU inputs it is an upper estimate. A run measures it exactly (TileCounters::driven_rows).
 //   interconnect  the same bits moved half the chip's side on average;
 //   wires         word and bit lines charged (tech table `array_wires`): each driven row's
-//                 word line, cols x pitch long, to Vdd; each biased bit line, rows x pitch,
+//                 word line, cols x pitch long, to Vdd (or the cell's wl_v_low_V ->
+//                 wl_v_high_V, with its cells' wl_cell_cap_F and the wl_driver_cap_F on the
+//                 line, devices/cell_spec.h); each biased bit line, rows x pitch,
 //                 to v_read (charge accumulation: none, the cells' capacitors charge a shared
 //                 line, not the supply); pitch = sqrt(area_F2) x F;
 //   offchip       the input read from and the output written to DRAM (weights stay on chip);

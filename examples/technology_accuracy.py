@@ -7,11 +7,10 @@ by 8 columns, per-column weight scale):
   programming, drift compensated by a global reference read (TileSpec.drift_compensation);
 - SRAM, charge domain: 8T SRAM bit cells (one bit each, so eight 1-bit slices per weight)
   sharing charge on the bit line, with the capacitor and supply of the sram_65nm_jia2020
-  preset (2 fF, 0.85 V), kT/C noise of the line on every readout. Capacitor mismatch is 0: no
-  sourced mismatch figure is in the preset (crossbar/cap_spec.h), so this column shows the
-  charge-domain readout's kT/C noise and quantization only.
+  preset (2 fF, 0.85 V, capacitor mismatch 0.69 % a unit capacitor by the SKY130 MOM models,
+  crossbar/cap_spec.h), kT/C noise of the line on every readout.
 
-    .venv/bin/python examples/technology_accuracy.py [--chips 5] [--limit 2000] [--out FILE.json]
+    .venv/bin/python examples/technology_accuracy.py [--chips 5] [--limit 2000] [--only SRAM] [--out FILE.json]
 
 Prints one row per model and design: float and PIM accuracy with the 95 % CI over chips.
 """
@@ -39,13 +38,17 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chips", type=int, default=5)
     ap.add_argument("--limit", type=int, default=2000, help="test images, evenly spaced over the test set")
+    ap.add_argument("--only", default="", help="run only the designs whose name holds this text (e.g. SRAM)")
     ap.add_argument("--out", help="JSON file to write the rows to")
     a = ap.parse_args(argv)
+    chosen = [d for d in designs() if a.only in d[0]]
+    if not chosen:
+        ap.error(f"--only {a.only!r}: no design name holds it; the designs are " + "; ".join(d[0] for d in designs()))
     rows = []
     print(f"{'model':<16s} {'design':<52s} {'float %':>8s} {'PIM %':>7s} {'95% CI':>7s}")
     for model in MODELS:
         flt = None
-        for name, spec, t in designs():
+        for name, spec, t in chosen:
             r = mho.study.evaluate(model, spec, chips=a.chips, limit=a.limit, time_s=t, float_accuracy=flt,
                                    progress=False)
             flt = r.float_accuracy

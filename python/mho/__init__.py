@@ -41,6 +41,7 @@ from ._core import (  # noqa: F401,E402
     cell_preset,
     cell_preset_names,
     get_num_threads,
+    mom_mismatch_sigma,
     set_num_threads,
 )
 
@@ -65,7 +66,7 @@ def __getattr__(name):
 
 __all__ = [
     "AdcSpec", "CapSpec", "CellModel", "CellSpec", "DacSpec", "DigitalSpec", "PimSystemSpec", "TechTable", "IRDropResult", "Tile", "TileSpec",
-    "WireSpec", "ir_drop", "cap_preset", "cap_preset_names",
+    "WireSpec", "ir_drop", "cap_preset", "cap_preset_names", "mom_mismatch_sigma",
     "cell_preset", "cell_preset_names", "get_num_threads", "set_num_threads",
     "design_key", "from_yaml", "to_yaml",
 ]

@@ -241,6 +241,42 @@ TEST(PimCost, SingleTileByHand) {
   EXPECT_NEAR(r1.latency_s, 4 * (10e-9 + 7e-9) + 3e-9, 1e-18);
 }
 
+TEST(PimCost, WordLineGateLoadDriverAndSwingByHand) {
+  // The same tile with 1.5 fF of gate load a cell and 48 fF of driver on each word line, swung
+  // 0.9 -> 2.2 V: every driven row's line draws (wire + 64 x 1.5 fF + 48 fF) x 1.3 V x 2.2 V
+  // from the 2.2 V rail; the bit lines are unchanged.
+  const TechTable t = TechTable::load(kTech, "22nm");
+  const Network net = one_linear(100, 10);
+  TileSpec s = small_spec();
+  const Mapping m0(matrix_layers(net), s);
+  const CostReport r0 = evaluate_pim(net, m0, shape_actions(net, m0, 8), t, PimSystemSpec());
+  s.cell.wl_cell_cap_F = 1.5e-15;
+  s.cell.wl_driver_cap_F = 48e-15;
+  s.cell.wl_v_low_V = 0.9;
+  s.cell.wl_v_high_V = 2.2;
+  const Mapping m(matrix_layers(net), s);
+  const CostReport r = evaluate_pim(net, m, shape_actions(net, m, 8), t, PimSystemSpec());
+  const double pitch = std::sqrt(48.0) * 22e-9, c_um = 0.2e-15 / 1e-6, driven = 0.5 * 400;
+  const double bitlines = 4 * 40 * c_um * 128 * pitch * 0.2 * 0.2;
+  const double wordlines = driven * (c_um * 64 * pitch + 64 * 1.5e-15 + 48e-15) * 1.3 * 2.2;
+  EXPECT_NEAR(part(r.energy_J, "wires"), wordlines + bitlines, 1e-12 * (wordlines + bitlines));
+  EXPECT_NEAR(part(r0.energy_J, "wires") - bitlines, driven * c_um * 64 * pitch * 0.8 * 0.8, 1e-12 * wordlines);
+  for (const char* other : {"arrays", "dacs", "adcs", "buffers"})
+    EXPECT_DOUBLE_EQ(part(r.energy_J, other), part(r0.energy_J, other)) << other;
+  // A low level at or above the high one is refused, naming the field.
+  s.cell.wl_v_low_V = 2.2;
+  EXPECT_THROW(
+      {
+        try {
+          s.cell.validate();
+        } catch (const std::invalid_argument& e) {
+          EXPECT_NE(std::string(e.what()).find("wl_v_low_V"), std::string::npos);
+          throw;
+        }
+      },
+      std::invalid_argument);
+}
+
 TEST(PimCost, AFewColumnsConvertOnTheirOwnAdcsOnly) {
   // 1 output x 2 slices = 2 converted columns on an array of 8 ADCs shared by 4 columns:
   // both share ADC 0, so each pass converts 2 in sequence (spread over all 8 ADCs it was 1).

@@ -22,7 +22,8 @@ SPEC_NAMES = {"TileSpec", "CellSpec", "DacSpec", "AdcSpec", "WireSpec", "CapSpec
 # Fields valid only together with another one (a CellSpec model kind and its parameter list):
 # the companion set beside the field when the field alone cannot change.
 COMPANION = {"prog_sigma": ("prog_error", "constant"), "read_sigma": ("read_noise", "constant"),
-             "drift_params": ("drift", "constant"), "prog_error": ("prog_sigma", [1e-7])}
+             "drift_params": ("drift", "constant"), "prog_error": ("prog_sigma", [1e-7]),
+             "wl_v_low_V": ("wl_v_high_V", 2.2)}
 
 LENET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "models", "lenet5_mnist.h5")
 EVAL_NAMES = {n: getattr(mho, n) for n in mho.__all__}  # what `from mho import *` gives
@@ -51,7 +52,7 @@ def candidates(v):
     if isinstance(v, int):
         return [v + 1, v - 1, 2 * v + 3, 1, 2]
     if isinstance(v, float):
-        return [v * 1.5 + 0.125, v / 2, v + 0.25, 0.5, 0.0, 1e-3, 2.0]
+        return [v * 1.5 + 0.125, v / 2, v + 0.25, 0.5, 0.0, 1e-3, 2.0, 1e-15]  # 1 fF: a small capacitance
     if isinstance(v, str):
         return [v + "_x"]
     if isinstance(v, list):

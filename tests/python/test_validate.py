@@ -16,8 +16,9 @@ OUTSIDE = {
     ("jia_jssc2020", "tops_per_w"): "the M-BC's switching beyond its 2 fF capacitor's C V^2 (published CiM energy "
                                     "4.2 fJ per cell and cycle, mho 0.36)",
     ("jia_jssc2020", "tops_per_mm2"): "the M-BC's layout area (published CiM block 4.9 um^2 per cell, mho's 8T rule 1.2)",
-    ("wan_nature2022", "tops_per_w"): "the word lines' per-cell gate load (published 21.8 fJ per op of word-line "
-                                      "switching, mho 0.5) and the neuron's control energy",
+    ("wan_nature2022", "tops_per_w"): "the word lines pulsed once per magnitude bit (published 21.8 fJ per op of "
+                                      "word-line switching, mho 3.8 with the per-cell gate load, one charge per "
+                                      "product) and the neuron's control energy",
     ("wang_vlsi2022", "tops_per_w"): "the C-2C ladder's charge-sharing energy (a documented lower bound) and the "
                                      "paper's own ADC and R-2R DAC energies",
 }
