@@ -493,22 +493,22 @@ EnergyQ Tile::cells_energy(const std::vector<double>& row_sums, double scale) co
 
 template <typename T>
 EnergyQ Tile::level_energy(const Eigen::Ref<const RowMat<T>>& lv, double scale) const {
-  // Per row in the working precision (vectorised). Charge accumulation: the supply charge is
-  // linear in |drive| (crossbar/charge_domain.h), summed in double in row order (one sum per
-  // pass beside a product per pass and column), so equal levels give the same bits in either
-  // precision.
-  const Eigen::Matrix<T, 1, Eigen::Dynamic> g = g_row_sum_.transpose().cast<T>();
+  // Per row, summed in double in row order (one sum per pass beside a product per pass and
+  // column), so equal levels give the same bits in either precision and whatever the SIMD width
+  // a build vectorises with (a vectorised dot's order follows its packet size). Charge
+  // accumulation: the supply charge is linear in |drive| (crossbar/charge_domain.h); resistive
+  // cells: drive^2 x G.
   std::vector<double> part(std::size_t(lv.rows()));
   const bool linear = charge();
   const double* g_d = g_row_sum_.data();
   auto row = [&](Eigen::Index r) {
-    if (!linear) {
-      part[std::size_t(r)] = double(lv.row(r).cwiseAbs2().dot(g));
-      return;
-    }
     const T* l = lv.row(r).data();
     double sum = 0.0;
-    for (Eigen::Index i = 0; i < lv.cols(); ++i) sum += std::abs(double(l[i])) * g_d[i];
+    if (linear) {
+      for (Eigen::Index i = 0; i < lv.cols(); ++i) sum += std::abs(double(l[i])) * g_d[i];
+    } else {
+      for (Eigen::Index i = 0; i < lv.cols(); ++i) sum += double(l[i]) * double(l[i]) * g_d[i];
+    }
     part[std::size_t(r)] = sum;
   };
   if (lv.size() >= (Eigen::Index(1) << 20)) {
