@@ -23,8 +23,7 @@ from mho import results
 def designs():
     base = mho.study.default_spec()
     pcm = base.replace(cell="pcm_joshi2020", drift_compensation="global")
-    sram = base.replace(cell="sram_8t_22nm", bits_per_cell=1, accumulation="charge",
-                        cap=mho.cap_preset("sram_65nm_jia2020"))
+    sram = mho.study.sram_charge_spec(base)
     return [("RRAM, current summing (default design)", base, None),
             ("PCM pcm_joshi2020, 1 s, global drift compensation", pcm, 1.0),
             ("PCM pcm_joshi2020, 1 day, global drift compensation", pcm, 86400.0),

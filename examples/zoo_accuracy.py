@@ -2,11 +2,12 @@
 mobilenetv2_fmnist (an mho model file, through mho.study.evaluate) and vit_fmnist (a torch
 state_dict, through mho.torch.convert), over simulated chips with 95 % confidence intervals.
 
-    .venv/bin/python examples/zoo_accuracy.py [--chips 5] [--limit 2000] [--only vit_fmnist]
+    .venv/bin/python examples/zoo_accuracy.py [--chips 5] [--limit 2000] [--only vit_fmnist] [--tech sram]
 
 Hardware: the default design (mho.study.default_spec()) with signed inputs
 (DacSpec.signed_mode='two_pass'): MobileNetV2's linear bottlenecks and the transformer's
-LayerNorm outputs are signed, which the default's unsigned DAC refuses. Calibration on 512
+LayerNorm outputs are signed, which the default's unsigned DAC refuses; `--tech sram` puts that
+design on SRAM charge-domain arrays (mho.study.sram_charge_spec). Calibration on 512
 evenly spaced training images (--calib), never on the test set. In the transformer, attention's
 activation-by-activation products (Q K^T, softmax . V) run in torch, i.e. digitally; the
 script prints their multiply-accumulates per image (AnalogModel.digital_products()).
@@ -58,8 +59,10 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, default=2000, help="evenly spaced test images")
     ap.add_argument("--calib", type=int, default=512, help="calibration images (training split)")
     ap.add_argument("--only", choices=["mobilenetv2_fmnist", "vit_fmnist"], action="append")
+    ap.add_argument("--tech", choices=["rram", "sram"], default="rram",
+                    help="rram: the default design's arrays; sram: charge-domain SRAM (mho.study.sram_charge_spec)")
     a = ap.parse_args(argv)
-    spec = signed_default()
+    spec = signed_default() if a.tech == "rram" else mho.study.sram_charge_spec(signed_default())
     print(f"hardware: {spec!r}")
     for name in a.only or ["mobilenetv2_fmnist", "vit_fmnist"]:
         t0 = time.time()

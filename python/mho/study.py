@@ -37,6 +37,18 @@ def default_spec():
     return config.default_design()["hardware"]
 
 
+def sram_charge_spec(spec=None):
+    """`spec` (default: default_spec()) on SRAM charge-domain arrays: 8T bit cells
+    (sram_8t_22nm, one bit each, so an 8-bit weight is eight 1-bit slices) sharing charge on the
+    bit line with the sram_65nm_jia2020 capacitors (2 fF, 0.85 V, their mismatch; the lines'
+    kT/C noise on every readout), every other field as `spec` has it. The README's SRAM
+    accuracy columns (examples/technology_accuracy.py, examples/zoo_accuracy.py --tech sram)."""
+    from . import _core
+    spec = default_spec() if spec is None else spec
+    return spec.replace(cell="sram_8t_22nm", bits_per_cell=1, accumulation="charge",
+                        cap=_core.cap_preset("sram_65nm_jia2020"))
+
+
 @dataclass
 class StudyResult:
     model: str

@@ -67,9 +67,12 @@ def main(argv=None):
     ap.add_argument("--chips", type=int, default=5)
     ap.add_argument("--limit", type=int, default=2000, help="test images (evenly spaced)")
     ap.add_argument("--calib-samples", type=int, default=512)
+    ap.add_argument("--tech", choices=["rram", "sram"], default="rram",
+                    help="rram: pim_spec(); sram: pim_spec() on charge-domain SRAM arrays (mho.study.sram_charge_spec)")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
-    r = study.evaluate(load(), spec=pim_spec(), chips=a.chips, dataset="mnist", limit=a.limit,
+    spec = pim_spec() if a.tech == "rram" else study.sram_charge_spec(pim_spec())
+    r = study.evaluate(load(), spec=spec, chips=a.chips, dataset="mnist", limit=a.limit,
                        calib_samples=a.calib_samples)
     print(r.report())
 

@@ -136,3 +136,13 @@ def test_measured_cost_of_charge_arrays_is_the_simulated_energy():
     shaped = dict(mho.cost.pim(lenet, cost_spec("binary_weighted"),
                                system=mho.PimSystemSpec(input_activity=activity)).energy_J)
     assert 0.05 < m["arrays"] / shaped["arrays"] < 2
+
+
+def test_sram_charge_spec_changes_only_the_array_technology():
+    base = mho.study.default_spec().replace(dac=mho.DacSpec(signed_mode="two_pass"))
+    s = mho.study.sram_charge_spec(base)
+    assert (s.accumulation, s.bits_per_cell, s.cell.name) == ("charge", 1, "sram_8t_22nm")
+    assert s.cap == mho.cap_preset("sram_65nm_jia2020")
+    assert s.replace(cell=base.cell, bits_per_cell=base.bits_per_cell, accumulation=base.accumulation,
+                     cap=base.cap) == base
+    assert mho.study.sram_charge_spec() == mho.study.sram_charge_spec(mho.study.default_spec())
