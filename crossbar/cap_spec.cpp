@@ -41,7 +41,9 @@ double cap_units_per_cell(const CapSpec& cap, int level_bits) {
 double mom_mismatch_sigma(double c_unit_F) {
   if (!(c_unit_F > 0.0) || !std::isfinite(c_unit_F))
     reject("mom_mismatch_sigma(c_unit_F)", to_text(c_unit_F), "a finite capacitance > 0, F");
-  return 0.009798 / std::sqrt(c_unit_F / 1e-15);
+  constexpr double kModelC_F = 7.833e-16;  // the model's nominal ctot_a
+  const double model_sigma = 0.85105 * std::sqrt(0.50527) * 0.0183;
+  return model_sigma * std::sqrt(kModelC_F / c_unit_F);
 }
 
 namespace {
@@ -52,8 +54,8 @@ constexpr const char* kMomMatchingSource =
 // CiMLoop (Andrulis, Sze, Emer, ISPASS 2024) models each macro in the repository
 // mit-emze/cimloop, workspace/models/arch/1_macro/<macro>/{arch,variables_iso}.yaml; the
 // figures below are that model's (the papers themselves were not reachable from here).
-// Capacitor mismatch is in none of them; each preset takes its unit capacitor's sigma from
-// mom_mismatch_sigma (below), the only capacitor-matching figure reachable from here.
+// Capacitor mismatch is in none of them; cap_preset gives each preset's unit capacitor the
+// sigma of mom_mismatch_sigma (above), the only capacitor-matching figure reachable from here.
 CapSpec jia_65nm() {
   CapSpec c;
   c.name = "sram_65nm_jia2020";
@@ -64,8 +66,6 @@ CapSpec jia_65nm() {
   c.scheme = "bitline_sharing";
   c.c_unit_F = 2e-15;
   c.v_dd_V = 0.85;
-  c.mismatch_sigma = mom_mismatch_sigma(c.c_unit_F);
-  c.source += kMomMatchingSource;
   return c;
 }
 CapSpec dong_7nm() {
@@ -79,8 +79,6 @@ CapSpec dong_7nm() {
   c.scheme = "binary_weighted";
   c.c_unit_F = 1e-15;
   c.v_dd_V = 0.8;
-  c.mismatch_sigma = mom_mismatch_sigma(c.c_unit_F);
-  c.source += kMomMatchingSource;
   return c;
 }
 CapSpec wang_22nm() {
@@ -93,8 +91,6 @@ CapSpec wang_22nm() {
   c.scheme = "c2c";
   c.c_unit_F = 2e-15;
   c.v_dd_V = 1.0;
-  c.mismatch_sigma = mom_mismatch_sigma(c.c_unit_F);
-  c.source += kMomMatchingSource;
   return c;
 }
 const std::map<std::string, std::function<CapSpec()>>& cap_presets() {
@@ -112,7 +108,11 @@ CapSpec cap_preset(const std::string& name) {
     for (const auto& kv : p) names += (names.empty() ? "" : ", ") + kv.first;
     reject("cap_preset(name)", "'" + name + "'", "must be one of " + names + " (or 'custom' fields)");
   }
-  return it->second();
+  // Every preset's capacitors match as the foundry MOM models say (above).
+  CapSpec c = it->second();
+  c.mismatch_sigma = mom_mismatch_sigma(c.c_unit_F);
+  c.source += kMomMatchingSource;
+  return c;
 }
 
 std::vector<std::string> cap_preset_names() {

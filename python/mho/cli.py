@@ -239,7 +239,7 @@ def _replication(text):
 
 def _cost(a, out=None):
     out = out or sys.stdout
-    from . import config, cost, layer_rules, results, specs
+    from . import config, cost, results, specs
     spec, system, dig, node, tech_file = _cost_design(a)
     if a.net is None:
         raise ValueError("mho cost: no network: give --net or a design file with a 'network' key")
@@ -247,9 +247,7 @@ def _cost(a, out=None):
     net = cost._network(a.net)
     try:
         hw = config.resolve_layers(net, a.layer_rules, spec)
-        for i, (_, t) in enumerate(a.layer_rules or ()):
-            if t != layer_rules.DIGITAL:
-                config._check_adc(tech, system, t, f"layers[{i}].adc.bits")
+        config.check_adcs(tech, system, a.layer_rules)
     except config.ConfigError as e:
         raise config.ConfigError(f"--design {a.design}: {e}") from None
     p = cost.pim(net, hw, system=system, tech=tech)

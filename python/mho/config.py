@@ -216,10 +216,13 @@ def _layers(raw, hardware):
     return rules, keys
 
 
-def _layers_check(tech, system, layers):
-    for i, (_, t) in enumerate(layers or ()):
+def check_adcs(tech, system, rules, tile=None, key=None):
+    """_check_adc for every tile of `rules` (per-layer rules [(pattern, TileSpec | "digital")],
+    or None: none): errors name hardware.adc.bits for the design's own `tile`, layers[i].adc.bits
+    for entry i's, or `key` for every one (a swept design's value)."""
+    for i, (_, t) in enumerate(rules or ()):
         if t != layer_rules.DIGITAL:
-            _check_adc(tech, system, t, f"layers[{i}].adc.bits")
+            _check_adc(tech, system, t, key or ("hardware.adc.bits" if t is tile else f"layers[{i}].adc.bits"))
 
 
 def resolve_layers(net, layers, tile):
@@ -341,7 +344,7 @@ def design(source, base=None):
             d["tech_components"] = _merged(components_of(base.tech), d["tech_components"] or {})
         tech = _tech(d["tech_node"], d["tech_file"] or tech_file, d["tech_components"])
         _check_adc(tech, d["system"], d["hardware"])
-        _layers_check(tech, d["system"], d["layers"])
+        check_adcs(tech, d["system"], d["layers"])
     except ConfigError as e:
         raise ConfigError(where + str(e)) from None
     return Design(d["hardware"], d["system"], tech, d["digital"], network, d["layers"])
@@ -553,9 +556,6 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
     # Per-layer rules: every tile with the study's seed, as the tile itself.
     c["layers"] = None if d["layers"] is None else [
         (p, t if t == layer_rules.DIGITAL else t.replace(seed=c["seed"])) for p, t in d["layers"]]
-    if c["layers"] and edits:
-        _fail("layers", "per-layer rules are not supported by mho sweep; sweep them with `mho run`'s sweep "
-                        "or mho.study.sweep")
     c["system"], c["digital"] = d["system"], d["digital"]
     node = d["tech_node"]
     c["tech_file"] = d["tech_file"] or cost.tech_file()
@@ -565,10 +565,7 @@ def _build(raw, base, file, stem, edits=(), check_output=True):
     def costs(hw, key):
         """The design (a TileSpec or per-layer rules) mapped and costed from shapes now, so
         the run cannot fail later."""
-        for i, (_, t) in enumerate(layer_rules.check(hw)):
-            if t != layer_rules.DIGITAL:
-                own = "hardware.adc.bits" if t is c["spec"] else f"layers[{i}].adc.bits"
-                _check_adc(c["tech"], c["system"], t, own if key == "hardware" else key)
+        check_adcs(c["tech"], c["system"], layer_rules.check(hw), c["spec"], None if key == "hardware" else key)
         _checked(key, cost.pim, net, hw, system=c["system"], tech=c["tech"])
         h = layer_rules.resolve(net, hw)
         _checked(key, _core.PimNetwork, net, h.spec, {}, **h.kwargs())

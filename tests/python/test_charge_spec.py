@@ -54,11 +54,11 @@ def test_preset_mismatch_is_the_foundry_mom_figure_by_pelgroms_law():
     # SKY130's 0.7833 fF MOM capacitor model (cap_vpp_01p8x01p8_m1m2_noshield): std 0.0183 of
     # its slope parameter, scaled by 0.85105 sqrt(0.50527 / mult) at mult = 1, is sigma(C)/C.
     sky130 = 0.85105 * math.sqrt(0.50527) * 0.0183
-    assert mho.mom_mismatch_sigma(0.7833e-15) == pytest.approx(sky130, rel=1e-4)
+    assert mho.mom_mismatch_sigma(0.7833e-15) == pytest.approx(sky130, rel=1e-12)
     for n in mho.cap_preset_names():
         p = mho.cap_preset(n)
         # Pelgrom: sigma x sqrt(C) is the same for every unit capacitance.
-        assert p.mismatch_sigma * math.sqrt(p.c_unit_F) == pytest.approx(sky130 * math.sqrt(0.7833e-15), rel=1e-4)
+        assert p.mismatch_sigma * math.sqrt(p.c_unit_F) == pytest.approx(sky130 * math.sqrt(0.7833e-15), rel=1e-12)
         assert "SKY130" in p.source
     with pytest.raises(ValueError, match=r"mom_mismatch_sigma\(c_unit_F\) = 0"):
         mho.mom_mismatch_sigma(0.0)
